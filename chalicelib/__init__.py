@@ -1,0 +1,1 @@
+"""National Leadership Centre content and enquiries API."""

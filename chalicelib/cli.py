@@ -1,0 +1,88 @@
+"""The `nlc-api` command: local stack, publishing, provisioning and the
+submission tools staff use by hand."""
+from __future__ import annotations
+
+import argparse
+import io
+import sys
+from contextlib import redirect_stdout
+from pathlib import Path
+
+from .settings import PROJECT_DIR, STAGES, Settings, apply_stage_environment
+
+DEFAULT_CONTENT = PROJECT_DIR / "content"
+
+
+class CommandError(Exception):
+    """A failure to report on stderr with exit status 1, without a traceback."""
+
+
+def _stage_settings(args: argparse.Namespace) -> Settings:
+    return apply_stage_environment(args.stage)
+
+
+def cmd_publish(args: argparse.Namespace) -> None:
+    from . import publishing
+
+    _stage_settings(args)
+    publishing.publish_directory(Path(args.content), dry_run=args.dry_run, report=print)
+
+
+def cmd_provision(args: argparse.Namespace) -> None:
+    from .provision import provision
+
+    provision(_stage_settings(args), report=print)
+
+
+def cmd_local(args: argparse.Namespace) -> None:
+    from .local import run_local_stack
+
+    run_local_stack(port=args.port, aws_endpoint=args.aws_endpoint, content_dir=Path(args.content))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="nlc-api", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    def with_stage(sub: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        sub.add_argument("--stage", required=True, choices=STAGES)
+        return sub
+
+    local = commands.add_parser("local", help="run the whole stack on this machine")
+    local.add_argument("--port", type=int, default=8000)
+    local.add_argument("--aws-endpoint", help="use this running AWS emulator instead of starting one")
+    local.add_argument("--content", default=str(DEFAULT_CONTENT))
+    local.set_defaults(handler=cmd_local)
+
+    publish = with_stage(commands.add_parser("publish", help="validate and publish a content directory"))
+    publish.add_argument("--content", default=str(DEFAULT_CONTENT))
+    publish.add_argument("--dry-run", action="store_true", help="validate and report; write nothing")
+    publish.set_defaults(handler=cmd_publish)
+
+    provision = with_stage(commands.add_parser("provision", help="create the stage's bucket, tables and sender"))
+    provision.set_defaults(handler=cmd_provision)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        args.handler(args)
+    except CommandError as error:
+        print(f"nlc-api {args.command}: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def run(argv: list[str]) -> str:
+    """Run a command in this process and return what it printed (for tests);
+    raises CommandError if it failed."""
+    args = build_parser().parse_args(argv)
+    output = io.StringIO()
+    with redirect_stdout(output):
+        args.handler(args)
+    return output.getvalue()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,80 @@
+"""Definitions of the bucket and tables: the single source for provisioning,
+the local stack, the tests and the CloudFormation template."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .settings import Settings
+
+
+@dataclass(frozen=True)
+class Index:
+    name: str
+    partition_key: str
+    sort_key: str | None = None
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """A DynamoDB table: string keys, on-demand billing."""
+
+    logical_name: str
+    partition_key: str
+    sort_key: str | None = None
+    indexes: tuple[Index, ...] = ()
+    ttl_attribute: str | None = None
+    extra_attributes: tuple[str, ...] = field(default=())
+
+    def create_table_kwargs(self, table_name: str) -> dict:
+        def key_schema(partition: str, sort: str | None) -> list[dict]:
+            schema = [{"AttributeName": partition, "KeyType": "HASH"}]
+            if sort:
+                schema.append({"AttributeName": sort, "KeyType": "RANGE"})
+            return schema
+
+        attributes = {self.partition_key, *filter(None, [self.sort_key])}
+        for index in self.indexes:
+            attributes.update(filter(None, [index.partition_key, index.sort_key]))
+        kwargs: dict = {
+            "TableName": table_name,
+            "BillingMode": "PAY_PER_REQUEST",
+            "KeySchema": key_schema(self.partition_key, self.sort_key),
+            "AttributeDefinitions": [
+                {"AttributeName": name, "AttributeType": "S"} for name in sorted(attributes)
+            ],
+        }
+        if self.indexes:
+            kwargs["GlobalSecondaryIndexes"] = [
+                {
+                    "IndexName": index.name,
+                    "KeySchema": key_schema(index.partition_key, index.sort_key),
+                    "Projection": {"ProjectionType": "ALL"},
+                }
+                for index in self.indexes
+            ]
+        return kwargs
+
+
+# Every content read is one GetItem or one Query on (pk, sk): see storage.py
+# for the item layout.
+CONTENT_TABLE = TableSpec(logical_name="ContentTable", partition_key="pk", sort_key="sk")
+
+SUBMISSIONS_TABLE = TableSpec(
+    logical_name="SubmissionsTable",
+    partition_key="pk",
+    sort_key="sk",
+    indexes=(Index(name="by-status", partition_key="status", sort_key="next_attempt_at"),),
+    ttl_attribute="expires_at",
+)
+
+
+def tables(settings: Settings) -> dict[str, TableSpec]:
+    """Each table of a stage, by its name in that stage."""
+    return {
+        settings.content_table: CONTENT_TABLE,
+        settings.submissions_table: SUBMISSIONS_TABLE,
+    }
+
+
+# Markdown sources live under this prefix in the content bucket.
+SOURCE_PREFIX = "content/"
