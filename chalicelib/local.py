@@ -1,0 +1,116 @@
+"""The local stack: an embedded AWS emulator, the stage's resources, the
+published content and the API, all in one process on 127.0.0.1."""
+from __future__ import annotations
+
+import functools
+import os
+import threading
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+from .settings import PROJECT_DIR, apply_stage_environment
+
+HOST = "127.0.0.1"
+EXAMPLE_SITE = PROJECT_DIR / "examples" / "website"
+API_URL_PLACEHOLDER = b"%API_URL%"
+
+
+def start_emulator() -> str:
+    """Start moto's server in a thread on a free loopback port; return its URL."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address=HOST, port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    return f"http://{host}:{port}"
+
+
+def use_emulator(endpoint: str) -> None:
+    """Point every AWS client in this process at the emulator, with dummy
+    credentials so nothing can reach a real account by accident."""
+    os.environ["AWS_ENDPOINT_URL"] = endpoint
+    os.environ["AWS_ACCESS_KEY_ID"] = "local"
+    os.environ["AWS_SECRET_ACCESS_KEY"] = "local"
+    os.environ.pop("AWS_SESSION_TOKEN", None)
+    os.environ.pop("AWS_PROFILE", None)
+    os.environ.setdefault("AWS_DEFAULT_REGION", "eu-west-2")
+
+
+class _SiteHandler(SimpleHTTPRequestHandler):
+    """Serves the example website, telling its pages where the API is."""
+
+    api_url = ""
+
+    def send_head(self):  # noqa: D102 - SimpleHTTPRequestHandler hook
+        path = Path(self.translate_path(self.path))
+        if path.is_dir():
+            path = path / "index.html"
+        if path.suffix not in (".html", ".js") or not path.is_file():
+            return super().send_head()
+        page = path.read_bytes().replace(API_URL_PLACEHOLDER, self.api_url.encode())
+        self.send_response(200)
+        self.send_header("Content-Type", self.guess_type(str(path)))
+        self.send_header("Content-Length", str(len(page)))
+        self.send_header("Cache-Control", "no-store")
+        self.end_headers()
+        return _Bytes(page)
+
+    def log_message(self, format, *args):  # the API's log is the one to read
+        pass
+
+
+class _Bytes:
+    def __init__(self, data: bytes) -> None:
+        self._data = data
+
+    def read(self, *_args) -> bytes:
+        data, self._data = self._data, b""
+        return data
+
+    def close(self) -> None:
+        pass
+
+
+def serve_example_site(port: int, api_url: str) -> str | None:
+    if not EXAMPLE_SITE.is_dir():
+        return None
+    handler = type("SiteHandler", (_SiteHandler,), {"api_url": api_url})
+    server = ThreadingHTTPServer((HOST, port), functools.partial(handler, directory=str(EXAMPLE_SITE)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return f"http://localhost:{server.server_address[1]}"
+
+
+def run_local_stack(
+    port: int = 8000,
+    aws_endpoint: str | None = None,
+    content_dir: Path = PROJECT_DIR / "content",
+    site_port: int = 8080,
+) -> None:
+    from chalice.cli.factory import CLIFactory
+
+    from . import publishing
+    from .provision import provision
+
+    endpoint = aws_endpoint or start_emulator()
+    use_emulator(endpoint)
+    settings = apply_stage_environment("local")
+    print(f"AWS emulator:  {endpoint}  (state: {endpoint}/moto-api/)", flush=True)
+    provision(settings, report=lambda line: print(f"  provision: {line}"))
+    publishing.publish_directory(content_dir, report=lambda line: print(f"  publish: {line}"))
+
+    api_url = f"http://{HOST}:{port}"
+    site_url = serve_example_site(site_port, api_url)
+    if site_url:
+        print(f"Example site:  {site_url}/", flush=True)
+
+    # What `chalice local --stage local` runs, in this process, so that it
+    # shares the emulator and the environment set above.
+    factory = CLIFactory(project_dir=str(PROJECT_DIR), environ=dict(os.environ))
+    config = factory.create_config_obj(chalice_stage_name="local")
+    server = factory.create_local_server(config.chalice_app, config, HOST, port)
+    print(f"API:           {api_url}/content?path=/what-we-do/", flush=True)
+    print("Press Ctrl+C to stop.", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        print("Stopped.")

@@ -1,0 +1,236 @@
+"""Publishing: validate every file, upload the changed sources to S3 and
+write the changed records to DynamoDB.
+
+One code path for both triggers: `nlc-api publish` loads a content folder and
+uploads it; in AWS the bucket's EventBridge events call `index_bucket`, which
+loads the bucket. Each then runs `publish`, which writes only what changed
+(by content fingerprint), so the second of the two writes nothing.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable
+
+from . import aws, storage
+from .resources import SOURCE_PREFIX
+from .settings import get_settings
+
+Report = Callable[[str], None]
+CONTENT_FILES = ("*.md", "*.json")
+SKIPPED_FOLDERS = {"node_modules", "_site", "_includes", "_data"}
+
+
+class PublishError(Exception):
+    """Content that cannot be published; nothing was written."""
+
+
+@dataclass
+class Summary:
+    created: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
+    unchanged: int = 0
+    documents_written: int = 0
+    uploads: int = 0
+    item_writes: int = 0
+    batch_calls: int = 0
+    warnings: list[str] = field(default_factory=list)
+
+    def line(self, dry_run: bool) -> str:
+        verb = "Would publish" if dry_run else "Published"
+        return (
+            f"{verb}: {len(self.created)} created, {len(self.updated)} updated, "
+            f"{len(self.deleted)} deleted, {self.unchanged} unchanged; "
+            f"{self.documents_written} document(s) written, {self.uploads} file(s) uploaded to S3."
+        )
+
+
+def load_directory(content_dir: Path) -> dict[str, bytes]:
+    """The Markdown files and directory data files of a content folder."""
+    if not content_dir.is_dir():
+        raise PublishError(f"{content_dir} is not a folder")
+    sources = {}
+    for pattern in CONTENT_FILES:
+        for file in content_dir.rglob(pattern):
+            relative = file.relative_to(content_dir)
+            if any(part.startswith(".") or part in SKIPPED_FOLDERS for part in relative.parts):
+                continue
+            sources[relative.as_posix()] = file.read_bytes()
+    return sources
+
+
+def load_bucket() -> dict[str, bytes]:
+    """The current sources in the content bucket."""
+    s3, bucket = aws.s3(), get_settings().content_bucket
+    sources = {}
+    for listing in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=SOURCE_PREFIX):
+        for entry in listing.get("Contents", []):
+            body = s3.get_object(Bucket=bucket, Key=entry["Key"])["Body"].read()
+            sources[entry["Key"][len(SOURCE_PREFIX) :]] = body
+    return sources
+
+
+def publish_directory(content_dir: Path, dry_run: bool = False, report: Report = print) -> Summary:
+    return publish(load_directory(content_dir), upload=True, dry_run=dry_run, report=report)
+
+
+def index_bucket(report: Report = print) -> Summary:
+    return publish(load_bucket(), upload=False, dry_run=False, report=report)
+
+
+def handle_bucket_event(detail: dict, report: Report = print) -> Summary | None:
+    """Re-index after a change to a source in our bucket; ignore anything else."""
+    bucket = detail.get("bucket", {}).get("name")
+    key = detail.get("object", {}).get("key", "")
+    if bucket != get_settings().content_bucket or not key.startswith(SOURCE_PREFIX):
+        return None
+    return index_bucket(report)
+
+
+def publish(sources: dict[str, bytes], *, upload: bool, dry_run: bool, report: Report) -> Summary:
+    from .content import ContentInvalid, build_site
+
+    try:
+        site = build_site(sources)
+    except ContentInvalid as invalid:
+        for error in invalid.errors:
+            report(f"error: {error}")
+        raise PublishError(
+            f"{len(invalid.errors)} problem(s) in the content; nothing was published"
+        ) from None
+
+    summary = Summary(warnings=site.warnings)
+    for warning in site.warnings:
+        report(f"warning: {warning}")
+
+    manifest = storage.read_partition("source")
+    file_hashes = {name: hashlib.sha256(raw).hexdigest() for name, raw in sources.items()}
+    updated_at = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    puts: list[dict] = []
+    deletes: list[storage.Key] = []
+    manifest_puts: list[dict] = []
+
+    for page in site.pages:
+        old = manifest.get(page.source)
+        if old and old.get("fingerprint", {}).get("S") == page.fingerprint:
+            summary.unchanged += 1
+            continue
+        (summary.updated if old else summary.created).append(page.path or page.slug)
+        report(f"{'update' if old else 'create'} {page.path or page.slug}  ({page.source})")
+        items = _page_items(page, page.record(updated_at))
+        new_keys = {(item["pk"]["S"], item["sk"]["S"]) for item in items}
+        puts += items
+        deletes += [key for key in _owned_keys(old) if key not in new_keys]
+        manifest_puts.append(
+            storage.item(
+                storage.source_key(page.source),
+                fingerprint=page.fingerprint,
+                file_hash=file_hashes[page.source],
+                keys=sorted(map(list, new_keys)),
+            )
+        )
+
+    for name, old in manifest.items():
+        if name not in sources:
+            report(f"delete {name}")
+            if name.endswith(".md"):
+                summary.deleted.append(name)
+            deletes += _owned_keys(old) + [storage.source_key(name)]
+
+    for name in sorted(sources):
+        if not name.endswith(".md") and manifest.get(name, {}).get("file_hash", {}).get("S") != file_hashes[name]:
+            manifest_puts.append(storage.item(storage.source_key(name), file_hash=file_hashes[name]))
+
+    document_puts, document_deletes = _document_changes(site.pages)
+    summary.documents_written = len(document_puts) + len(document_deletes)
+
+    changed_files = [name for name in sorted(sources) if manifest.get(name, {}).get("file_hash", {}).get("S") != file_hashes[name]]
+    removed_files = [name for name in manifest if name not in sources]
+    if upload:
+        summary.uploads = len(changed_files)
+
+    # A key another file now writes (a renamed file, a moved page) is not deleted.
+    written = {(item["pk"]["S"], item["sk"]["S"]) for item in puts + document_puts}
+    deletes = sorted({key for key in deletes if key not in written})
+
+    if not dry_run:
+        if upload:
+            _sync_bucket(sources, changed_files, removed_files)
+        # Sources' manifest entries go last: if a write fails part-way, the
+        # next publish still sees those files as changed and finishes the job.
+        summary.batch_calls += storage.write_batch(puts + document_puts, deletes + document_deletes)
+        summary.batch_calls += storage.write_batch(manifest_puts, [])
+    summary.item_writes = len(puts) + len(document_puts) + len(manifest_puts) + len(deletes) + len(document_deletes)
+    report(summary.line(dry_run))
+    return summary
+
+
+def _owned_keys(manifest_item: dict | None) -> list[storage.Key]:
+    if not manifest_item or "keys" not in manifest_item:
+        return []
+    return [tuple(key) for key in json.loads(manifest_item["keys"]["S"])]
+
+
+def _page_items(page, record: dict) -> list[dict]:
+    from .content import RenderedPage
+
+    full = json.dumps(record, ensure_ascii=False, separators=(",", ":"))
+    summary = json.dumps(RenderedPage.summary(record), ensure_ascii=False, separators=(",", ":"))
+    if page.kind == "post":
+        items = [
+            storage.item(storage.post_key(page.slug), json=full),
+            storage.item(storage.post_summary_key(page.date, page.slug), json=summary),
+        ]
+    else:
+        items = [
+            storage.item(storage.page_key(page.slug), json=full),
+            storage.item(storage.page_summary_key(page.slug), json=summary),
+        ]
+    if page.path:
+        items.append(storage.item(storage.path_key(page.path), json=full))
+        items += [storage.item(storage.path_key(old), redirect=page.path) for old in page.redirect_from]
+    items += [
+        storage.item(storage.collection_key(tag, page.order, page.title, page.slug), json=full)
+        for tag in page.tags
+    ]
+    return items
+
+
+def _document_changes(pages) -> tuple[list[dict], list[storage.Key]]:
+    """Document items to write and delete, so the table matches the pages."""
+    from .content import DocumentRecord
+
+    documents: dict[str, dict] = {}
+    for page in pages:
+        for link in page.documents:
+            document = documents.setdefault(
+                link["url"],
+                {**link, "linked_from": [], "alternative_format_contact": page.alternative_format_contact},
+            )
+            document["linked_from"].append({"path": page.path, "title": page.title})
+    wanted = {
+        url: json.dumps(
+            DocumentRecord.model_validate(document).model_dump(mode="json"),
+            ensure_ascii=False,
+            separators=(",", ":"),
+        )
+        for url, document in documents.items()
+    }
+    existing = {url: item["json"]["S"] for url, item in storage.read_partition("documents").items()}
+    puts = [storage.item(storage.document_key(url), json=text) for url, text in wanted.items() if existing.get(url) != text]
+    deletes = [storage.document_key(url) for url in existing if url not in wanted]
+    return puts, deletes
+
+
+def _sync_bucket(sources: dict[str, bytes], changed: list[str], removed: list[str]) -> None:
+    s3, bucket = aws.s3(), get_settings().content_bucket
+    for name in changed:
+        content_type = "text/markdown; charset=utf-8" if name.endswith(".md") else "application/json"
+        s3.put_object(Bucket=bucket, Key=SOURCE_PREFIX + name, Body=sources[name], ContentType=content_type)
+    for name in removed:
+        # The bucket is versioned: a delete keeps the file's history.
+        s3.delete_object(Bucket=bucket, Key=SOURCE_PREFIX + name)
