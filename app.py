@@ -68,4 +68,4 @@ def index_content(event):
     """The bucket's events arrive through EventBridge: re-index from S3."""
     from chalicelib import publishing
 
-    publishing.index_bucket()
+    publishing.handle_bucket_event(event.detail)

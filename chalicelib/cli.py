@@ -25,7 +25,10 @@ def cmd_publish(args: argparse.Namespace) -> None:
     from . import publishing
 
     _stage_settings(args)
-    publishing.publish_directory(Path(args.content), dry_run=args.dry_run, report=print)
+    try:
+        publishing.publish_directory(Path(args.content), dry_run=args.dry_run, report=print)
+    except publishing.PublishError as error:
+        raise CommandError(str(error)) from None
 
 
 def cmd_provision(args: argparse.Namespace) -> None:
@@ -37,7 +40,12 @@ def cmd_provision(args: argparse.Namespace) -> None:
 def cmd_local(args: argparse.Namespace) -> None:
     from .local import run_local_stack
 
-    run_local_stack(port=args.port, aws_endpoint=args.aws_endpoint, content_dir=Path(args.content))
+    run_local_stack(
+        port=args.port,
+        aws_endpoint=args.aws_endpoint,
+        content_dir=Path(args.content),
+        site_port=args.site_port,
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -52,6 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     local.add_argument("--port", type=int, default=8000)
     local.add_argument("--aws-endpoint", help="use this running AWS emulator instead of starting one")
     local.add_argument("--content", default=str(DEFAULT_CONTENT))
+    local.add_argument("--site-port", type=int, default=8080, help="port of the example website")
     local.set_defaults(handler=cmd_local)
 
     publish = with_stage(commands.add_parser("publish", help="validate and publish a content directory"))
@@ -76,11 +85,15 @@ def main(argv: list[str] | None = None) -> int:
 
 def run(argv: list[str]) -> str:
     """Run a command in this process and return what it printed (for tests);
-    raises CommandError if it failed."""
+    a failure raises CommandError, carrying the output in `.output`."""
     args = build_parser().parse_args(argv)
     output = io.StringIO()
-    with redirect_stdout(output):
-        args.handler(args)
+    try:
+        with redirect_stdout(output):
+            args.handler(args)
+    except CommandError as error:
+        error.output = output.getvalue()
+        raise
     return output.getvalue()
 
 
