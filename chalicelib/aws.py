@@ -18,11 +18,18 @@ _CLIENT_CONFIG: dict[str, Any] = {
 
 
 @functools.cache
-def client(service: str) -> Any:
+def _session() -> Any:
+    # One session: it caches the service models that each client loads.
     import boto3
+
+    return boto3.session.Session()
+
+
+@functools.cache
+def client(service: str) -> Any:
     from botocore.config import Config
 
-    return boto3.session.Session().client(service, config=Config(**_CLIENT_CONFIG))
+    return _session().client(service, config=Config(**_CLIENT_CONFIG))
 
 
 def dynamodb() -> Any:

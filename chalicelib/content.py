@@ -251,7 +251,9 @@ def _directory_data(name: str, data_files: dict[str, dict]) -> dict:
 
 
 def _deep_merge(base: dict, override: dict) -> dict:
-    """Eleventy's data deep merge: objects merge, lists combine, the rest is replaced."""
+    """Eleventy's data deep merge: objects merge, lists combine, the rest is
+    replaced; `tags` given as one string counts as a list of one."""
+    override = {**override, "tags": [override["tags"]]} if isinstance(override.get("tags"), str) else override
     merged = dict(base)
     for key, value in override.items():
         if isinstance(value, dict) and isinstance(merged.get(key), dict):

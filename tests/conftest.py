@@ -68,3 +68,19 @@ def seeded(publish):
 
 def body(response) -> dict:
     return json.loads(response.body)
+
+
+@pytest.fixture
+def aws_calls(monkeypatch):
+    """Every AWS API call made, as (service, operation), in order."""
+    from botocore.client import BaseClient
+
+    calls: list[tuple[str, str]] = []
+    make_api_call = BaseClient._make_api_call
+
+    def recording(self, operation_name, api_params):
+        calls.append((self.meta.service_model.service_id, operation_name))
+        return make_api_call(self, operation_name, api_params)
+
+    monkeypatch.setattr(BaseClient, "_make_api_call", recording)
+    return calls
