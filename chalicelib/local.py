@@ -3,22 +3,32 @@ published content and the API, all in one process on 127.0.0.1."""
 from __future__ import annotations
 
 import functools
+import html
 import os
+import re
 import threading
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 from .settings import PROJECT_DIR, apply_stage_environment
 
 HOST = "127.0.0.1"
 EXAMPLE_SITE = PROJECT_DIR / "examples" / "website"
 API_URL_PLACEHOLDER = b"%API_URL%"
+# `%QUERY:name%` in a page becomes that query parameter, HTML-escaped: what
+# lets the confirmation page show the reference with JavaScript off.
+QUERY_PLACEHOLDER = re.compile(rb"%QUERY:([a-z_]+)%")
 
 
 def start_emulator() -> str:
     """Start moto's server in a thread on a free loopback port; return its URL."""
+    import logging
+
     from moto.server import ThreadedMotoServer
 
+    # Its per-request log would bury the API's own.
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
     server = ThreadedMotoServer(ip_address=HOST, port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
@@ -37,7 +47,11 @@ def use_emulator(endpoint: str) -> None:
 
 
 class _SiteHandler(SimpleHTTPRequestHandler):
-    """Serves the example website, telling its pages where the API is."""
+    """Serves the example website, telling its pages where the API is.
+
+    A path with no file of its own (`/what-we-do/`) is a content page: it gets
+    the page view, index.html, which asks the API for that path.
+    """
 
     api_url = ""
 
@@ -45,9 +59,16 @@ class _SiteHandler(SimpleHTTPRequestHandler):
         path = Path(self.translate_path(self.path))
         if path.is_dir():
             path = path / "index.html"
+        elif not path.exists() and not path.suffix:
+            path = EXAMPLE_SITE / "index.html"
         if path.suffix not in (".html", ".js") or not path.is_file():
             return super().send_head()
         page = path.read_bytes().replace(API_URL_PLACEHOLDER, self.api_url.encode())
+        if path.suffix == ".html":
+            query = parse_qs(urlsplit(self.path).query)
+            page = QUERY_PLACEHOLDER.sub(
+                lambda name: html.escape(query.get(name[1].decode(), [""])[0]).encode(), page
+            )
         self.send_response(200)
         self.send_header("Content-Type", self.guess_type(str(path)))
         self.send_header("Content-Length", str(len(page)))
@@ -102,6 +123,8 @@ def run_local_stack(
     site_url = serve_example_site(site_port, api_url)
     if site_url:
         print(f"Example site:  {site_url}/", flush=True)
+        if site_url not in settings.site_origins:
+            print(f"  note: {site_url} is not in NLC_SITE_ORIGINS, so its pages cannot read the API", flush=True)
 
     # What `chalice local --stage local` runs, in this process, so that it
     # shares the emulator and the environment set above.

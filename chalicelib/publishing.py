@@ -228,9 +228,14 @@ def _document_changes(pages) -> tuple[list[dict], list[storage.Key]]:
 
 def _sync_bucket(sources: dict[str, bytes], changed: list[str], removed: list[str]) -> None:
     s3, bucket = aws.s3(), get_settings().content_bucket
-    for name in changed:
+
+    def upload(name: str) -> None:
         content_type = "text/markdown; charset=utf-8" if name.endswith(".md") else "application/json"
         s3.put_object(Bucket=bucket, Key=SOURCE_PREFIX + name, Body=sources[name], ContentType=content_type)
-    for name in removed:
+
+    def remove(name: str) -> None:
         # The bucket is versioned: a delete keeps the file's history.
         s3.delete_object(Bucket=bucket, Key=SOURCE_PREFIX + name)
+
+    storage.in_parallel(upload, changed)
+    storage.in_parallel(remove, removed)

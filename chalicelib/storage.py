@@ -21,8 +21,9 @@ import binascii
 import json
 import re
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator, TypeVar
 from urllib.parse import unquote
 
 from . import aws
@@ -258,6 +259,9 @@ def item(key: Key, **attributes: str | list[str]) -> dict:
 
 BATCH_SIZE = 25  # DynamoDB's BatchWriteItem limit
 MAX_BATCH_ATTEMPTS = 8
+PARALLEL_REQUESTS = 8
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 def write_batch(puts: list[dict], deletes: list[Key]) -> int:
@@ -269,16 +273,24 @@ def write_batch(puts: list[dict], deletes: list[Key]) -> int:
     requests = [{"PutRequest": {"Item": put}} for put in puts] + [
         {"DeleteRequest": {"Key": {"pk": {"S": pk}, "sk": {"S": sk}}}} for pk, sk in deletes
     ]
-    calls = 0
-    for start in range(0, len(requests), BATCH_SIZE):
-        pending = requests[start : start + BATCH_SIZE]
+
+    def write(batch: list[dict]) -> int:
+        pending = batch
         for attempt in range(MAX_BATCH_ATTEMPTS):
-            calls += 1
             response = aws.dynamodb().batch_write_item(RequestItems={table: pending})
             pending = response.get("UnprocessedItems", {}).get(table, [])
             if not pending:
-                break
+                return attempt + 1
             time.sleep(min(0.05 * 2**attempt, 2.0))  # DynamoDB asks for backoff
-        else:
-            raise RuntimeError(f"DynamoDB left {len(pending)} writes unprocessed; publish again")
-    return calls
+        raise RuntimeError(f"DynamoDB left {len(pending)} writes unprocessed; publish again")
+
+    batches = [requests[start : start + BATCH_SIZE] for start in range(0, len(requests), BATCH_SIZE)]
+    return sum(in_parallel(write, batches))
+
+
+def in_parallel(work: Callable[[T], R], items: list[T]) -> list[R]:
+    """Run I/O-bound work on a few threads (boto3 clients are thread-safe)."""
+    if len(items) <= 1:
+        return [work(item) for item in items]
+    with ThreadPoolExecutor(max_workers=PARALLEL_REQUESTS) as pool:
+        return list(pool.map(work, items))

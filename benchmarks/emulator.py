@@ -1,0 +1,52 @@
+"""The local stack's emulator for benchmarks: moto's server on loopback,
+the local stage provisioned and the seed content published."""
+from __future__ import annotations
+
+import contextlib
+import io
+from pathlib import Path
+
+from chalicelib import aws
+from chalicelib.local import start_emulator, use_emulator
+from chalicelib.settings import apply_stage_environment
+
+
+def start(content_dir: Path | None = None) -> str:
+    """Start the emulator and fill it; return its URL (stays up until exit)."""
+    from chalicelib import publishing
+    from chalicelib.provision import provision
+
+    endpoint = start_emulator()
+    use_emulator(endpoint)
+    settings = apply_stage_environment("local")
+    aws.reset_clients()
+    with contextlib.redirect_stdout(io.StringIO()):
+        provision(settings)
+        if content_dir is not None:
+            publishing.publish_directory(content_dir)
+    return endpoint
+
+
+class CallCounter:
+    """Counts AWS API calls made in this process, by operation."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    def __enter__(self) -> "CallCounter":
+        from botocore.client import BaseClient
+
+        self._original = BaseClient._make_api_call
+        counter = self
+
+        def counting(client, operation, params):
+            counter.calls.append(operation)
+            return counter._original(client, operation, params)
+
+        BaseClient._make_api_call = counting
+        return self
+
+    def __exit__(self, *exc) -> None:
+        from botocore.client import BaseClient
+
+        BaseClient._make_api_call = self._original

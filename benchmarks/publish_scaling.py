@@ -1,0 +1,83 @@
+"""Publish time against page count, against the emulator on loopback: a first
+publish of N generated pages, then a republish of the same, unchanged."""
+from __future__ import annotations
+
+import contextlib
+import io
+import tempfile
+import time
+from pathlib import Path
+
+from benchmarks.emulator import CallCounter, start
+from chalicelib import aws, publishing
+from chalicelib.settings import get_settings
+
+COUNTS = (100, 250, 500, 1000)
+WRITES = {"BatchWriteItem", "PutItem", "DeleteItem", "PutObject", "DeleteObject"}
+
+BODY = """
+<div class="content-block">
+  <div class="container">
+
+## Section {n}
+
+Words about leadership, collaboration and public services, page {n}.
+1. A [link](/page-{m}/) to another page
+2. A [report](/files/report-{d}.pdf) (PDF, 120KB, 8 pages)
+
+  </div>
+</div>
+
+{para}
+"""
+
+
+def generate(folder: Path, count: int) -> None:
+    paragraph = " ".join(["Public service leaders work together on hard problems."] * 30)
+    for n in range(count):
+        tags = "[nav]" if n % 10 == 0 else "[library]"
+        text = f"---\ntitle: Page {n}\norder: {n}\ntags: {tags}\nmetadesc: Page {n} of the library\n---\n"
+        text += BODY.format(n=n, m=(n + 1) % count, d=n % 50, para=paragraph)
+        (folder / f"page-{n:04d}.md").write_text(text)
+
+
+def _clear_table() -> None:
+    settings = get_settings()
+    dynamodb = aws.dynamodb()
+    dynamodb.delete_table(TableName=settings.content_table)
+    from chalicelib.resources import CONTENT_TABLE
+
+    dynamodb.create_table(**CONTENT_TABLE.create_table_kwargs(settings.content_table))
+
+
+def run() -> list[tuple[str, str]]:
+    start()
+    rows = []
+    for count in COUNTS:
+        _clear_table()
+        with tempfile.TemporaryDirectory() as folder:
+            generate(Path(folder), count)
+            with CallCounter() as first, contextlib.redirect_stdout(io.StringIO()):
+                began = time.perf_counter()
+                summary = publishing.publish_directory(Path(folder))
+                first_seconds = time.perf_counter() - began
+            with CallCounter() as again, contextlib.redirect_stdout(io.StringIO()):
+                began = time.perf_counter()
+                publishing.publish_directory(Path(folder))
+                again_seconds = time.perf_counter() - began
+        writes_again = sum(call in WRITES for call in again.calls)
+        rows.append(
+            (
+                f"publish {count} pages",
+                f"{first_seconds:.2f} s ({first_seconds / count * 1000:.1f} ms/page), "
+                f"{summary.item_writes} items in {first.calls.count('BatchWriteItem')} BatchWriteItem calls, "
+                f"{first.calls.count('PutObject')} uploads; republish unchanged {again_seconds:.2f} s, "
+                f"{writes_again} writes",
+            )
+        )
+    return rows
+
+
+if __name__ == "__main__":
+    for name, value in run():
+        print(f"{name}: {value}", flush=True)
