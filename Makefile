@@ -5,8 +5,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 STAMP := $(VENV)/.installed
+# Linux x86_64 wheels of requirements.txt for the Lambda package, fetched once
+# so that packaging (and the tests that package) never reach the network.
+WHEELHOUSE := build/wheelhouse
+WHEELS := $(WHEELHOUSE)/.fetched
 
-.PHONY: run test install package bench clean
+.PHONY: run test install package wheelhouse bench clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) is needed (Lambda runs Python 3.11)"; exit 1; }
@@ -17,10 +21,21 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+$(WHEELS): requirements.txt $(STAMP)
+	$(BIN)/pip download --quiet --dest $(WHEELHOUSE) --only-binary=:all: \
+		--platform manylinux2014_x86_64 --implementation cp --python-version 3.11 -r requirements.txt
+	touch $(WHEELS)
+
+wheelhouse: $(WHEELS)
+
+# The prod stage as a CloudFormation package in build/package, linted.
+package: $(STAMP) $(WHEELS)
+	PATH="$(CURDIR)/$(BIN):$$PATH" scripts/package.sh prod build/package
+
 run: $(STAMP)
 	$(BIN)/nlc-api local --port $(PORT)
 
-test: $(STAMP)
+test: $(STAMP) $(WHEELS)
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)

@@ -1,9 +1,12 @@
 """Routes only: each parses the request, calls one function in chalicelib and
 shapes the response. Heavy modules (rendering, pydantic) are imported inside
 the handlers that use them, to keep the Lambda cold start small."""
-from chalice import Chalice
+from chalice import Chalice, IAMAuthorizer
 
 from chalicelib import storage, http
+
+# Staff routes (/admin) take requests signed with IAM credentials only.
+staff = IAMAuthorizer()
 
 app = Chalice(app_name="nlc-api")
 
@@ -58,6 +61,13 @@ def get_post(slug):
 @app.route("/documents")
 def list_documents():
     return http.cacheable(app.current_request, storage.list_documents())
+
+
+@app.route("/admin/publish", methods=["POST"], authorizer=staff)
+def admin_publish():
+    from chalicelib import admin
+
+    return http.private(admin.reindex())
 
 
 @app.on_cw_event(

@@ -32,9 +32,20 @@ def cmd_publish(args: argparse.Namespace) -> None:
 
 
 def cmd_provision(args: argparse.Namespace) -> None:
-    from .provision import provision
+    from .provision import ProvisionError, provision
 
-    provision(_stage_settings(args), report=print)
+    try:
+        provision(_stage_settings(args), report=print)
+    except ProvisionError as error:
+        raise CommandError(str(error)) from None
+
+
+def cmd_cloudformation(args: argparse.Namespace) -> None:
+    import json
+
+    from .cloudformation import template
+
+    print(json.dumps(template(_stage_settings(args)), indent=2))
 
 
 def cmd_local(args: argparse.Namespace) -> None:
@@ -70,6 +81,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     provision = with_stage(commands.add_parser("provision", help="create the stage's bucket, tables and sender"))
     provision.set_defaults(handler=cmd_provision)
+
+    cloudformation = with_stage(
+        commands.add_parser(
+            "cloudformation", help="print the stage's bucket, tables and sender as a CloudFormation template"
+        )
+    )
+    cloudformation.set_defaults(handler=cmd_cloudformation)
     return parser
 
 

@@ -61,6 +61,13 @@ def dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
+def private(body: dict | list, status: int = 200) -> Response:
+    """A JSON response no cache may keep: staff views and anything personal."""
+    return Response(
+        body=dumps(body), status_code=status, headers={"Content-Type": JSON, "Cache-Control": "no-store"}
+    )
+
+
 def cacheable(request: Request, body: str | dict | list, status: int = 200) -> Response:
     """A public, cacheable JSON response with a strong ETag.
 

@@ -1,91 +1,160 @@
-"""Create a stage's bucket, tables and sender identity; safe to run again."""
+"""Bring a stage's bucket, tables and sender identity to their definitions in
+resources.py. Every step reads before it writes, so a second run changes
+nothing, and a run that stopped halfway can simply be run again."""
 from __future__ import annotations
 
 from typing import Callable
 
 from . import aws
-from .resources import tables
+from .resources import CONTENT_BUCKET, BucketSpec, TableSpec, sender_identity, tables
 from .settings import Settings
 
 Report = Callable[[str], None]
+
+# The regions where a bucket is created without a LocationConstraint.
+_DEFAULT_BUCKET_REGIONS = (None, "us-east-1")
+
+
+class ProvisionError(Exception):
+    """Something provisioning must not change by itself: a person decides."""
 
 
 def provision(settings: Settings, report: Report = print) -> list[str]:
     """Bring the stage's resources to their defined state; return what changed."""
     changes: list[str] = []
-    changes += _ensure_bucket(settings.content_bucket)
+
+    def record(made: list[str]) -> None:
+        for change in made:
+            report(change)
+        changes.extend(made)
+
+    record(_ensure_bucket(settings.content_bucket, CONTENT_BUCKET))
     for name, spec in tables(settings).items():
-        changes += _ensure_table(name, spec)
-    changes += _ensure_sender_identity(settings.sender)
-    for change in changes:
-        report(change)
+        record(_ensure_table(name, spec))
+    domain = sender_identity(settings)
+    identity, made = _ensure_sender_identity(domain)
+    record(made)
+    if not identity.get("VerifiedForSendingStatus"):
+        _report_dkim_records(domain, identity, report)
     if not changes:
         report("Nothing to change: every resource is already in place.")
     return changes
 
 
-def _ensure_bucket(bucket: str) -> list[str]:
+def _error_code(error: Exception) -> str:
+    return getattr(error, "response", {}).get("Error", {}).get("Code", "")
+
+
+# The bucket -------------------------------------------------------------------
+
+
+def _ensure_bucket(bucket: str, spec: BucketSpec) -> list[str]:
     s3 = aws.s3()
     changes = []
     try:
         s3.head_bucket(Bucket=bucket)
     except s3.exceptions.ClientError as error:
-        if error.response["Error"]["Code"] not in ("404", "NoSuchBucket"):
+        if _error_code(error) == "403":
+            raise ProvisionError(
+                f"bucket {bucket} exists but these credentials cannot use it: bucket names are "
+                "global, so another account may own it; choose another NLC_CONTENT_BUCKET"
+            ) from None
+        if _error_code(error) not in ("404", "NoSuchBucket"):
             raise
-        region = s3.meta.region_name
-        create = {"Bucket": bucket}
-        if region != "us-east-1":
-            create["CreateBucketConfiguration"] = {"LocationConstraint": region}
+        create: dict = {"Bucket": bucket}
+        if s3.meta.region_name not in _DEFAULT_BUCKET_REGIONS:
+            create["CreateBucketConfiguration"] = {"LocationConstraint": s3.meta.region_name}
         s3.create_bucket(**create)
+        s3.get_waiter("bucket_exists").wait(Bucket=bucket, WaiterConfig={"Delay": 1, "MaxAttempts": 30})
         changes.append(f"created bucket {bucket}")
 
     if s3.get_bucket_versioning(Bucket=bucket).get("Status") != "Enabled":
         s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
         changes.append(f"turned on versioning for {bucket}")
 
-    block_all = {
-        "BlockPublicAcls": True,
-        "IgnorePublicAcls": True,
-        "BlockPublicPolicy": True,
-        "RestrictPublicBuckets": True,
-    }
     try:
         current = s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
-    except s3.exceptions.ClientError:
+    except s3.exceptions.ClientError as error:
+        if _error_code(error) != "NoSuchPublicAccessBlockConfiguration":
+            raise
         current = {}
-    if current != block_all:
-        s3.put_public_access_block(Bucket=bucket, PublicAccessBlockConfiguration=block_all)
+    if current != spec.public_access_block:
+        s3.put_public_access_block(
+            Bucket=bucket, PublicAccessBlockConfiguration=spec.public_access_block
+        )
         changes.append(f"blocked all public access to {bucket}")
 
-    encryption = {"Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]}
     try:
-        rules = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]
-    except s3.exceptions.ClientError:
-        rules = {}
-    if not rules.get("Rules"):
-        s3.put_bucket_encryption(Bucket=bucket, ServerSideEncryptionConfiguration=encryption)
+        rules = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"]
+    except s3.exceptions.ClientError as error:
+        if _error_code(error) != "ServerSideEncryptionConfigurationNotFoundError":
+            raise
+        rules = []
+    # Any default encryption will do: a KMS key someone chose is stronger.
+    if not any(rule.get("ApplyServerSideEncryptionByDefault") for rule in rules):
+        s3.put_bucket_encryption(
+            Bucket=bucket,
+            ServerSideEncryptionConfiguration={
+                "Rules": [
+                    {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": spec.encryption_algorithm}}
+                ]
+            },
+        )
         changes.append(f"turned on default encryption for {bucket}")
 
     notifications = s3.get_bucket_notification_configuration(Bucket=bucket)
+    notifications.pop("ResponseMetadata", None)
     if "EventBridgeConfiguration" not in notifications:
+        # The call replaces the whole configuration: keep what else is there.
         s3.put_bucket_notification_configuration(
-            Bucket=bucket, NotificationConfiguration={"EventBridgeConfiguration": {}}
+            Bucket=bucket,
+            NotificationConfiguration={**notifications, "EventBridgeConfiguration": {}},
         )
         changes.append(f"sent {bucket}'s events to EventBridge")
     return changes
 
 
-def _ensure_table(name: str, spec) -> list[str]:
+# Tables -------------------------------------------------------------------------
+
+
+def _wait_until_active(name: str) -> dict:
+    dynamodb = aws.dynamodb()
+    dynamodb.get_waiter("table_exists").wait(
+        TableName=name, WaiterConfig={"Delay": 2, "MaxAttempts": 150}
+    )
+    return dynamodb.describe_table(TableName=name)["Table"]
+
+
+def _ensure_table(name: str, spec: TableSpec) -> list[str]:
     dynamodb = aws.dynamodb()
     changes = []
     try:
-        dynamodb.describe_table(TableName=name)
+        table = dynamodb.describe_table(TableName=name)["Table"]
     except dynamodb.exceptions.ResourceNotFoundException:
         dynamodb.create_table(**spec.create_table_kwargs(name))
-        dynamodb.get_waiter("table_exists").wait(
-            TableName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 60}
-        )
         changes.append(f"created table {name}")
+        table = {"TableStatus": "CREATING"}
+    if table["TableStatus"] != "ACTIVE":
+        table = _wait_until_active(name)
+
+    if table.get("BillingModeSummary", {}).get("BillingMode") != "PAY_PER_REQUEST":
+        dynamodb.update_table(TableName=name, BillingMode="PAY_PER_REQUEST")
+        changes.append(f"made {name} on-demand")
+        table = _wait_until_active(name)
+
+    wanted = spec.create_table_kwargs(name)
+    existing = {index["IndexName"] for index in table.get("GlobalSecondaryIndexes", [])}
+    for index in wanted.get("GlobalSecondaryIndexes", []):
+        if index["IndexName"] in existing:
+            continue
+        # DynamoDB adds one index per update, and the table must be active.
+        dynamodb.update_table(
+            TableName=name,
+            AttributeDefinitions=wanted["AttributeDefinitions"],
+            GlobalSecondaryIndexUpdates=[{"Create": index}],
+        )
+        changes.append(f"added index {index['IndexName']} to {name}")
+        _wait_until_active(name)
 
     backups = dynamodb.describe_continuous_backups(TableName=name)
     recovery = backups["ContinuousBackupsDescription"].get("PointInTimeRecoveryDescription", {})
@@ -97,21 +166,49 @@ def _ensure_table(name: str, spec) -> list[str]:
         changes.append(f"turned on point-in-time recovery for {name}")
 
     if spec.ttl_attribute:
-        ttl = dynamodb.describe_time_to_live(TableName=name)["TimeToLiveDescription"]
-        if ttl.get("TimeToLiveStatus") not in ("ENABLED", "ENABLING"):
-            dynamodb.update_time_to_live(
-                TableName=name,
-                TimeToLiveSpecification={"Enabled": True, "AttributeName": spec.ttl_attribute},
-            )
-            changes.append(f"turned on expiry by {spec.ttl_attribute} for {name}")
+        changes += _ensure_ttl(name, spec.ttl_attribute)
     return changes
 
 
-def _ensure_sender_identity(sender: str) -> list[str]:
+def _ensure_ttl(name: str, attribute: str) -> list[str]:
+    dynamodb = aws.dynamodb()
+    ttl = dynamodb.describe_time_to_live(TableName=name)["TimeToLiveDescription"]
+    status = ttl.get("TimeToLiveStatus", "DISABLED")
+    if status in ("ENABLED", "ENABLING"):
+        if ttl.get("AttributeName") != attribute:
+            raise ProvisionError(
+                f"{name} expires items by {ttl.get('AttributeName')!r}, not {attribute!r}: "
+                "turn that off in the console, wait for it to finish, then provision again"
+            )
+        return []
+    if status == "DISABLING":
+        raise ProvisionError(
+            f"expiry on {name} is being turned off (this takes up to an hour): provision again after"
+        )
+    dynamodb.update_time_to_live(
+        TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": attribute}
+    )
+    return [f"turned on expiry by {attribute} for {name}"]
+
+
+# The sender -----------------------------------------------------------------------
+
+
+def _ensure_sender_identity(domain: str) -> tuple[dict, list[str]]:
+    """A domain identity with Easy DKIM: verified once by DNS, it lets any
+    address at the domain send, and signs mail so DMARC passes."""
     ses = aws.ses()
     try:
-        ses.get_email_identity(EmailIdentity=sender)
-        return []
+        return ses.get_email_identity(EmailIdentity=domain), []
     except ses.exceptions.NotFoundException:
-        ses.create_email_identity(EmailIdentity=sender)
-        return [f"created SES identity {sender} (verify it before sending)"]
+        return ses.create_email_identity(EmailIdentity=domain), [f"created SES identity {domain}"]
+
+
+def _report_dkim_records(domain: str, identity: dict, report: Report) -> None:
+    # Not a change: a reminder on every run until DNS is in place.
+    report(
+        f"SES cannot send from {domain} until these DNS records exist "
+        "(it then verifies by itself, within 72 hours):"
+    )
+    for token in identity.get("DkimAttributes", {}).get("Tokens", []):
+        report(f"  {token}._domainkey.{domain} CNAME {token}.dkim.amazonses.com")

@@ -78,3 +78,30 @@ def tables(settings: Settings) -> dict[str, TableSpec]:
 
 # Markdown sources live under this prefix in the content bucket.
 SOURCE_PREFIX = "content/"
+
+
+@dataclass(frozen=True)
+class BucketSpec:
+    """An S3 bucket: versioned (old content can be restored), private (the
+    API serves content, never the bucket), encrypted at rest, and sending its
+    events to EventBridge, where the indexing handler listens."""
+
+    logical_name: str
+    encryption_algorithm: str = "AES256"
+    public_access_block: dict = field(
+        default_factory=lambda: {
+            "BlockPublicAcls": True,
+            "IgnorePublicAcls": True,
+            "BlockPublicPolicy": True,
+            "RestrictPublicBuckets": True,
+        }
+    )
+
+
+CONTENT_BUCKET = BucketSpec(logical_name="ContentBucket")
+
+
+def sender_identity(settings: Settings) -> str:
+    """The SES identity mail is sent from: the sender's domain, verified once
+    by DNS (DKIM), so any address at it can send and DMARC passes."""
+    return settings.sender.rpartition("@")[2]

@@ -84,3 +84,42 @@ def aws_calls(monkeypatch):
 
     monkeypatch.setattr(BaseClient, "_make_api_call", recording)
     return calls
+
+
+@pytest.fixture(scope="session")
+def project_copy(tmp_path_factory) -> Path:
+    """The project as a fresh clone would have it (tracked and new files, none
+    that git ignores), so packaging and deploying never touch this checkout."""
+    import shutil
+    import subprocess
+
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=PROJECT_DIR, capture_output=True, check=True,
+    ).stdout.decode().split("\0")
+    copy = tmp_path_factory.mktemp("clone")
+    for name in filter(None, listed):
+        source = PROJECT_DIR / name
+        if source.is_file():
+            (copy / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, copy / name)
+    return copy
+
+
+@pytest.fixture(scope="session")
+def package_environment() -> dict[str, str]:
+    """The environment `make package` gives scripts/package.sh: this
+    virtualenv's tools and the wheelhouse, so nothing is fetched."""
+    import os
+    import sys
+
+    wheelhouse = PROJECT_DIR / "build" / "wheelhouse"
+    if not (wheelhouse / ".fetched").exists():
+        pytest.fail("no wheelhouse for the Lambda package: run `make wheelhouse` (make test does)")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "NLC_"))}
+    env.update(
+        PATH=f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
+        WHEELHOUSE=str(wheelhouse),
+        AWS_DEFAULT_REGION="eu-west-2",
+    )
+    return env

@@ -1,0 +1,70 @@
+"""The stage's bucket, tables and sender identity as CloudFormation, for
+`chalice package --merge-template`: built from the same definitions in
+resources.py that provisioning applies, so the two cannot disagree."""
+from __future__ import annotations
+
+from .resources import CONTENT_BUCKET, BucketSpec, TableSpec, sender_identity, tables
+from .settings import Settings
+
+# Data outlives the stack: deleting or replacing it must never delete content
+# or submissions.
+_KEEP = {"DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain"}
+DKIM_RECORDS = 3  # Easy DKIM always asks for three CNAME records
+
+
+def _bucket(name: str, spec: BucketSpec) -> dict:
+    return {
+        "Type": "AWS::S3::Bucket",
+        **_KEEP,
+        "Properties": {
+            "BucketName": name,
+            "VersioningConfiguration": {"Status": "Enabled"},
+            "PublicAccessBlockConfiguration": spec.public_access_block,
+            "BucketEncryption": {
+                "ServerSideEncryptionConfiguration": [
+                    {"ServerSideEncryptionByDefault": {"SSEAlgorithm": spec.encryption_algorithm}}
+                ]
+            },
+            "NotificationConfiguration": {"EventBridgeConfiguration": {"EventBridgeEnabled": True}},
+        },
+    }
+
+
+def _table(name: str, spec: TableSpec) -> dict:
+    properties = spec.create_table_kwargs(name)
+    properties["PointInTimeRecoverySpecification"] = {"PointInTimeRecoveryEnabled": True}
+    if spec.ttl_attribute:
+        properties["TimeToLiveSpecification"] = {
+            "AttributeName": spec.ttl_attribute,
+            "Enabled": True,
+        }
+    return {"Type": "AWS::DynamoDB::Table", **_KEEP, "Properties": properties}
+
+
+def template(settings: Settings) -> dict:
+    resources = {CONTENT_BUCKET.logical_name: _bucket(settings.content_bucket, CONTENT_BUCKET)}
+    for name, spec in tables(settings).items():
+        resources[spec.logical_name] = _table(name, spec)
+    domain = sender_identity(settings)
+    resources["SenderIdentity"] = {
+        "Type": "AWS::SES::EmailIdentity",
+        **_KEEP,
+        "Properties": {"EmailIdentity": domain},
+    }
+    outputs = {
+        f"SenderDkimRecord{n}": {
+            "Description": f"DNS record {n} of {DKIM_RECORDS} that lets SES send from {domain}",
+            "Value": {
+                "Fn::Join": [
+                    " ",
+                    [
+                        {"Fn::GetAtt": ["SenderIdentity", f"DkimDNSTokenName{n}"]},
+                        "CNAME",
+                        {"Fn::GetAtt": ["SenderIdentity", f"DkimDNSTokenValue{n}"]},
+                    ],
+                ]
+            },
+        }
+        for n in range(1, DKIM_RECORDS + 1)
+    }
+    return {"Resources": resources, "Outputs": outputs}

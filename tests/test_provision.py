@@ -1,0 +1,141 @@
+"""`nlc-api provision`: creates the stage's resources as resources.py defines
+them, and a second run changes nothing."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from chalicelib import cli
+from chalicelib.resources import CONTENT_BUCKET, SUBMISSIONS_TABLE, tables
+from chalicelib.settings import PROJECT_DIR, get_settings
+from emulator import emulator_environment, moto_gaps_filled, running_emulator
+
+
+def provision_local() -> str:
+    return cli.run(["provision", "--stage", "local"])
+
+
+def assert_provisioned(s3, dynamodb, sesv2) -> None:
+    """What a person would check in the console after provisioning."""
+    settings = get_settings()
+    bucket = settings.content_bucket
+    assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
+    block = s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
+    assert block == CONTENT_BUCKET.public_access_block and all(block.values())
+    rules = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"]
+    assert rules[0]["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+    assert "EventBridgeConfiguration" in s3.get_bucket_notification_configuration(Bucket=bucket)
+
+    for name, spec in tables(settings).items():
+        table = dynamodb.describe_table(TableName=name)["Table"]
+        assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
+        assert {index["IndexName"] for index in table.get("GlobalSecondaryIndexes", [])} == {
+            index.name for index in spec.indexes
+        }
+        backups = dynamodb.describe_continuous_backups(TableName=name)["ContinuousBackupsDescription"]
+        assert backups["PointInTimeRecoveryDescription"]["PointInTimeRecoveryStatus"] == "ENABLED"
+    ttl = dynamodb.describe_time_to_live(TableName=settings.submissions_table)["TimeToLiveDescription"]
+    assert ttl == {"TimeToLiveStatus": "ENABLED", "AttributeName": "expires_at"}
+    assert sesv2.get_email_identity(EmailIdentity="local.nationalleadership.gov.uk")["IdentityType"] == "DOMAIN"
+
+
+@pytest.fixture
+def moto():
+    with moto_gaps_filled(), mock_aws():
+        yield tuple(boto3.client(name) for name in ("s3", "dynamodb", "sesv2"))
+
+
+def test_provision_creates_everything_then_changes_nothing(moto):
+    first = provision_local()
+    assert "created bucket nlc-local-content" in first
+    assert "created table nlc-local-submissions" in first
+    assert "turned on expiry by expires_at for nlc-local-submissions" in first
+    assert "created SES identity local.nationalleadership.gov.uk" in first
+    assert_provisioned(*moto)
+
+    second = provision_local()
+    assert "Nothing to change" in second
+    assert "created" not in second and "turned on" not in second
+    assert_provisioned(*moto)
+
+
+def test_provision_says_which_dns_records_verify_the_sender(moto):
+    output = provision_local()
+    assert "SES cannot send from local.nationalleadership.gov.uk until these DNS records exist" in output
+
+
+def test_provision_completes_resources_made_by_hand_and_keeps_their_other_settings(moto):
+    s3, dynamodb, _ = moto
+    settings = get_settings()
+    s3.create_bucket(
+        Bucket=settings.content_bucket,
+        CreateBucketConfiguration={"LocationConstraint": "eu-west-2"},
+    )
+    sqs = boto3.client("sqs")
+    queue = sqs.create_queue(QueueName="audit")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    s3.put_bucket_notification_configuration(
+        Bucket=settings.content_bucket,
+        NotificationConfiguration={
+            "QueueConfigurations": [{"QueueArn": queue_arn, "Events": ["s3:ObjectCreated:*"]}]
+        },
+    )
+    # The submissions table as someone might have made it: provisioned
+    # capacity, without the status index, point-in-time recovery or expiry.
+    bare = SUBMISSIONS_TABLE.create_table_kwargs(settings.submissions_table)
+    bare.pop("GlobalSecondaryIndexes")
+    bare["AttributeDefinitions"] = [
+        {"AttributeName": name, "AttributeType": "S"} for name in ("pk", "sk")
+    ]
+    bare["BillingMode"] = "PROVISIONED"
+    bare["ProvisionedThroughput"] = {"ReadCapacityUnits": 1, "WriteCapacityUnits": 1}
+    dynamodb.create_table(**bare)
+
+    output = provision_local()
+
+    assert "created bucket" not in output
+    assert "created table nlc-local-submissions" not in output
+    assert "made nlc-local-submissions on-demand" in output
+    assert "added index by-status to nlc-local-submissions" in output
+    assert_provisioned(*moto)
+    kept = s3.get_bucket_notification_configuration(Bucket=settings.content_bucket)
+    assert kept["QueueConfigurations"][0]["QueueArn"] == queue_arn
+    assert "Nothing to change" in provision_local()
+
+
+def test_provision_refuses_to_move_expiry_to_another_attribute(moto):
+    _, dynamodb, _ = moto
+    settings = get_settings()
+    dynamodb.create_table(**SUBMISSIONS_TABLE.create_table_kwargs(settings.submissions_table))
+    dynamodb.update_time_to_live(
+        TableName=settings.submissions_table,
+        TimeToLiveSpecification={"Enabled": True, "AttributeName": "delete_after"},
+    )
+
+    assert cli.main(["provision", "--stage", "local"]) == 1
+    ttl = dynamodb.describe_time_to_live(TableName=settings.submissions_table)
+    assert ttl["TimeToLiveDescription"]["AttributeName"] == "delete_after"
+
+
+def test_provision_against_the_emulator_twice_exits_zero_and_leaves_private_versioned_storage():
+    """The command as staff run it, in its own process, against moto's server."""
+    with running_emulator() as endpoint:
+        env = emulator_environment(endpoint, dict(os.environ))
+        command = [sys.executable, "-m", "chalicelib.cli", "provision", "--stage", "local"]
+        runs = [
+            subprocess.run(command, cwd=PROJECT_DIR, env=env, capture_output=True, text=True, timeout=120)
+            for _ in range(2)
+        ]
+        assert [run.returncode for run in runs] == [0, 0], [run.stderr for run in runs]
+        assert "created table nlc-local-content" in runs[0].stdout
+        assert "Nothing to change" in runs[1].stdout
+
+        def emulated(name):
+            return boto3.client(name, endpoint_url=endpoint, region_name="eu-west-2")
+
+        assert_provisioned(emulated("s3"), emulated("dynamodb"), emulated("sesv2"))
