@@ -398,9 +398,10 @@ def _decode(name: str, raw: bytes, warnings: list[str]) -> str:
     # UTF-8 once read as Windows-1252 (Centreâ€™s): repair it, and say where.
     repaired = ftfy.fix_encoding(text)
     if repaired != text:
-        before = next(word for word in text.split() if word not in repaired.split())
-        after = ftfy.fix_encoding(before)
-        warnings.append(f"{name}: repaired mis-decoded text, such as {before!r} to {after!r}")
+        repaired_words = set(repaired.split())
+        before = next((word for word in text.split() if word not in repaired_words), "")
+        example = f", such as {before!r} to {ftfy.fix_encoding(before)!r}" if before else ""
+        warnings.append(f"{name}: repaired mis-decoded text{example}")
     return repaired
 
 

@@ -46,6 +46,19 @@ def bad_request(message: str, **details: Any) -> ApiError:
     return ApiError(400, "bad_request", message, **details)
 
 
+RETRY_AFTER_SECONDS = 5
+
+
+def service_unavailable() -> ApiError:
+    """AWS is throttling or unreachable: ask the caller to come back shortly."""
+    return ApiError(
+        503,
+        "service_unavailable",
+        f"The service is busy. Try again in {RETRY_AFTER_SECONDS} seconds.",
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
+
+
 def error_response(
     status: int, code: str, message: str, headers: dict[str, str] | None = None, **details: Any
 ) -> Response:

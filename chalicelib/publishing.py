@@ -21,6 +21,8 @@ from .settings import get_settings
 
 Report = Callable[[str], None]
 CONTENT_FILES = ("*.md", "*.json")
+# DynamoDB's item limit is 400 KB; leave room for keys and attribute names.
+MAX_RECORD_BYTES = 380 * 1024
 SKIPPED_FOLDERS = {"node_modules", "_site", "_includes", "_data"}
 
 
@@ -113,6 +115,7 @@ def publish(sources: dict[str, bytes], *, upload: bool, dry_run: bool, report: R
     puts: list[dict] = []
     deletes: list[storage.Key] = []
     manifest_puts: list[dict] = []
+    too_large: list[str] = []
 
     for page in site.pages:
         old = manifest.get(page.source)
@@ -122,6 +125,9 @@ def publish(sources: dict[str, bytes], *, upload: bool, dry_run: bool, report: R
         (summary.updated if old else summary.created).append(page.path or page.slug)
         report(f"{'update' if old else 'create'} {page.path or page.slug}  ({page.source})")
         items = _page_items(page, page.record(updated_at))
+        largest = max(len(item["json"]["S"].encode()) for item in items if "json" in item)
+        if largest > MAX_RECORD_BYTES:
+            too_large.append(f"{page.source}: renders to {largest // 1024} KB; a page can be at most {MAX_RECORD_BYTES // 1024} KB")
         new_keys = {(item["pk"]["S"], item["sk"]["S"]) for item in items}
         puts += items
         deletes += [key for key in _owned_keys(old) if key not in new_keys]
@@ -144,6 +150,11 @@ def publish(sources: dict[str, bytes], *, upload: bool, dry_run: bool, report: R
     for name in sorted(sources):
         if not name.endswith(".md") and manifest.get(name, {}).get("file_hash", {}).get("S") != file_hashes[name]:
             manifest_puts.append(storage.item(storage.source_key(name), file_hash=file_hashes[name]))
+
+    if too_large:
+        for error in too_large:
+            report(f"error: {error}")
+        raise PublishError(f"{len(too_large)} page(s) too large; nothing was published")
 
     document_puts, document_deletes = _document_changes(site.pages)
     summary.documents_written = len(document_puts) + len(document_deletes)

@@ -19,16 +19,20 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import logging
 import re
 import time
+from contextlib import contextmanager
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator, TypeVar
 from urllib.parse import unquote
 
 from . import aws
-from .http import bad_request, not_found
+from .http import bad_request, not_found, service_unavailable
 from .settings import get_settings
+
+logger = logging.getLogger(__name__)
 
 DETAIL = "-"
 MAX_PATH_LENGTH = 1024
@@ -113,23 +117,39 @@ class Found:
     redirect_to: str | None = None
 
 
+@contextmanager
+def _reading() -> Iterator[None]:
+    """A read that DynamoDB cannot serve (throttled, unreachable) is a 503
+    the site can retry, never a 500."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        yield
+    except (BotoCoreError, ClientError) as error:
+        code = getattr(error, "response", {}).get("Error", {}).get("Code", type(error).__name__)
+        logger.warning(json.dumps({"event": "content_read_failed", "error": code}))
+        raise service_unavailable() from None
+
+
 def _item(key: Key) -> dict | None:
-    response = aws.dynamodb().get_item(
-        TableName=get_settings().content_table,
-        Key={"pk": {"S": key[0]}, "sk": {"S": key[1]}},
-    )
+    with _reading():
+        response = aws.dynamodb().get_item(
+            TableName=get_settings().content_table,
+            Key={"pk": {"S": key[0]}, "sk": {"S": key[1]}},
+        )
     return response.get("Item")
 
 
 def _query(pk: str, **extra: Any) -> dict:
-    return aws.dynamodb().query(
-        TableName=get_settings().content_table,
-        KeyConditionExpression="pk = :pk",
-        ExpressionAttributeValues={":pk": {"S": pk}},
-        ProjectionExpression="#json",
-        ExpressionAttributeNames={"#json": "json"},
-        **extra,
-    )
+    with _reading():
+        return aws.dynamodb().query(
+            TableName=get_settings().content_table,
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": {"S": pk}},
+            ProjectionExpression="#json",
+            ExpressionAttributeNames={"#json": "json"},
+            **extra,
+        )
 
 
 def _wrap(name: str, items: Iterable[dict], **extra: Any) -> str:

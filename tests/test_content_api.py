@@ -211,3 +211,25 @@ def test_no_route_is_a_json_error_not_a_stack_trace(client):
     response = client.http.post("/pages", body=json.dumps({}), headers={"Content-Type": "application/json"})
     assert response.status_code == 405
     assert body(response)["error"]["code"] == "method_not_allowed"
+
+
+@pytest.mark.parametrize(
+    "failure",
+    ["ProvisionedThroughputExceededException", "ThrottlingException", "InternalServerError", "unreachable"],
+)
+def test_a_dynamodb_fault_is_a_503_to_retry_not_a_500(client, monkeypatch, failure):
+    from botocore.client import BaseClient
+    from botocore.exceptions import ClientError, EndpointConnectionError
+
+    def failing(self, operation_name, api_params):
+        if failure == "unreachable":
+            raise EndpointConnectionError(endpoint_url="https://dynamodb.eu-west-2.amazonaws.com")
+        raise ClientError({"Error": {"Code": failure, "Message": "no"}}, operation_name)
+
+    monkeypatch.setattr(BaseClient, "_make_api_call", failing)
+    for url in (WHAT_WE_DO, "/collections/nav", "/posts"):
+        response = client.http.get(url, headers={"Origin": "http://localhost:8080"})
+        assert response.status_code == 503
+        assert response.headers["Retry-After"] == "5"
+        assert response.headers["Access-Control-Allow-Origin"] == "http://localhost:8080"
+        assert body(response)["error"]["code"] == "service_unavailable"

@@ -154,6 +154,14 @@ def test_invalid_content_names_the_file_line_and_field_and_publishes_nothing(pub
     assert bucket_keys() == []
 
 
+def test_a_page_too_large_for_dynamodb_is_refused_before_any_write(publish, tmp_path):
+    site = write(tmp_path, {"good.md": page("Good"), "huge.md": page("Huge", body_text="word " * 90_000)})
+    output = fails(publish, site)
+    assert "huge.md: renders to" in output and "a page can be at most 380 KB" in output
+    assert table_keys() == set()
+    assert bucket_keys() == []
+
+
 def test_every_problem_is_reported_at_once(publish, tmp_path):
     site = write(tmp_path, {"a.md": "---\norder: x\n---\n", "b.md": "---\ntitle: [\n---\n"})
     output = fails(publish, site)
