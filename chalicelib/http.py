@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from typing import Any, Callable
 
 from chalice.app import ChaliceUnhandledError, Request, Response
 
+from . import observability
 from .settings import get_settings
 
 JSON = "application/json"
@@ -172,12 +174,18 @@ def _chalice_error_to_ours(response: Response) -> Response:
 
 
 def handle(request: Request, get_response: Callable[[Request], Response]) -> Response:
-    """The HTTP middleware: our error shape and CORS on every response."""
+    """The HTTP middleware: our error shape and CORS on every response, and
+    one log line for every request."""
+    started = time.perf_counter()
+    response = None
     try:
-        response = get_response(request)
-    except ApiError as error:
-        response = error.to_response()
-    response = _chalice_error_to_ours(response)
-    for name, value in cors_headers(request.headers.get("origin")).items():
-        response.headers.setdefault(name, value)
-    return response
+        try:
+            response = get_response(request)
+        except ApiError as error:
+            response = error.to_response()
+        response = _chalice_error_to_ours(response)
+        for name, value in cors_headers(request.headers.get("origin")).items():
+            response.headers.setdefault(name, value)
+        return response
+    finally:
+        observability.log_request(request, response, started)
