@@ -1,7 +1,7 @@
 """Routes only: each parses the request, calls one function in chalicelib and
 shapes the response. Heavy modules (rendering, pydantic) are imported inside
 the handlers that use them, to keep the Lambda cold start small."""
-from chalice import Chalice, IAMAuthorizer
+from chalice import Chalice, IAMAuthorizer, Rate
 
 from chalicelib import storage, http
 
@@ -68,6 +68,54 @@ def admin_publish():
     from chalicelib import admin
 
     return http.private(admin.reindex())
+
+
+# The site's forms post JSON from scripts, or form-encoded without JavaScript.
+FORM_CONTENT_TYPES = ["application/json", "application/x-www-form-urlencoded"]
+
+
+def _submit(kind: str):
+    from chalicelib import forms, submissions
+
+    request = app.current_request
+    try:
+        receipt = submissions.submit(
+            kind,
+            forms.read_body(request),
+            client_ip=forms.client_ip(request),
+            idempotency_key=request.headers.get("idempotency-key"),
+        )
+    except http.ApiError as error:
+        return forms.rejected(request, error)
+    return forms.accepted(request, receipt.reference)
+
+
+@app.route("/enquiries", methods=["POST"], content_types=FORM_CONTENT_TYPES)
+def post_enquiry():
+    return _submit("enquiry")
+
+
+@app.route("/enquiries", methods=["OPTIONS"])
+def enquiries_preflight():
+    return http.preflight(app.current_request)
+
+
+@app.route("/accessible-format-requests", methods=["POST"], content_types=FORM_CONTENT_TYPES)
+def post_accessible_format_request():
+    return _submit("accessible-format-request")
+
+
+@app.route("/accessible-format-requests", methods=["OPTIONS"])
+def accessible_format_requests_preflight():
+    return http.preflight(app.current_request)
+
+
+@app.schedule(Rate(5, unit=Rate.MINUTES), name="retry_submissions")
+def retry_submissions(event):
+    """Send submissions whose earlier attempts failed, as their backoff allows."""
+    from chalicelib import submissions
+
+    print(submissions.retry_pending().summary(), flush=True)
 
 
 @app.on_cw_event(

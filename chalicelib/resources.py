@@ -59,11 +59,14 @@ class TableSpec:
 # for the item layout.
 CONTENT_TABLE = TableSpec(logical_name="ContentTable", partition_key="pk", sort_key="sk")
 
+# Submissions, rate-limit counters and idempotency records (see submissions.py
+# for the item layout). Only submissions carry `status`, so the index holds
+# them alone, oldest first; every item expires by `expires_at`.
 SUBMISSIONS_TABLE = TableSpec(
     logical_name="SubmissionsTable",
     partition_key="pk",
     sort_key="sk",
-    indexes=(Index(name="by-status", partition_key="status", sort_key="next_attempt_at"),),
+    indexes=(Index(name="by-status", partition_key="status", sort_key="created_at"),),
     ttl_attribute="expires_at",
 )
 

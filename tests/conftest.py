@@ -123,3 +123,119 @@ def package_environment() -> dict[str, str]:
         AWS_DEFAULT_REGION="eu-west-2",
     )
     return env
+
+
+# Submissions -----------------------------------------------------------------
+
+
+def client_error(code: str, operation: str = "SendEmail"):
+    from botocore.exceptions import ClientError
+
+    return ClientError({"Error": {"Code": code, "Message": f"{code} (injected)"}}, operation)
+
+
+@pytest.fixture
+def aws_faults(monkeypatch) -> dict[str, Exception]:
+    """Make AWS operations fail: `aws_faults["SendEmail"] = client_error(...)`;
+    delete the entry to heal it."""
+    from botocore.client import BaseClient
+
+    faults: dict[str, Exception] = {}
+    make_api_call = BaseClient._make_api_call
+
+    def failing(self, operation_name, api_params):
+        if operation_name in faults:
+            raise faults[operation_name]
+        return make_api_call(self, operation_name, api_params)
+
+    monkeypatch.setattr(BaseClient, "_make_api_call", failing)
+    return faults
+
+
+@pytest.fixture
+def outbox(aws_backend, monkeypatch) -> list[dict]:
+    """Every email SES accepted, as our code sent it: moto records no
+    Reply-To, so the request is kept too. Each is checked against moto's own
+    record of sent messages."""
+    from botocore.client import BaseClient
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.ses.models import ses_backends
+
+    sent: list[dict] = []
+    make_api_call = BaseClient._make_api_call
+
+    def sending(self, operation_name, api_params):
+        response = make_api_call(self, operation_name, api_params)
+        if operation_name == "SendEmail":
+            recorded = ses_backends[DEFAULT_ACCOUNT_ID][self.meta.region_name].sent_messages[-1]
+            simple = api_params["Content"]["Simple"]
+            email = {
+                "from": api_params["FromEmailAddress"],
+                "to": api_params["Destination"]["ToAddresses"],
+                "destination": api_params["Destination"],
+                "reply_to": api_params.get("ReplyToAddresses"),
+                "subject": simple["Subject"]["Data"],
+                "text": simple["Body"]["Text"]["Data"],
+                "html": simple["Body"].get("Html"),
+            }
+            assert (recorded.source, recorded.destinations, recorded.subject, recorded.body) == (
+                email["from"],
+                email["destination"],
+                email["subject"],
+                email["text"],
+            )
+            sent.append(email)
+        return response
+
+    monkeypatch.setattr(BaseClient, "_make_api_call", sending)
+    return sent
+
+
+@pytest.fixture
+def stage_settings(monkeypatch):
+    """Change the stage's settings for one test: stage_settings(NLC_X="1")."""
+
+    def apply(**values: str):
+        for name, value in values.items():
+            monkeypatch.setenv(name, value)
+        get_settings.cache_clear()
+        # Cached now, so the test client's per-request environment (the
+        # stage's values from config.json) does not undo it.
+        return get_settings()
+
+    return apply
+
+
+def stored_submissions() -> dict[str, dict]:
+    """The submissions table's submissions, by reference, as staff see them."""
+    from chalicelib import submissions
+
+    items = aws.dynamodb().scan(TableName=get_settings().submissions_table)["Items"]
+    return {
+        item["reference"]["S"]: submissions.Submission.from_item(item).view()
+        for item in items
+        if item["pk"]["S"].startswith("submission#")
+    }
+
+
+def submissions_table_items() -> list[dict]:
+    return aws.dynamodb().scan(TableName=get_settings().submissions_table)["Items"]
+
+
+@pytest.fixture
+def submissions_clock(monkeypatch):
+    """Move the submissions module's clock (and only its own) forward:
+    `submissions_clock.offset = seconds`."""
+    import time
+
+    from chalicelib import submissions
+
+    class Clock:
+        offset = 0.0
+
+        def time(self) -> float:
+            return time.time() + self.offset
+
+    clock = Clock()
+    monkeypatch.setattr(submissions, "time", clock)
+    return clock

@@ -1,0 +1,208 @@
+"""Abuse and accidents: the honeypot, rate limits per client IP and per
+address, and Idempotency-Key for repeated posts."""
+from __future__ import annotations
+
+import json
+import time
+from urllib.parse import urlencode
+
+import pytest
+from chalice.local import LambdaEventConverter
+from conftest import body, stored_submissions, submissions_table_items
+
+from chalicelib import submissions
+
+JSON = {"Content-Type": "application/json"}
+ENQUIRY = {"name": "Ada Lovelace", "email": "ada@example.com", "message": "How do I join?"}
+REQUEST = {"email": "ada@example.com", "document_url": "/what-we-do/", "format": "braille"}
+
+
+def post(client, data=ENQUIRY, headers=JSON, path="/enquiries"):
+    return client.http.post(path, headers=headers, body=json.dumps(data))
+
+
+@pytest.fixture
+def from_ip(monkeypatch):
+    """Make the next requests come from another client IP."""
+
+    def use(address: str) -> None:
+        monkeypatch.setattr(LambdaEventConverter, "LOCAL_SOURCE_IP", address)
+
+    return use
+
+
+# The honeypot ------------------------------------------------------------------
+
+
+def test_a_filled_in_honeypot_is_answered_as_usual_stored_as_spam_and_not_sent(client, outbox, capsys):
+    response = post(client, {**ENQUIRY, "website": "http://cheap-pills.example"})
+
+    assert response.status_code == 202
+    reference = body(response)["reference"]
+    assert body(response) == {"reference": reference, "status": "received"}
+    assert stored_submissions()[reference]["status"] == "spam"
+    assert outbox == []
+    assert '"event":"stored","reference":"%s","status":"spam"' % reference in capsys.readouterr().out
+
+
+def test_a_browser_filling_the_honeypot_is_redirected_as_usual(client, seeded, outbox):
+    response = client.http.post(
+        "/accessible-format-requests",
+        headers={"Content-Type": "application/x-www-form-urlencoded", "Accept": "text/html"},
+        body=urlencode({**REQUEST, "website": "spam"}),
+    )
+
+    assert response.status_code == 303
+    assert outbox == []
+
+
+def test_staff_can_release_a_submission_taken_for_spam(client, outbox):
+    reference = body(post(client, {**ENQUIRY, "website": "autofilled"}))["reference"]
+
+    released = submissions.retry_submission(reference)
+
+    assert released["status"] == "forwarded"
+    assert [email["subject"] for email in outbox][0] == f"Enquiry: {reference}"
+
+
+# Rate limits -------------------------------------------------------------------
+
+
+def test_over_the_limit_for_one_ip_is_a_429_with_retry_after(client, outbox, stage_settings, from_ip):
+    settings = stage_settings(NLC_RATE_LIMIT_PER_IP="2")
+    for number in range(2):
+        assert post(client, {**ENQUIRY, "email": f"person{number}@example.com"}).status_code == 202
+
+    response = post(client, {**ENQUIRY, "email": "person3@example.com"})
+
+    assert response.status_code == 429
+    assert 0 < int(response.headers["Retry-After"]) <= settings.rate_limit_window_seconds
+    error = body(response)["error"]
+    assert error["code"] == "too_many_requests"
+    assert error["message"].startswith("You have sent too many requests in a short time. Try again in ")
+    assert "nlc@cabinetoffice.gov.uk" in error["message"]
+    assert len(stored_submissions()) == 2
+    assert len(outbox) == 4
+
+    from_ip("192.0.2.7")
+    assert post(client, {**ENQUIRY, "email": "person4@example.com"}).status_code == 202
+
+
+def test_over_the_limit_for_one_address_is_a_429_whatever_its_case(client, outbox, stage_settings, from_ip):
+    stage_settings(NLC_RATE_LIMIT_PER_EMAIL="1")
+    assert post(client).status_code == 202
+    from_ip("192.0.2.8")
+
+    response = post(client, {**ENQUIRY, "email": "ADA@example.com"}, path="/enquiries")
+
+    assert response.status_code == 429
+    assert "Retry-After" in response.headers
+    assert post(client, {**ENQUIRY, "email": "grace@example.com"}).status_code == 202
+    assert len(stored_submissions()) == 2
+
+
+def test_the_limit_starts_again_in_the_next_window(client, outbox, stage_settings, submissions_clock):
+    settings = stage_settings(NLC_RATE_LIMIT_PER_IP="1")
+    assert post(client).status_code == 202
+    assert post(client).status_code == 429
+
+    submissions_clock.offset = settings.rate_limit_window_seconds
+
+    assert post(client).status_code == 202
+
+
+def test_a_browser_over_the_limit_gets_a_page_saying_when_to_try_again(client, outbox, stage_settings):
+    stage_settings(NLC_RATE_LIMIT_PER_IP="0")
+
+    response = client.http.post(
+        "/enquiries",
+        headers={"Content-Type": "application/x-www-form-urlencoded", "Accept": "text/html"},
+        body=urlencode(ENQUIRY),
+    )
+
+    assert response.status_code == 429
+    assert "Retry-After" in response.headers
+    assert "You have sent too many requests" in response.body.decode()
+    assert outbox == []
+
+
+def test_counters_hold_no_address_and_expire_with_their_window(client, outbox):
+    post(client)
+
+    counters = [
+        item
+        for item in submissions_table_items()
+        if item["pk"]["S"].startswith("rate#")
+    ]
+    assert len(counters) == 2
+    text = json.dumps(counters)
+    assert "ada@example.com" not in text and "127.0.0.1" not in text
+    assert all(int(item["expires_at"]["N"]) <= time.time() + 3600 for item in counters)
+
+
+# Idempotency --------------------------------------------------------------------
+
+
+def test_a_repeated_post_with_the_same_key_gets_the_first_answer_and_is_sent_once(client, outbox):
+    headers = {**JSON, "Idempotency-Key": "9b2f7c1e-5d1a-4c1b-9f67-1f6f1a2b3c4d"}
+    first = post(client, headers=headers)
+    again = post(client, headers=headers)
+
+    assert first.status_code == again.status_code == 202
+    assert body(again) == body(first)
+    assert list(stored_submissions()) == [body(first)["reference"]]
+    assert len(outbox) == 2
+
+
+def test_a_repeated_form_post_is_redirected_with_the_first_reference(client, outbox):
+    headers = {
+        "Content-Type": "application/x-www-form-urlencoded",
+        "Accept": "text/html",
+        "Idempotency-Key": "form-1",
+    }
+    first = client.http.post("/enquiries", headers=headers, body=urlencode(ENQUIRY))
+    again = client.http.post("/enquiries", headers=headers, body=urlencode(ENQUIRY))
+
+    assert first.status_code == again.status_code == 303
+    assert again.headers["Location"] == first.headers["Location"]
+    assert len(stored_submissions()) == 1
+
+
+def test_the_same_key_with_a_different_body_is_a_422(client, outbox):
+    headers = {**JSON, "Idempotency-Key": "key-1"}
+    post(client, headers=headers)
+
+    response = post(client, {**ENQUIRY, "message": "Something else"}, headers=headers)
+
+    assert response.status_code == 422
+    assert body(response)["error"]["code"] == "idempotency_key_reused"
+    assert len(stored_submissions()) == 1
+    assert len(outbox) == 2
+
+
+def test_a_repeat_is_not_held_back_by_the_rate_limit(client, outbox, stage_settings):
+    stage_settings(NLC_RATE_LIMIT_PER_IP="1")
+    headers = {**JSON, "Idempotency-Key": "key-2"}
+
+    assert post(client, headers=headers).status_code == 202
+    assert post(client, headers=headers).status_code == 202
+
+
+def test_keys_are_separate_for_each_form(client, outbox, seeded):
+    headers = {**JSON, "Idempotency-Key": "shared-key"}
+    enquiry = post(client, headers=headers)
+    request = post(client, REQUEST, headers=headers, path="/accessible-format-requests")
+
+    assert request.status_code == 202
+    assert body(request)["reference"] != body(enquiry)["reference"]
+
+
+def test_a_key_may_be_used_again_after_a_day(client, outbox, submissions_clock):
+    headers = {**JSON, "Idempotency-Key": "key-3"}
+    first = body(post(client, headers=headers))["reference"]
+
+    submissions_clock.offset = submissions.IDEMPOTENCY_SECONDS + 1
+    second = post(client, {**ENQUIRY, "message": "A new question"}, headers=headers)
+
+    assert second.status_code == 202
+    assert body(second)["reference"] != first
