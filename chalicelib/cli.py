@@ -59,6 +59,57 @@ def cmd_local(args: argparse.Namespace) -> None:
     )
 
 
+def cmd_retry(args: argparse.Namespace) -> None:
+    from . import submissions
+    from .http import ApiError
+
+    _stage_settings(args)
+    if args.reference:
+        try:
+            found = submissions.retry_submission(args.reference)
+        except ApiError as error:
+            raise CommandError(error.message) from None
+        print(f"{found['reference']}: {found['status']}")
+        return
+    report = submissions.retry_pending(ignore_backoff=True)
+    for status, references in (
+        ("forwarded", report.forwarded),
+        ("still failing, will try again", report.will_retry),
+        ("failed for good", report.failed),
+        ("being sent elsewhere, skipped", report.skipped),
+    ):
+        for reference in references:
+            print(f"{reference}: {status}")
+    print(report.summary())
+
+
+def cmd_submissions(args: argparse.Namespace) -> None:
+    import json
+
+    from . import submissions
+    from .http import ApiError
+
+    _stage_settings(args)
+    try:
+        found = [
+            submission
+            for status in ([args.status] if args.status else submissions.STATUSES)
+            for submission in submissions.list_submissions(status)
+        ]
+    except ApiError as error:
+        raise CommandError(error.message) from None
+    if args.json:
+        print(json.dumps(found, indent=2, ensure_ascii=False))
+        return
+    for submission in found:
+        print(
+            f"{submission['reference']}  {submission['type']:<25}  {submission['status']:<9}  "
+            f"{submission['created_at']}  attempts {submission['attempts']}"
+            + (f"  last error {submission['last_error']}" if submission["last_error"] else "")
+        )
+    print(f"{len(found)} submission(s)" + (f" with status {args.status}." if args.status else "."))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="nlc-api", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -88,6 +139,17 @@ def build_parser() -> argparse.ArgumentParser:
         )
     )
     cloudformation.set_defaults(handler=cmd_cloudformation)
+
+    retry = with_stage(
+        commands.add_parser("retry", help="send every pending submission now, whatever its backoff")
+    )
+    retry.add_argument("--reference", help="send this one submission, even if it failed for good or was taken for spam")
+    retry.set_defaults(handler=cmd_retry)
+
+    listing = with_stage(commands.add_parser("submissions", help="list stored submissions, oldest first"))
+    listing.add_argument("--status", help="only these: received, forwarded, failed or spam")
+    listing.add_argument("--json", action="store_true", help="print every stored field, personal data included")
+    listing.set_defaults(handler=cmd_submissions)
     return parser
 
 
