@@ -63,11 +63,33 @@ def list_documents():
     return http.cacheable(app.current_request, storage.list_documents())
 
 
+@app.route("/openapi.json")
+def openapi_document():
+    from chalicelib import openapi
+
+    return http.cacheable(app.current_request, openapi.document())
+
+
 @app.route("/admin/publish", methods=["POST"], authorizer=staff)
 def admin_publish():
     from chalicelib import admin
 
     return http.private(admin.reindex())
+
+
+@app.route("/admin/submissions", methods=["GET"], authorizer=staff)
+def admin_list_submissions():
+    from chalicelib import submissions
+
+    # Failed for good is what staff come here for.
+    return http.private({"submissions": submissions.list_submissions(_query("status") or "failed")})
+
+
+@app.route("/admin/submissions/{reference}/retry", methods=["POST"], authorizer=staff)
+def admin_retry_submission(reference):
+    from chalicelib import submissions
+
+    return http.private(submissions.retry_submission(reference))
 
 
 # The site's forms post JSON from scripts, or form-encoded without JavaScript.

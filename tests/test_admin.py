@@ -1,9 +1,10 @@
 """Staff routes: behind IAM, and doing what staff ask of them."""
 from __future__ import annotations
 
-import pytest
+import json
 
-from conftest import body
+import pytest
+from conftest import body, client_error, stored_submissions
 
 from app import app
 from chalicelib import aws
@@ -61,3 +62,60 @@ def test_publish_of_broken_sources_says_what_is_wrong_and_changes_nothing(client
     assert error["code"] == "content_invalid"
     assert any("pages/broken.md" in problem for problem in error["problems"])
     assert client.http.get("/content?path=/what-we-do/").body == before
+
+
+# Submissions ------------------------------------------------------------------
+
+JSON = {"Content-Type": "application/json"}
+ENQUIRY = {"name": "Ada Lovelace", "email": "ada@example.com", "message": "How do I join?"}
+
+
+def failed_submission(client, aws_faults) -> str:
+    """An enquiry SES refused until the retries ran out."""
+    from chalicelib import submissions
+
+    aws_faults["SendEmail"] = client_error("MessageRejected")
+    reference = body(client.http.post("/enquiries", headers=JSON, body=json.dumps(ENQUIRY)))["reference"]
+    for _ in range(submissions.MAX_ATTEMPTS - 1):
+        submissions.retry_pending(ignore_backoff=True)
+    del aws_faults["SendEmail"]
+    return reference
+
+
+def test_staff_list_failed_submissions_by_default(client, outbox, aws_faults):
+    reference = failed_submission(client, aws_faults)
+    client.http.post("/enquiries", headers=JSON, body=json.dumps(ENQUIRY))  # forwarded: not listed
+
+    response = client.http.get("/admin/submissions")
+
+    assert response.status_code == 200
+    assert response.headers["Cache-Control"] == "no-store"
+    listed = body(response)["submissions"]
+    assert [item["reference"] for item in listed] == [reference]
+    assert listed[0]["status"] == "failed"
+    assert body(client.http.get("/admin/submissions?status=failed")) == body(response)
+
+
+def test_staff_retry_a_failed_submission_once(client, outbox, aws_faults):
+    reference = failed_submission(client, aws_faults)
+
+    response = client.http.post(f"/admin/submissions/{reference}/retry")
+
+    assert response.status_code == 200
+    assert body(response)["reference"] == reference
+    assert stored_submissions()[reference]["status"] == "forwarded"
+    assert [email for email in outbox if reference in email["subject"] and email["to"] != [ENQUIRY["email"]]]
+    again = client.http.post(f"/admin/submissions/{reference}/retry")
+    assert again.status_code == 409
+    assert body(again)["error"]["code"] == "already_forwarded"
+    assert body(client.http.get("/admin/submissions"))["submissions"] == []
+
+
+def test_staff_get_plain_errors_for_an_unknown_status_or_reference(client, outbox):
+    wrong_status = client.http.get("/admin/submissions?status=lost")
+    assert wrong_status.status_code == 400
+    assert "status must be one of" in body(wrong_status)["error"]["message"]
+
+    unknown = client.http.post("/admin/submissions/NLC-2222-3333/retry")
+    assert unknown.status_code == 404
+    assert outbox == []

@@ -1,0 +1,297 @@
+"""The OpenAPI 3.1 document of every public route (GET /openapi.json).
+
+Request bodies and records are the pydantic models that validate requests
+(submissions.py) and build the records publishing stores (content.py), so
+the document cannot drift from what the API does; the list wrappers below
+follow storage.py's responses, which the schemathesis run checks. Imported
+by GET /openapi.json only: pydantic stays off every other cold start.
+"""
+from __future__ import annotations
+
+import functools
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.json_schema import models_json_schema
+
+from .content import DocumentRecord, PageRecord, PageSummary, PostRecord, PostSummary
+from .submissions import AccessibleFormatRequest, EnquiryRequest
+
+TITLE = "National Leadership Centre content and enquiries API"
+VERSION = "1.0.0"
+JSON = "application/json"
+FORM = "application/x-www-form-urlencoded"
+HTML = "text/html"
+
+
+# The shapes around the records -------------------------------------------------
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+    stage: str
+
+
+class PageList(BaseModel):
+    pages: list[PageSummary]
+
+
+class PostList(BaseModel):
+    posts: list[PostSummary] = Field(description="Newest first")
+    next: str | None = Field(description="Pass as `cursor` for the next, older page; null on the last")
+
+
+class Collection(BaseModel):
+    items: list[PageRecord | PostRecord] = Field(description="In menu order: `order`, then title")
+
+
+class DocumentList(BaseModel):
+    documents: list[DocumentRecord]
+
+
+class Redirect(BaseModel):
+    location: str = Field(description="Where the page lives now (also in the Location header)")
+
+
+class Receipt(BaseModel):
+    reference: str = Field(description="Quote it to the team, like NLC-7K3M-Q9TX", pattern=r"^NLC-")
+    status: Literal["received"]
+
+
+class ErrorDetail(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    code: str = Field(description="Stable, for programs: not_found, validation_error, ...")
+    message: str = Field(description="Plain words for the person using the site")
+    fields: dict[str, str] | None = Field(None, description="For a form: each field's problem")
+
+
+class Error(BaseModel):
+    error: ErrorDetail
+
+
+# Building blocks -----------------------------------------------------------------
+
+
+def _ref(model: type[BaseModel]) -> dict:
+    return {"$ref": f"#/components/schemas/{model.__name__}"}
+
+
+def _json(model: type[BaseModel], description: str, headers: dict | None = None) -> dict:
+    response: dict[str, Any] = {"description": description, "content": {JSON: {"schema": _ref(model)}}}
+    if headers:
+        response["headers"] = headers
+    return response
+
+
+def _header(description: str) -> dict:
+    return {"description": description, "schema": {"type": "string"}}
+
+
+_CACHE_HEADERS = {
+    "ETag": _header("Changes whenever the body does: send it back in If-None-Match"),
+    "Cache-Control": _header("How long the answer may be kept"),
+}
+_IF_NONE_MATCH = {
+    "name": "If-None-Match",
+    "in": "header",
+    "required": False,
+    "description": "An ETag from an earlier answer: 304 with no body if nothing changed",
+    "schema": {"type": "string"},
+}
+_ERROR = {
+    400: "The request is not valid; the message says how to put it right",
+    403: "This origin may not call the API",
+    404: "There is nothing there",
+    413: "The request is too large",
+    415: "Send JSON or a form",
+    429: "Too many requests from one visitor: wait for Retry-After seconds",
+    503: "Storage is unavailable for a moment: try again after Retry-After seconds",
+}
+
+
+def _errors(*statuses: int, html: bool = False) -> dict:
+    responses = {}
+    for status in statuses:
+        content: dict[str, Any] = {JSON: {"schema": _ref(Error)}}
+        if html:
+            # A form posted by a browser without JavaScript gets a page to read.
+            content[HTML] = {"schema": {"type": "string"}}
+        responses[str(status)] = {"description": _ERROR[status], "content": content}
+        if status in (429, 503):
+            responses[str(status)]["headers"] = {"Retry-After": _header("Seconds to wait")}
+    return responses
+
+
+def _path_parameter(name: str, description: str) -> dict:
+    return {"name": name, "in": "path", "required": True, "description": description, "schema": {"type": "string"}}
+
+
+def _read(summary: str, model: type[BaseModel], *errors: int, parameters: tuple = (), extra: dict | None = None) -> dict:
+    """A cacheable GET: 200 with an ETag, or 304."""
+    return {
+        "get": {
+            "summary": summary,
+            "parameters": [*parameters, _IF_NONE_MATCH],
+            "responses": {
+                "200": _json(model, "Found", _CACHE_HEADERS),
+                "304": {"description": "Not modified since the ETag in If-None-Match", "headers": _CACHE_HEADERS},
+                **(extra or {}),
+                **_errors(*errors, 503),
+            },
+        }
+    }
+
+
+def _form(summary: str, model: type[BaseModel]) -> dict:
+    """A form the site posts, as JSON from its scripts or as a plain form."""
+    return {
+        "post": {
+            "summary": summary,
+            "description": model.__doc__,
+            "parameters": [
+                {
+                    "name": "Idempotency-Key",
+                    "in": "header",
+                    "required": False,
+                    "description": "Send the same key when retrying a post, so it is stored and sent once",
+                    "schema": {"type": "string", "pattern": r"^[\x21-\x7e]{1,255}$"},
+                }
+            ],
+            "requestBody": {
+                "required": True,
+                "content": {JSON: {"schema": _ref(model)}, FORM: {"schema": _ref(model)}},
+            },
+            "responses": {
+                "202": _json(Receipt, "Stored; it is forwarded to the team and acknowledged by email"),
+                "303": {
+                    "description": "Stored (a form posted by a browser): on to the confirmation page",
+                    "headers": {"Location": _header("The confirmation page, with ?reference=")},
+                },
+                **_errors(400, 413, 415, 429, 503, html=True),
+            },
+        },
+        "options": _preflight(),
+    }
+
+
+def _preflight() -> dict:
+    return {
+        "summary": "CORS preflight for the site's origins",
+        "parameters": [
+            {"name": "Origin", "in": "header", "required": False, "schema": {"type": "string"}},
+        ],
+        "responses": {"204": {"description": "This origin may post"}, **_errors(403)},
+    }
+
+
+def _paths() -> dict:
+    slug = _path_parameter("slug", "The page's or post's name, from its file name")
+    return {
+        "/health": {
+            "get": {
+                "summary": "Whether the API is up, and its stage",
+                "parameters": [_IF_NONE_MATCH],
+                "responses": {
+                    "200": _json(Health, "Up", _CACHE_HEADERS),
+                    "304": {"description": "Not modified", "headers": _CACHE_HEADERS},
+                },
+            }
+        },
+        "/content": _read(
+            "The page or post at a URL path of the site",
+            PageRecord,
+            400,
+            404,
+            parameters=(
+                {
+                    "name": "path",
+                    "in": "query",
+                    "required": True,
+                    "description": "The URL path, like /what-we-do/",
+                    "schema": {"type": "string"},
+                },
+            ),
+            extra={
+                "301": _json(Redirect, "The page moved", {"Location": _header("Where it is now")}),
+            },
+        ),
+        "/pages": _read("Every page, without its HTML", PageList),
+        "/pages/{slug}": _read("A page, in full", PageRecord, 404, parameters=(slug,)),
+        "/collections/{tag}": _read(
+            "Every page and post with a tag, in full, in menu order",
+            Collection,
+            404,
+            parameters=(_path_parameter("tag", "A tag from the front matter, like nav"),),
+        ),
+        "/posts": _read(
+            "Blog posts, newest first, a page at a time",
+            PostList,
+            400,
+            parameters=(
+                {
+                    "name": "limit",
+                    "in": "query",
+                    "required": False,
+                    "schema": {"type": "integer", "minimum": 1, "maximum": 50, "default": 10},
+                },
+                {
+                    "name": "cursor",
+                    "in": "query",
+                    "required": False,
+                    "description": "`next` from the page before",
+                    "schema": {"type": "string"},
+                },
+            ),
+        ),
+        "/posts/{slug}": _read("A blog post, in full", PostRecord, 404, parameters=(slug,)),
+        "/documents": _read("Every document the pages link to, and the pages that link to it", DocumentList),
+        "/enquiries": _form("Send an enquiry to the team", EnquiryRequest),
+        "/accessible-format-requests": _form(
+            "Ask for a document or page in an accessible format", AccessibleFormatRequest
+        ),
+        "/openapi.json": {
+            "get": {
+                "summary": "This document",
+                "parameters": [_IF_NONE_MATCH],
+                "responses": {
+                    "200": {
+                        "description": "OpenAPI 3.1",
+                        "headers": _CACHE_HEADERS,
+                        "content": {JSON: {"schema": {"type": "object"}}},
+                    },
+                    "304": {"description": "Not modified", "headers": _CACHE_HEADERS},
+                },
+            }
+        },
+    }
+
+
+RESPONSE_MODELS = (
+    Health, PageList, PageSummary, PageRecord, PostList, PostSummary, PostRecord,
+    Collection, DocumentList, DocumentRecord, Redirect, Receipt, Error,
+)  # fmt: skip
+REQUEST_MODELS = (EnquiryRequest, AccessibleFormatRequest)
+
+
+@functools.cache
+def document() -> dict:
+    _, schemas = models_json_schema(
+        [(model, "serialization") for model in RESPONSE_MODELS]
+        + [(model, "validation") for model in REQUEST_MODELS],
+        ref_template="#/components/schemas/{model}",
+    )
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": TITLE,
+            "version": VERSION,
+            "description": "Content published from the National Leadership Centre site's Markdown, "
+            "and its enquiry and accessible-format request forms. Errors are "
+            '{"error": {"code", "message"}}; every GET answers with an ETag.',
+        },
+        # Relative: the API's address, wherever this document is served from.
+        "servers": [{"url": "."}],
+        "paths": _paths(),
+        "components": {"schemas": schemas["$defs"]},
+    }

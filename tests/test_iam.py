@@ -1,0 +1,258 @@
+"""The dev and prod policies grant every AWS action the functions make, on
+that stage's own bucket, tables and sender only, and nothing else.
+
+The actions are not guessed from the source: every route and every event
+handler runs here against moto, happy and failing paths, while each AWS
+call is recorded with its parameters and turned into the IAM action and
+resource ARN that AWS would check.
+"""
+from __future__ import annotations
+
+import fnmatch
+import json
+from dataclasses import dataclass
+
+import pytest
+from botocore.client import BaseClient
+from botocore.exceptions import ClientError
+from conftest import body
+
+from app import app
+from chalicelib import aws
+from chalicelib.resources import SOURCE_PREFIX, sender_identity
+from chalicelib.settings import PROJECT_DIR, Settings, get_settings, stage_environment
+
+REGION = "eu-west-2"
+ACCOUNT = "123456789012"  # moto's; the policies leave the account as *
+# What the Lambda runtime itself does with the role: write the function's logs.
+RUNTIME_ACTIONS = {"logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"}
+
+pytestmark = pytest.mark.filterwarnings("ignore:IAMAuthorizer is not a supported in local mode")
+
+
+@dataclass(frozen=True)
+class Access:
+    action: str
+    resource: str  # an ARN in the local stage's names
+
+
+def accesses(service: str, operation: str, params: dict) -> list[Access]:
+    """The IAM checks AWS makes for one API call."""
+    if service == "DynamoDB":
+        if operation == "BatchWriteItem":
+            return [Access("dynamodb:BatchWriteItem", _table(name)) for name in params["RequestItems"]]
+        if operation == "TransactWriteItems":
+            # Checked item by item, as the single-item action of each.
+            actions = {"Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteItem", "ConditionCheck": "ConditionCheckItem"}
+            return [
+                Access(f"dynamodb:{actions[kind]}", _table(request["TableName"]))
+                for item in params["TransactItems"]
+                for kind, request in item.items()
+            ]
+        resource = _table(params["TableName"])
+        if "IndexName" in params:
+            resource += f"/index/{params['IndexName']}"
+        return [Access(f"dynamodb:{operation}", resource)]
+    if service == "S3":
+        bucket = f"arn:aws:s3:::{params['Bucket']}"
+        if operation in ("ListObjectsV2", "ListObjects", "HeadBucket"):
+            return [Access("s3:ListBucket", bucket)]
+        action = {"HeadObject": "GetObject"}.get(operation, operation)
+        return [Access(f"s3:{action}", f"{bucket}/{params['Key']}")]
+    if service == "SESv2" and operation == "SendEmail":
+        domain = params["FromEmailAddress"].rpartition("@")[2].rstrip(">")
+        return [Access("ses:SendEmail", f"arn:aws:ses:{REGION}:{ACCOUNT}:identity/{domain}")]
+    raise AssertionError(f"no IAM mapping for {service} {operation}: add one")
+
+
+def _table(name: str) -> str:
+    return f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{name}"
+
+
+@pytest.fixture
+def recorded(monkeypatch):
+    """Every AWS call, as the IAM checks it needs; SES fails while `ses_down`."""
+    calls: list[Access] = []
+    state = {"ses_down": False, "recording": True}
+    make_api_call = BaseClient._make_api_call
+
+    def recording(self, operation_name, api_params):
+        if state["recording"]:
+            calls.extend(accesses(self.meta.service_model.service_id, operation_name, api_params))
+        if state["ses_down"] and operation_name == "SendEmail":
+            raise ClientError({"Error": {"Code": "ServiceUnavailable", "Message": "down"}}, operation_name)
+        return make_api_call(self, operation_name, api_params)
+
+    monkeypatch.setattr(BaseClient, "_make_api_call", recording)
+    return calls, state
+
+
+ENQUIRY = {"name": "Ada", "email": "ada@example.com", "message": "How do I join?"}
+JSON = {"Content-Type": "application/json"}
+ORIGIN = {"Origin": "http://localhost:8080", "Access-Control-Request-Method": "POST"}
+
+
+def put_source(state: dict, name: str, text: str) -> None:
+    """An editor's upload: theirs, not the functions', so not recorded."""
+    state["recording"] = False
+    aws.s3().put_object(Bucket=get_settings().content_bucket, Key=SOURCE_PREFIX + name, Body=text.encode())
+    state["recording"] = True
+
+
+@pytest.fixture
+def every_entry_point_run(client, seeded, recorded):
+    """Run each route and event handler, on its good and failing paths."""
+    calls, state = recorded
+    calls.clear()  # provisioning and publishing are staff's, not the functions'
+    driven: set[tuple[str, str]] = set()
+
+    def http(method: str, url: str, **kwargs):
+        response = getattr(client.http, method.lower())(url, **kwargs)
+        driven.add((route_of(url.split("?")[0]), method))
+        assert response.status_code < 500, (method, url, response.body)
+        return response
+
+    for url in ("/health", "/content?path=/what-we-do/", "/pages", "/collections/nav", "/posts",
+                "/documents", "/openapi.json", "/pages/what-we-do"):  # fmt: skip
+        http("GET", url)
+    post_slug = body(client.http.get("/posts"))["posts"][0]["slug"]
+    http("GET", f"/posts/{post_slug}")
+    document = body(client.http.get("/documents"))["documents"][0]["url"]
+    for url in ("/enquiries", "/accessible-format-requests"):
+        http("OPTIONS", url, headers=ORIGIN)
+    for _ in range(2):  # the second is answered from the first
+        http("POST", "/enquiries", headers={**JSON, "Idempotency-Key": "k-1"}, body=json.dumps(ENQUIRY))
+    http(
+        "POST",
+        "/accessible-format-requests",
+        headers=JSON,
+        body=json.dumps({"email": "ada@example.com", "document_url": document, "format": "large-print"}),
+    )
+    state["ses_down"] = True
+    failing = body(http("POST", "/enquiries", headers=JSON, body=json.dumps(ENQUIRY)))["reference"]
+    client.lambda_.invoke(
+        "retry_submissions",
+        client.events.generate_cw_event(
+            source="aws.events", detail_type="Scheduled Event", detail={}, resources=[]
+        ),
+    )
+    state["ses_down"] = False
+    http("GET", "/admin/submissions?status=received")
+    http("POST", f"/admin/submissions/{failing}/retry")
+    # Staff and the bucket's events re-index after an editor's change.
+    put_source(state, "pages/about.md", "---\ntitle: About\n---\n\nWho we are.\n")
+    http("POST", "/admin/publish")
+    put_source(state, "pages/about.md", "---\ntitle: About us\n---\n\nWho we are.\n")
+    client.lambda_.invoke(
+        "index_content",
+        client.events.generate_cw_event(
+            source="aws.s3",
+            detail_type="Object Created",
+            detail={"bucket": {"name": get_settings().content_bucket}, "object": {"key": "content/pages/about.md"}},
+            resources=[],
+        ),
+    )
+    return set(calls), driven
+
+
+def route_of(path: str) -> str:
+    """The app's route (its template) that a URL path reaches."""
+    actual = path.split("/")
+    for route in app.routes:
+        parts = route.split("/")
+        if len(parts) == len(actual) and all(p.startswith("{") or p == a for p, a in zip(parts, actual)):
+            return route
+    raise AssertionError(f"no route for {path}")
+
+
+def test_every_route_and_event_handler_is_run(every_entry_point_run):
+    _, driven = every_entry_point_run
+    assert driven == {(path, method) for path, methods in app.routes.items() for method in methods}
+    assert {source.name for source in app.event_sources} == {"retry_submissions", "index_content"}
+
+
+def stage_settings(stage: str) -> Settings:
+    return Settings.from_environment(stage_environment(stage))
+
+
+def in_stage(access: Access, stage: str) -> Access:
+    """The same access with the local stage's names swapped for the stage's
+    (the local bucket and content table share a name: swap by service)."""
+    local, target = get_settings(), stage_settings(stage)
+    service, _, rest = access.resource.partition(":::") if access.resource.startswith("arn:aws:s3") else ("", "", "")
+    if service:
+        bucket, _, key = rest.partition("/")
+        assert bucket == local.content_bucket, access
+        return Access(access.action, f"{service}:::{target.content_bucket}" + (f"/{key}" if key else ""))
+    if ":table/" in access.resource:
+        prefix, _, rest = access.resource.partition(":table/")
+        table, _, index = rest.partition("/")
+        renamed = {local.content_table: target.content_table, local.submissions_table: target.submissions_table}
+        return Access(access.action, f"{prefix}:table/{renamed[table]}" + (f"/{index}" if index else ""))
+    old, new = f"identity/{sender_identity(local)}", f"identity/{sender_identity(target)}"
+    assert access.resource.endswith(old), access
+    return Access(access.action, access.resource.replace(old, new))
+
+
+def policy(stage: str) -> list[dict]:
+    config = json.loads((PROJECT_DIR / ".chalice" / "config.json").read_text())["stages"][stage]
+    assert config["autogen_policy"] is False
+    document = json.loads((PROJECT_DIR / ".chalice" / config["iam_policy_file"]).read_text())
+    assert all(statement["Effect"] == "Allow" for statement in document["Statement"])
+    return document["Statement"]
+
+
+def _listed(value: str | list[str]) -> list[str]:
+    return [value] if isinstance(value, str) else value
+
+
+def grants(statements: list[dict]) -> list[tuple[str, str]]:
+    return [
+        (action, resource)
+        for statement in statements
+        for action in _listed(statement["Action"])
+        for resource in _listed(statement["Resource"])
+    ]
+
+
+def allowed(access: Access, granted: list[tuple[str, str]]) -> bool:
+    return any(access.action == action and fnmatch.fnmatchcase(access.resource, pattern) for action, pattern in granted)
+
+
+@pytest.mark.parametrize("stage", ["dev", "prod"])
+def test_the_policy_grants_every_call_the_functions_make(every_entry_point_run, stage):
+    calls, _ = every_entry_point_run
+    granted = grants(policy(stage))
+    missing = sorted({in_stage(call, stage) for call in calls if not allowed(in_stage(call, stage), granted)}, key=str)
+    assert missing == []
+
+
+@pytest.mark.parametrize("stage", ["dev", "prod"])
+def test_the_policy_grants_nothing_the_functions_do_not_use(every_entry_point_run, stage):
+    calls, _ = every_entry_point_run
+    used = {in_stage(call, stage) for call in calls}
+    unused = [
+        (action, pattern)
+        for action, pattern in grants(policy(stage))
+        if action not in RUNTIME_ACTIONS
+        and not any(call.action == action and fnmatch.fnmatchcase(call.resource, pattern) for call in used)
+    ]
+    assert unused == []
+
+
+@pytest.mark.parametrize("stage", ["dev", "prod"])
+def test_the_policy_names_only_the_stage_own_resources(stage):
+    settings = stage_settings(stage)
+    own_names = {settings.content_bucket, settings.content_table, settings.submissions_table}
+    for action, resource in grants(policy(stage)):
+        assert "*" not in action, action
+        service = action.split(":")[0]
+        if service in ("s3", "dynamodb"):
+            assert resource != "*" and not resource.endswith(":*"), resource
+            name = resource.split(":::")[-1] if service == "s3" else resource.split(":table/")[1]
+            assert name.split("/")[0] in own_names, resource
+        elif service == "ses":
+            assert resource.endswith(f":identity/{sender_identity(settings)}"), resource
+        else:
+            assert action in RUNTIME_ACTIONS
+            assert resource.endswith(f":log-group:/aws/lambda/nlc-api-{stage}*"), resource
