@@ -87,7 +87,7 @@ _NOT_ONE_LINE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 # Invisible control codes pasted along with text (a PDF's form feeds, say):
 # dropped from multi-line fields, which keep their tabs and line breaks.
 _PASTED_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-_SEND_ERRORS = (ClientError, BotoCoreError)
+_AWS_ERRORS = (ClientError, BotoCoreError)
 
 
 # Request models ------------------------------------------------------------------
@@ -413,15 +413,13 @@ def _error_code(error: Exception) -> str:
     return type(error).__name__
 
 
-def _unavailable(error: Exception) -> ApiError:
+_NOT_SAVED = "We could not save your request just now, so nothing has been sent. Try again in a few minutes."
+_STAFF_UNAVAILABLE = "The submissions table cannot be reached just now. Try again in a few minutes."
+
+
+def _unavailable(error: Exception, message: str = _NOT_SAVED) -> ApiError:
     _log("storage_unavailable", "-", "-", error=_error_code(error))
-    return ApiError(
-        503,
-        "service_unavailable",
-        "We could not save your request just now, so nothing has been sent. "
-        "Try again in a few minutes.",
-        headers={"Retry-After": RETRY_AFTER_UNAVAILABLE},
-    )
+    return ApiError(503, "service_unavailable", message, headers={"Retry-After": RETRY_AFTER_UNAVAILABLE})
 
 
 # Finding the document --------------------------------------------------------
@@ -471,16 +469,15 @@ def _resolve_document(url: str) -> tuple[dict, str]:
                 TableName=get_settings().content_table,
                 Key={"pk": {"S": found[0][0]}, "sk": {"S": found[0][1]}},
             ).get("Item")
-        except _SEND_ERRORS as error:
+        except _AWS_ERRORS as error:
             raise _unavailable(error) from None
     if item is None:
         raise validation_error({"document_url": UNKNOWN_DOCUMENT})
-    record = json.loads(item["json"]["S"]) if "json" in item else {}
-    document = {
-        "url": found[1],
-        "title": record.get("title") or found[1],
-        **{name: record[name] for name in ("type", "size", "pages", "linked_from") if record.get(name)},
-    }
+    record = json.loads(item["json"]["S"]) if "json" in item else {}  # a redirect has none
+    document = {"url": found[1], "title": record.get("title") or found[1]}
+    if found[0][0] == storage.document_key("")[0]:
+        # Only a document has a file type; a page's front matter may say anything.
+        document.update({name: record[name] for name in ("type", "size", "pages", "linked_from") if record.get(name)})
     return document, record.get("alternative_format_contact") or get_settings().accessible_format_mailbox
 
 
@@ -520,7 +517,7 @@ def submit(kind: str, data: dict, *, client_ip: str, idempotency_key: str | None
     request_digest = _digest(json.dumps(data, sort_keys=True, ensure_ascii=False))
     try:
         earlier = _store(submission, claim, now, client_ip, idempotency_key, request_digest)
-    except _SEND_ERRORS as error:
+    except _AWS_ERRORS as error:
         raise _unavailable(error) from None
     if earlier is not None:
         _log("replayed", earlier, "-")
@@ -661,7 +658,7 @@ def _deliver(submission: Submission, claim: str) -> str:
 
     try:
         mail.send(mail.team_copy(submission))
-    except _SEND_ERRORS as error:
+    except _AWS_ERRORS as error:
         return _record_failed_attempt(submission, claim, _error_code(error))
     now = time.time()
     changes: dict[str, Any] = {"status": FORWARDED, "forwarded_at": _iso(now), "last_error": None}
@@ -669,7 +666,7 @@ def _deliver(submission: Submission, claim: str) -> str:
         try:
             mail.send(mail.acknowledgement(submission))
             changes["acknowledged_at"] = _iso(time.time())
-        except _SEND_ERRORS as error:
+        except _AWS_ERRORS as error:
             _log("acknowledgement_failed", submission.reference, FORWARDED, error=_error_code(error))
     _release(submission, claim, changes, "forwarded")
     return FORWARDED
@@ -712,10 +709,12 @@ def _release(submission: Submission, claim: str, changes: dict[str, Any], event:
             ExpressionAttributeNames=names,
             ExpressionAttributeValues=values,
         )
-    except _SEND_ERRORS as error:
+    except _AWS_ERRORS as error:
         _log(f"{event}.not_recorded", submission.reference, changes["status"], error=_error_code(error), **log)
         return
-    submission.status = changes["status"]
+    for name, value in changes.items():
+        if name in Submission.__dataclass_fields__:
+            setattr(submission, name, value)
     _log(event, submission.reference, changes["status"], **log)
 
 
@@ -806,7 +805,7 @@ def retry_pending(*, ignore_backoff: bool = False, now: float | None = None) -> 
         reference = item["reference"]["S"]
         try:
             claimed = _claim(reference, now, (RECEIVED,), due_only=not ignore_backoff)
-        except _SEND_ERRORS as error:
+        except _AWS_ERRORS as error:
             _log("claim_failed", reference, RECEIVED, error=_error_code(error))
             continue
         if isinstance(claimed, dict):
@@ -827,8 +826,8 @@ def retry_submission(reference: str) -> dict:
         raise not_found(f"There is no submission with reference {reference}.")
     try:
         claimed = _claim(reference, time.time(), (RECEIVED, FAILED, SPAM), due_only=False)
-    except _SEND_ERRORS as error:
-        raise _unavailable(error) from None
+    except _AWS_ERRORS as error:
+        raise _unavailable(error, _STAFF_UNAVAILABLE) from None
     if isinstance(claimed, dict):
         if not claimed:
             raise not_found(f"There is no submission with reference {reference}.")
@@ -846,5 +845,5 @@ def list_submissions(status: str) -> list[dict]:
         raise bad_request(f"status must be one of {', '.join(STATUSES)}.")
     try:
         return [Submission.from_item(item).view() for item in _items_with_status(status)]
-    except _SEND_ERRORS as error:
-        raise _unavailable(error) from None
+    except _AWS_ERRORS as error:
+        raise _unavailable(error, _STAFF_UNAVAILABLE) from None

@@ -68,14 +68,18 @@ def test_staff_can_release_a_submission_taken_for_spam(client, outbox):
 # Rate limits -------------------------------------------------------------------
 
 
-def test_over_the_limit_for_one_ip_is_a_429_with_retry_after(client, outbox, stage_settings, from_ip):
+def test_over_the_limit_for_one_ip_is_a_429_with_retry_after(
+    client, outbox, stage_settings, from_ip, aws_calls
+):
     settings = stage_settings(NLC_RATE_LIMIT_PER_IP="2")
     for number in range(2):
         assert post(client, {**ENQUIRY, "email": f"person{number}@example.com"}).status_code == 202
+    aws_calls.clear()
 
     response = post(client, {**ENQUIRY, "email": "person3@example.com"})
 
     assert response.status_code == 429
+    assert aws_calls == [("DynamoDB", "TransactWriteItems")]
     assert 0 < int(response.headers["Retry-After"]) <= settings.rate_limit_window_seconds
     error = body(response)["error"]
     assert error["code"] == "too_many_requests"
@@ -129,11 +133,7 @@ def test_a_browser_over_the_limit_gets_a_page_saying_when_to_try_again(client, o
 def test_counters_hold_no_address_and_expire_with_their_window(client, outbox):
     post(client)
 
-    counters = [
-        item
-        for item in submissions_table_items()
-        if item["pk"]["S"].startswith("rate#")
-    ]
+    counters = [item for item in submissions_table_items() if item["pk"]["S"].startswith("rate#")]
     assert len(counters) == 2
     text = json.dumps(counters)
     assert "ada@example.com" not in text and "127.0.0.1" not in text

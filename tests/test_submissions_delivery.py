@@ -362,6 +362,13 @@ def test_submissions_are_listed_by_status_oldest_first(client, outbox, aws_fault
     assert full[0]["recipient"] == TEAM
 
 
+def test_staff_are_told_when_the_submissions_table_cannot_be_reached(client, aws_faults):
+    aws_faults["Query"] = client_error("InternalServerError", "Query")
+
+    with pytest.raises(cli.CommandError, match="The submissions table cannot be reached just now"):
+        cli.run(["submissions", "--stage", "local", "--status", "failed"])
+
+
 def test_an_unknown_status_is_refused(client):
     with pytest.raises(cli.CommandError, match="status must be one of received, forwarded, failed, spam"):
         cli.run(["submissions", "--stage", "local", "--status", "lost"])
