@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHMARKS = ["content_reads", "cold_start", "publish_scaling"]
+BENCHMARKS = ["content_reads", "cold_start", "publish_scaling", "submissions"]
 
 
 def main(names: list[str]) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import time
 from pathlib import Path
 
 from chalicelib import aws
@@ -28,10 +29,12 @@ def start(content_dir: Path | None = None) -> str:
 
 
 class CallCounter:
-    """Counts AWS API calls made in this process, by operation."""
+    """Counts AWS API calls made in this process, by operation, and the time
+    spent waiting for each operation."""
 
     def __init__(self) -> None:
         self.calls: list[str] = []
+        self.seconds: dict[str, float] = {}
 
     def __enter__(self) -> "CallCounter":
         from botocore.client import BaseClient
@@ -41,7 +44,12 @@ class CallCounter:
 
         def counting(client, operation, params):
             counter.calls.append(operation)
-            return counter._original(client, operation, params)
+            begun = time.perf_counter()
+            try:
+                return counter._original(client, operation, params)
+            finally:
+                spent = time.perf_counter() - begun
+                counter.seconds[operation] = counter.seconds.get(operation, 0.0) + spent
 
         BaseClient._make_api_call = counting
         return self
