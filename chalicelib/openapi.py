@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic.json_schema import models_json_schema
 
 from .content import DocumentRecord, PageRecord, PageSummary, PostRecord, PostSummary
+from .storage import POSTS_PAGE_DEFAULT, POSTS_PAGE_MAX
 from .submissions import AccessibleFormatRequest, EnquiryRequest
 
 TITLE = "National Leadership Centre content and enquiries API"
@@ -92,13 +93,21 @@ _CACHE_HEADERS = {
     "ETag": _header("Changes whenever the body does: send it back in If-None-Match"),
     "Cache-Control": _header("How long the answer may be kept"),
 }
-_IF_NONE_MATCH = {
-    "name": "If-None-Match",
-    "in": "header",
-    "required": False,
-    "description": "An ETag from an earlier answer: 304 with no body if nothing changed",
-    "schema": {"type": "string"},
-}
+
+
+def _parameter(name: str, where: str, description: str, schema: dict | None = None, required: bool = False) -> dict:
+    return {
+        "name": name,
+        "in": where,
+        "required": required or where == "path",
+        "description": description,
+        "schema": schema or {"type": "string"},
+    }
+
+
+_IF_NONE_MATCH = _parameter(
+    "If-None-Match", "header", "An ETag from an earlier answer: 304 with no body if nothing changed"
+)
 _ERROR = {
     400: "The request is not valid; the message says how to put it right",
     403: "This origin may not call the API",
@@ -121,10 +130,6 @@ def _errors(*statuses: int, html: bool = False) -> dict:
         if status in (429, 503):
             responses[str(status)]["headers"] = {"Retry-After": _header("Seconds to wait")}
     return responses
-
-
-def _path_parameter(name: str, description: str) -> dict:
-    return {"name": name, "in": "path", "required": True, "description": description, "schema": {"type": "string"}}
 
 
 def _read(summary: str, model: type[BaseModel], *errors: int, parameters: tuple = (), extra: dict | None = None) -> dict:
@@ -150,13 +155,12 @@ def _form(summary: str, model: type[BaseModel]) -> dict:
             "summary": summary,
             "description": model.__doc__,
             "parameters": [
-                {
-                    "name": "Idempotency-Key",
-                    "in": "header",
-                    "required": False,
-                    "description": "Send the same key when retrying a post, so it is stored and sent once",
-                    "schema": {"type": "string", "pattern": r"^[\x21-\x7e]{1,255}$"},
-                }
+                _parameter(
+                    "Idempotency-Key",
+                    "header",
+                    "Send the same key when retrying a post, so it is stored and sent once",
+                    {"type": "string", "pattern": r"^[\x21-\x7e]{1,255}$"},
+                )
             ],
             "requestBody": {
                 "required": True,
@@ -178,15 +182,13 @@ def _form(summary: str, model: type[BaseModel]) -> dict:
 def _preflight() -> dict:
     return {
         "summary": "CORS preflight for the site's origins",
-        "parameters": [
-            {"name": "Origin", "in": "header", "required": False, "schema": {"type": "string"}},
-        ],
+        "parameters": [_parameter("Origin", "header", "The site's origin, as browsers send it")],
         "responses": {"204": {"description": "This origin may post"}, **_errors(403)},
     }
 
 
 def _paths() -> dict:
-    slug = _path_parameter("slug", "The page's or post's name, from its file name")
+    slug = _parameter("slug", "path", "The page's or post's name, from its file name")
     return {
         "/health": {
             "get": {
@@ -203,15 +205,7 @@ def _paths() -> dict:
             PageRecord,
             400,
             404,
-            parameters=(
-                {
-                    "name": "path",
-                    "in": "query",
-                    "required": True,
-                    "description": "The URL path, like /what-we-do/",
-                    "schema": {"type": "string"},
-                },
-            ),
+            parameters=(_parameter("path", "query", "The URL path, like /what-we-do/", required=True),),
             extra={
                 "301": _json(Redirect, "The page moved", {"Location": _header("Where it is now")}),
             },
@@ -222,26 +216,20 @@ def _paths() -> dict:
             "Every page and post with a tag, in full, in menu order",
             Collection,
             404,
-            parameters=(_path_parameter("tag", "A tag from the front matter, like nav"),),
+            parameters=(_parameter("tag", "path", "A tag from the front matter, like nav"),),
         ),
         "/posts": _read(
             "Blog posts, newest first, a page at a time",
             PostList,
             400,
             parameters=(
-                {
-                    "name": "limit",
-                    "in": "query",
-                    "required": False,
-                    "schema": {"type": "integer", "minimum": 1, "maximum": 50, "default": 10},
-                },
-                {
-                    "name": "cursor",
-                    "in": "query",
-                    "required": False,
-                    "description": "`next` from the page before",
-                    "schema": {"type": "string"},
-                },
+                _parameter(
+                    "limit",
+                    "query",
+                    "How many posts",
+                    {"type": "integer", "minimum": 1, "maximum": POSTS_PAGE_MAX, "default": POSTS_PAGE_DEFAULT},
+                ),
+                _parameter("cursor", "query", "`next` from the page before"),
             ),
         ),
         "/posts/{slug}": _read("A blog post, in full", PostRecord, 404, parameters=(slug,)),

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import json
+import logging
 from typing import Any, Iterator
 
 from moto.apigateway.models import APIGatewayBackend
@@ -99,6 +100,8 @@ def moto_gaps_filled() -> Iterator[None]:
 @contextlib.contextmanager
 def running_emulator() -> Iterator[str]:
     """moto's server on 127.0.0.1 and a free port; yields its URL."""
+    # Its per-request log would bury the commands' own output.
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
     with moto_gaps_filled():
         server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         server.start()

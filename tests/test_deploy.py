@@ -1,0 +1,160 @@
+"""The deploy rehearsal: on a clean copy of the project, against the AWS
+emulator, the documented commands in order, then `chalice delete`.
+
+moto stands in for AWS, so this proves the commands, the configuration and
+the policies work together; it cannot run the functions (moto needs Docker
+for that) nor enforce IAM (it records the policies; the packaged template's
+test checks the staff routes' authorizer).
+"""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import boto3
+import pytest
+
+from chalicelib.settings import Settings, stage_environment
+from emulator import emulator_environment, running_emulator
+
+STAGE = "dev"
+FUNCTIONS = {
+    "api_handler": "nlc-api-dev",
+    "retry_submissions": "nlc-api-dev-retry_submissions",
+    "index_content": "nlc-api-dev-index_content",
+}
+
+
+@pytest.fixture(scope="module")
+def emulator():
+    with running_emulator() as endpoint:
+        yield endpoint
+
+
+@pytest.fixture(scope="module")
+def run(project_copy, package_environment, emulator):
+    env = emulator_environment(emulator, package_environment)
+    # Chalice builds the package with pip: from the wheelhouse, never the network.
+    env.update(PIP_NO_INDEX="1", PIP_FIND_LINKS=package_environment["WHEELHOUSE"])
+    bin_dir = Path(sys.executable).parent
+
+    def command(*args: str) -> subprocess.CompletedProcess:
+        program = [sys.executable, "-m", "chalicelib.cli"] if args[0] == "nlc-api" else [bin_dir / args[0]]
+        done = subprocess.run(
+            [*program, *args[1:]], cwd=project_copy, env=env, capture_output=True, text=True, timeout=300
+        )
+        assert done.returncode == 0, f"{' '.join(args)} failed:\n{done.stdout}\n{done.stderr}"
+        return done
+
+    return command
+
+
+@pytest.fixture(scope="module")
+def aws(emulator):
+    def client(service: str):
+        return boto3.client(
+            service,
+            endpoint_url=emulator,
+            region_name="eu-west-2",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+
+    return client
+
+
+@pytest.fixture(scope="module")
+def deployed(run, project_copy):
+    """The README's sequence, as staff run it."""
+    outputs = [
+        run("nlc-api", "provision", "--stage", STAGE),
+        run("chalice", "deploy", "--stage", STAGE),
+        run("nlc-api", "publish", "--stage", STAGE),
+    ]
+    return outputs
+
+
+def test_provision_deploy_and_publish_succeed(deployed):
+    provision, deploy, publish = deployed
+    assert "created table nlc-dev-submissions" in provision.stdout
+    assert "Rest API URL: https://" in deploy.stdout
+    assert "Published: 2 created" in publish.stdout
+
+
+def test_the_functions_run_python_3_11_with_the_stage_settings_and_policy(deployed, aws, project_copy):
+    config = json.loads((project_copy / ".chalice" / "config.json").read_text())["stages"][STAGE]
+    policy = json.loads((project_copy / ".chalice" / config["iam_policy_file"]).read_text())
+    settings = Settings.from_environment(stage_environment(STAGE))
+    lambda_, iam = aws("lambda"), aws("iam")
+    for name, function_name in FUNCTIONS.items():
+        function = lambda_.get_function_configuration(FunctionName=function_name)
+        assert function["Runtime"] == "python3.11"
+        assert function["Environment"]["Variables"]["NLC_SUBMISSIONS_TABLE"] == settings.submissions_table
+        sized = config["lambda_functions"].get(name)
+        if sized:
+            assert function["MemorySize"] == sized["lambda_memory_size"]
+            assert function["Timeout"] == sized["lambda_timeout"]
+        role = function["Role"].rsplit("/", 1)[1]
+        (policy_name,) = iam.list_role_policies(RoleName=role)["PolicyNames"]
+        granted = iam.get_role_policy(RoleName=role, PolicyName=policy_name)["PolicyDocument"]
+        assert granted == policy
+        assert iam.list_attached_role_policies(RoleName=role)["AttachedPolicies"] == []
+
+
+def test_the_api_has_every_route_deployed_to_its_stage(deployed, aws):
+    from app import app
+
+    gateway = aws("apigateway")
+    (api,) = gateway.get_rest_apis()["items"]
+    assert api["name"] == "nlc-api"
+    deployed_routes = {
+        (resource["path"], method)
+        for resource in gateway.get_resources(restApiId=api["id"], limit=500)["items"]
+        for method in resource.get("resourceMethods", {})
+    }
+    assert {(path, method) for path, methods in app.routes.items() for method in methods} <= deployed_routes
+    assert [stage["stageName"] for stage in gateway.get_stages(restApiId=api["id"])["item"]] == ["api"]
+
+
+def test_the_retry_schedule_and_the_indexing_rule_target_their_functions(deployed, aws):
+    events, lambda_ = aws("events"), aws("lambda")
+    targets = {}
+    for rule in events.list_rules()["Rules"]:
+        for target in events.list_targets_by_rule(Rule=rule["Name"])["Targets"]:
+            targets[target["Arn"].rsplit(":", 1)[1]] = rule
+    schedule = targets[FUNCTIONS["retry_submissions"]]
+    assert schedule["ScheduleExpression"] == "rate(5 minutes)"
+    pattern = json.loads(targets[FUNCTIONS["index_content"]]["EventPattern"])
+    assert pattern["source"] == ["aws.s3"]
+    for name in ("retry_submissions", "index_content"):
+        function_policy = json.loads(lambda_.get_policy(FunctionName=FUNCTIONS[name])["Policy"])
+        assert [s["Principal"]["Service"] for s in function_policy["Statement"]] == ["events.amazonaws.com"]
+
+
+def test_the_published_content_is_in_the_stage_table(deployed, aws):
+    settings = Settings.from_environment(stage_environment(STAGE))
+    item = aws("dynamodb").get_item(
+        TableName=settings.content_table, Key={"pk": {"S": "path#/what-we-do/"}, "sk": {"S": "-"}}
+    )
+    assert json.loads(item["Item"]["json"]["S"])["title"] == "What We Do"
+
+
+def test_deploying_again_updates_in_place(deployed, run, aws):
+    again = run("chalice", "deploy", "--stage", STAGE)
+    assert "Updating lambda function: nlc-api-dev" in again.stdout
+    assert len(aws("apigateway").get_rest_apis()["items"]) == 1
+
+
+def test_chalice_delete_removes_the_api_functions_and_rules_and_keeps_the_data(deployed, run, aws):
+    run("chalice", "delete", "--stage", STAGE)
+
+    assert aws("apigateway").get_rest_apis()["items"] == []
+    assert aws("lambda").list_functions()["Functions"] == []
+    assert aws("events").list_rules()["Rules"] == []
+    assert not [role for role in aws("iam").list_roles()["Roles"] if role["RoleName"].startswith("nlc-api-dev")]
+    # Content and submissions outlive the code: delete those by hand, if ever.
+    settings = Settings.from_environment(stage_environment(STAGE))
+    assert aws("dynamodb").describe_table(TableName=settings.submissions_table)["Table"]
+    assert aws("s3").head_bucket(Bucket=settings.content_bucket)
