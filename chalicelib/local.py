@@ -19,6 +19,9 @@ API_URL_PLACEHOLDER = b"%API_URL%"
 # `%QUERY:name%` in a page becomes that query parameter, HTML-escaped: what
 # lets the confirmation page show the reference with JavaScript off.
 QUERY_PLACEHOLDER = re.compile(rb"%QUERY:([a-z_]+)%")
+# `<!--#include "header.html" -->` in a page becomes that file of _includes/,
+# the parts every page shares, as the real site's layouts give them.
+INCLUDE = re.compile(rb'<!--#include "([a-z-]+\.html)" -->')
 
 
 def start_emulator() -> str:
@@ -63,12 +66,14 @@ class _SiteHandler(SimpleHTTPRequestHandler):
             path = EXAMPLE_SITE / "index.html"
         if path.suffix not in (".html", ".js") or not path.is_file():
             return super().send_head()
-        page = path.read_bytes().replace(API_URL_PLACEHOLDER, self.api_url.encode())
+        page = path.read_bytes()
         if path.suffix == ".html":
+            page = INCLUDE.sub(lambda name: (EXAMPLE_SITE / "_includes" / name[1].decode()).read_bytes(), page)
             query = parse_qs(urlsplit(self.path).query)
             page = QUERY_PLACEHOLDER.sub(
                 lambda name: html.escape(query.get(name[1].decode(), [""])[0]).encode(), page
             )
+        page = page.replace(API_URL_PLACEHOLDER, self.api_url.encode())
         self.send_response(200)
         self.send_header("Content-Type", self.guess_type(str(path)))
         self.send_header("Content-Length", str(len(page)))
