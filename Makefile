@@ -9,6 +9,8 @@ STAMP := $(VENV)/.installed
 # so that packaging (and the tests that package) never reach the network.
 WHEELHOUSE := build/wheelhouse
 WHEELS := $(WHEELHOUSE)/.fetched
+# axe-core for the browser tests, installed from tests/browser's lock file.
+AXE := tests/browser/node_modules/.package-lock.json
 
 .PHONY: run test install package wheelhouse bench clean
 
@@ -32,14 +34,19 @@ wheelhouse: $(WHEELS)
 package: $(STAMP) $(WHEELS)
 	PATH="$(CURDIR)/$(BIN):$$PATH" scripts/package.sh prod build/package
 
+$(AXE): tests/browser/package.json tests/browser/package-lock.json
+	@if command -v npm >/dev/null; then cd tests/browser && npm ci --no-audit --no-fund --loglevel=error; \
+	else echo "npm not found: the browser tests will skip (install Node.js and npm to run them)"; fi
+
+# The API, and the example website on http://localhost:8080/.
 run: $(STAMP)
 	$(BIN)/nlc-api local --port $(PORT)
 
-test: $(STAMP) $(WHEELS)
+test: $(STAMP) $(WHEELS) $(AXE)
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks
 
 clean:
-	rm -rf $(VENV) .pytest_cache build *.egg-info
+	rm -rf $(VENV) .pytest_cache build *.egg-info tests/browser/node_modules
