@@ -44,6 +44,12 @@ def ses() -> Any:
     return client("sesv2")
 
 
+def error_code(error: Exception) -> str:
+    """AWS's error code (ThrottlingException, 404...), or the exception's
+    class name for a failure that never reached AWS."""
+    return getattr(error, "response", {}).get("Error", {}).get("Code") or type(error).__name__
+
+
 def reset_clients() -> None:
     """Forget cached clients (tests start a fresh moto backend each time)."""
     client.cache_clear()

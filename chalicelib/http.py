@@ -51,13 +51,13 @@ def bad_request(message: str, **details: Any) -> ApiError:
 RETRY_AFTER_SECONDS = 5
 
 
-def service_unavailable() -> ApiError:
+def service_unavailable(message: str | None = None, retry_after: int = RETRY_AFTER_SECONDS) -> ApiError:
     """AWS is throttling or unreachable: ask the caller to come back shortly."""
     return ApiError(
         503,
         "service_unavailable",
-        f"The service is busy. Try again in {RETRY_AFTER_SECONDS} seconds.",
-        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        message or f"The service is busy. Try again in {retry_after} seconds.",
+        headers={"Retry-After": str(retry_after)},
     )
 
 

@@ -41,10 +41,6 @@ def provision(settings: Settings, report: Report = print) -> list[str]:
     return changes
 
 
-def _error_code(error: Exception) -> str:
-    return getattr(error, "response", {}).get("Error", {}).get("Code", "")
-
-
 # The bucket -------------------------------------------------------------------
 
 
@@ -54,12 +50,12 @@ def _ensure_bucket(bucket: str, spec: BucketSpec) -> list[str]:
     try:
         s3.head_bucket(Bucket=bucket)
     except s3.exceptions.ClientError as error:
-        if _error_code(error) == "403":
+        if aws.error_code(error) == "403":
             raise ProvisionError(
                 f"bucket {bucket} exists but these credentials cannot use it: bucket names are "
                 "global, so another account may own it; choose another NLC_CONTENT_BUCKET"
             ) from None
-        if _error_code(error) not in ("404", "NoSuchBucket"):
+        if aws.error_code(error) not in ("404", "NoSuchBucket"):
             raise
         create: dict = {"Bucket": bucket}
         if s3.meta.region_name not in _DEFAULT_BUCKET_REGIONS:
@@ -75,7 +71,7 @@ def _ensure_bucket(bucket: str, spec: BucketSpec) -> list[str]:
     try:
         current = s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
     except s3.exceptions.ClientError as error:
-        if _error_code(error) != "NoSuchPublicAccessBlockConfiguration":
+        if aws.error_code(error) != "NoSuchPublicAccessBlockConfiguration":
             raise
         current = {}
     if current != spec.public_access_block:
@@ -87,7 +83,7 @@ def _ensure_bucket(bucket: str, spec: BucketSpec) -> list[str]:
     try:
         rules = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"]
     except s3.exceptions.ClientError as error:
-        if _error_code(error) != "ServerSideEncryptionConfigurationNotFoundError":
+        if aws.error_code(error) != "ServerSideEncryptionConfigurationNotFoundError":
             raise
         rules = []
     # Any default encryption will do: a KMS key someone chose is stronger.

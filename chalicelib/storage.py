@@ -126,8 +126,7 @@ def _reading() -> Iterator[None]:
     try:
         yield
     except (BotoCoreError, ClientError) as error:
-        code = getattr(error, "response", {}).get("Error", {}).get("Code", type(error).__name__)
-        logger.warning(json.dumps({"event": "content_read_failed", "error": code}))
+        logger.warning(json.dumps({"event": "content_read_failed", "error": aws.error_code(error)}))
         raise service_unavailable() from None
 
 

@@ -45,7 +45,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from . import aws, observability, storage
-from .http import ApiError, bad_request, not_found
+from .http import ApiError, bad_request, not_found, service_unavailable
 from .settings import get_settings
 
 ENQUIRY = "enquiry"
@@ -64,7 +64,7 @@ MAX_ATTEMPTS = len(RETRY_DELAYS) + 1
 CLAIM_SECONDS = 300
 IDEMPOTENCY_SECONDS = 24 * 3600
 STORE_ATTEMPTS = 3
-RETRY_AFTER_UNAVAILABLE = "30"
+RETRY_AFTER_UNAVAILABLE = 30
 
 FORMAT_LABELS = {
     "audio": "Audio",
@@ -407,19 +407,13 @@ def _log(event: str, reference: str, status: str, **extra: Any) -> None:
     observability.emit({"type": "submission", "event": event, "reference": reference, "status": status, **extra})
 
 
-def _error_code(error: Exception) -> str:
-    if isinstance(error, ClientError):
-        return error.response.get("Error", {}).get("Code", "ClientError")
-    return type(error).__name__
-
-
 _NOT_SAVED = "We could not save your request just now, so nothing has been sent. Try again in a few minutes."
 _STAFF_UNAVAILABLE = "The submissions table cannot be reached just now. Try again in a few minutes."
 
 
 def _unavailable(error: Exception, message: str = _NOT_SAVED) -> ApiError:
-    _log("storage_unavailable", "-", "-", error=_error_code(error))
-    return ApiError(503, "service_unavailable", message, headers={"Retry-After": RETRY_AFTER_UNAVAILABLE})
+    _log("storage_unavailable", "-", "-", error=aws.error_code(error))
+    return service_unavailable(message, retry_after=RETRY_AFTER_UNAVAILABLE)
 
 
 # Finding the document --------------------------------------------------------
@@ -603,7 +597,7 @@ def _store(
             aws.dynamodb().transact_write_items(TransactItems=actions)
             return None
         except ClientError as error:
-            if _error_code(error) != "TransactionCanceledException":
+            if aws.error_code(error) != "TransactionCanceledException":
                 raise
             cancelled = error
         reasons = cancelled.response.get("CancellationReasons", [])
@@ -659,7 +653,7 @@ def _deliver(submission: Submission, claim: str) -> str:
     try:
         mail.send(mail.team_copy(submission))
     except _AWS_ERRORS as error:
-        return _record_failed_attempt(submission, claim, _error_code(error))
+        return _record_failed_attempt(submission, claim, aws.error_code(error))
     now = time.time()
     changes: dict[str, Any] = {"status": FORWARDED, "forwarded_at": _iso(now), "last_error": None}
     if get_settings().send_acknowledgements and submission.acknowledged_at is None:
@@ -667,7 +661,7 @@ def _deliver(submission: Submission, claim: str) -> str:
             mail.send(mail.acknowledgement(submission))
             changes["acknowledged_at"] = _iso(time.time())
         except _AWS_ERRORS as error:
-            _log("acknowledgement_failed", submission.reference, FORWARDED, error=_error_code(error))
+            _log("acknowledgement_failed", submission.reference, FORWARDED, error=aws.error_code(error))
     _release(submission, claim, changes, "forwarded")
     return FORWARDED
 
@@ -710,7 +704,7 @@ def _release(submission: Submission, claim: str, changes: dict[str, Any], event:
             ExpressionAttributeValues=values,
         )
     except _AWS_ERRORS as error:
-        _log(f"{event}.not_recorded", submission.reference, changes["status"], error=_error_code(error), **log)
+        _log(f"{event}.not_recorded", submission.reference, changes["status"], error=aws.error_code(error), **log)
         return
     for name, value in changes.items():
         if name in Submission.__dataclass_fields__:
@@ -751,7 +745,7 @@ def _claim(reference: str, now: float, statuses: tuple[str, ...], due_only: bool
             ReturnValuesOnConditionCheckFailure="ALL_OLD",
         )
     except ClientError as error:
-        if _error_code(error) != "ConditionalCheckFailedException":
+        if aws.error_code(error) != "ConditionalCheckFailedException":
             raise
         return error.response.get("Item", {})
     return Submission.from_item(response["Attributes"]), claim
@@ -806,7 +800,7 @@ def retry_pending(*, ignore_backoff: bool = False, now: float | None = None) -> 
         try:
             claimed = _claim(reference, now, (RECEIVED,), due_only=not ignore_backoff)
         except _AWS_ERRORS as error:
-            _log("claim_failed", reference, RECEIVED, error=_error_code(error))
+            _log("claim_failed", reference, RECEIVED, error=aws.error_code(error))
             continue
         if isinstance(claimed, dict):
             report.skipped.append(reference)

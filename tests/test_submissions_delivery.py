@@ -317,7 +317,7 @@ def test_a_browser_is_told_in_a_page_when_dynamodb_fails(client, outbox, aws_fau
     )
 
     assert response.status_code == 503
-    assert response.headers["Retry-After"] == submissions.RETRY_AFTER_UNAVAILABLE
+    assert response.headers["Retry-After"] == str(submissions.RETRY_AFTER_UNAVAILABLE)
     assert "nothing has been sent" in response.body.decode()
 
 
