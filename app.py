@@ -29,7 +29,7 @@ def health():
 def get_content():
     found = storage.page_at_path(_query("path"))
     if found.redirect_to:
-        return http.redirect(found.redirect_to)
+        return http.content_redirect(found.redirect_to)
     return http.cacheable(app.current_request, found.json)
 
 

@@ -43,6 +43,12 @@ def client_ip(request: Request) -> str:
 
 def read_body(request: Request) -> dict:
     """The posted fields as a dict of strings (form) or JSON values."""
+    origin = request.headers.get("origin")
+    # CORS cannot stop a plain form post from another site's page; browsers
+    # send Origin with every POST, so refuse those from pages not the site's.
+    # A post with no Origin (not from a browser page) is not affected.
+    if origin and origin not in get_settings().site_origins:
+        raise ApiError(403, "origin_not_allowed", "Send this form from the National Leadership Centre website.")
     raw = request.raw_body or b""
     if len(raw) > MAX_BODY_BYTES:
         raise ApiError(

@@ -5,6 +5,7 @@ import hashlib
 import json
 import time
 from typing import Any, Callable
+from urllib.parse import quote
 
 from chalice.app import ChaliceUnhandledError, Request, Response
 
@@ -107,12 +108,18 @@ def _etag_matches(if_none_match: str | None, etag: str) -> bool:
     return "*" in candidates or etag in {tag.removeprefix("W/") for tag in candidates}
 
 
-def redirect(location: str, status: int = 301) -> Response:
+def content_redirect(site_path: str) -> Response:
+    """A permanent redirect to the page now at `site_path`.
+
+    Location names the API's own answer for that page, relative to this
+    request's URL (so it keeps API Gateway's stage prefix): a browser's fetch
+    follows it and gets the page. The body carries the page's site path.
+    """
     return Response(
-        body=dumps({"location": location}),
-        status_code=status,
+        body=dumps({"path": site_path}),
+        status_code=301,
         headers={
-            "Location": location,
+            "Location": "content?path=" + quote(site_path, safe=""),
             "Content-Type": JSON,
             "Cache-Control": f"public, max-age={get_settings().cache_max_age}",
         },

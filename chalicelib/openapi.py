@@ -51,7 +51,7 @@ class DocumentList(BaseModel):
 
 
 class Redirect(BaseModel):
-    location: str = Field(description="Where the page lives now (also in the Location header)")
+    path: str = Field(description="The page's URL path on the site now")
 
 
 class Receipt(BaseModel):
@@ -114,6 +114,7 @@ _ERROR = {
     404: "There is nothing there",
     413: "The request is too large",
     415: "Send JSON or a form",
+    422: "This Idempotency-Key was used before with a different form",
     429: "Too many requests from one visitor: wait for Retry-After seconds",
     503: "Storage is unavailable for a moment: try again after Retry-After seconds",
 }
@@ -172,7 +173,7 @@ def _form(summary: str, model: type[BaseModel]) -> dict:
                     "description": "Stored (a form posted by a browser): on to the confirmation page",
                     "headers": {"Location": _header("The confirmation page, with ?reference=")},
                 },
-                **_errors(400, 413, 415, 429, 503, html=True),
+                **_errors(400, 403, 413, 415, 422, 429, 503, html=True),
             },
         },
         "options": _preflight(),
@@ -207,7 +208,11 @@ def _paths() -> dict:
             404,
             parameters=(_parameter("path", "query", "The URL path, like /what-we-do/", required=True),),
             extra={
-                "301": _json(Redirect, "The page moved", {"Location": _header("Where it is now")}),
+                "301": _json(
+                    Redirect,
+                    "The page moved",
+                    {"Location": _header("This route for the new path, relative to the request: content?path=...")},
+                ),
             },
         ),
         "/pages": _read("Every page, without its HTML", PageList),

@@ -266,9 +266,14 @@ def test_redirects_declared_in_content_are_permanent(publish, client, tmp_path):
     site = write(tmp_path, {"a.md": page("A", "permalink: /new-home/\nredirect_from:\n  - /old-home/\n  - /older/index.html\n")})
     publish(site)
     for old in ("/old-home/", "/old-home", "/older/"):
-        response = client.http.get(f"/content?path={old}")
+        response = client.http.get(f"/content?path={old}", headers={"Origin": "http://localhost:8080"})
         assert response.status_code == 301
-        assert response.headers["Location"] == "/new-home/"
+        assert response.headers["Location"] == "content?path=%2Fnew-home%2F"
+        assert response.headers["Access-Control-Allow-Origin"] == "http://localhost:8080"
+        assert body(response) == {"path": "/new-home/"}
+    # Location resolves against the request URL to the new page's own answer.
+    followed = client.http.get("/" + response.headers["Location"])
+    assert body(followed)["path"] == "/new-home/"
     # Dropping the redirect removes it.
     write(site, {"a.md": page("A", "permalink: /new-home/\n")})
     publish(site)

@@ -206,3 +206,33 @@ def test_a_key_may_be_used_again_after_a_day(client, outbox, submissions_clock):
 
     assert second.status_code == 202
     assert body(second)["reference"] != first
+
+
+# Posts from other sites' pages ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "headers, data",
+    [
+        ({"Content-Type": "application/x-www-form-urlencoded", "Accept": "text/html"}, urlencode(ENQUIRY)),
+        (JSON, json.dumps(ENQUIRY)),
+    ],
+)
+def test_a_post_from_another_sites_page_is_refused_and_nothing_is_stored_or_sent(
+    client, outbox, aws_calls, headers, data
+):
+    response = client.http.post("/enquiries", headers={**headers, "Origin": "https://attacker.example"}, body=data)
+
+    assert response.status_code == 403
+    assert "Send this form from the National Leadership Centre website." in response.body.decode()
+    assert aws_calls == []
+    assert outbox == []
+    assert stored_submissions() == {}
+
+
+def test_a_post_from_the_sites_own_page_or_with_no_origin_is_accepted(client, outbox):
+    from_site = client.http.post("/enquiries", headers={**JSON, "Origin": "http://localhost:8080"}, body=json.dumps(ENQUIRY))
+    no_origin = client.http.post("/enquiries", headers=JSON, body=json.dumps({**ENQUIRY, "email": "bob@example.com"}))
+
+    assert (from_site.status_code, no_origin.status_code) == (202, 202)
+    assert from_site.headers["Access-Control-Allow-Origin"] == "http://localhost:8080"

@@ -28,6 +28,10 @@ async function showPage() {
 }
 
 function showContent(page) {
+  if (page.path && page.path !== path) {
+    // The API followed a redirect declared in the content: show the new address.
+    window.history.replaceState(null, "", page.path);
+  }
   setTitle(page.title, page.metadesc);
   const body = element("div", { class: "app-content" });
   // The page's HTML is the site's own content, rendered by the API from the
