@@ -19,7 +19,6 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import logging
 import re
 import time
 from contextlib import contextmanager
@@ -28,11 +27,9 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator, TypeVar
 from urllib.parse import unquote
 
-from . import aws
+from . import aws, observability
 from .http import bad_request, not_found, service_unavailable
 from .settings import get_settings
-
-logger = logging.getLogger(__name__)
 
 DETAIL = "-"
 MAX_PATH_LENGTH = 1024
@@ -126,7 +123,7 @@ def _reading() -> Iterator[None]:
     try:
         yield
     except (BotoCoreError, ClientError) as error:
-        logger.warning(json.dumps({"event": "content_read_failed", "error": aws.error_code(error)}))
+        observability.emit({"type": "content", "event": "read_failed", "error": aws.error_code(error)})
         raise service_unavailable() from None
 
 

@@ -217,7 +217,7 @@ def test_no_route_is_a_json_error_not_a_stack_trace(client):
     "failure",
     ["ProvisionedThroughputExceededException", "ThrottlingException", "InternalServerError", "unreachable"],
 )
-def test_a_dynamodb_fault_is_a_503_to_retry_not_a_500(client, monkeypatch, failure):
+def test_a_dynamodb_fault_is_a_503_to_retry_not_a_500(client, monkeypatch, capsys, failure):
     from botocore.client import BaseClient
     from botocore.exceptions import ClientError, EndpointConnectionError
 
@@ -233,3 +233,5 @@ def test_a_dynamodb_fault_is_a_503_to_retry_not_a_500(client, monkeypatch, failu
         assert response.headers["Retry-After"] == "5"
         assert response.headers["Access-Control-Allow-Origin"] == "http://localhost:8080"
         assert body(response)["error"]["code"] == "service_unavailable"
+    expected_code = "EndpointConnectionError" if failure == "unreachable" else failure
+    assert f'"event":"read_failed","error":"{expected_code}"' in capsys.readouterr().out
