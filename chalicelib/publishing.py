@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Callable
 
 from . import aws, storage
+from .http import dumps
 from .resources import SOURCE_PREFIX
 from .settings import get_settings
 
@@ -111,6 +112,10 @@ def publish(sources: dict[str, bytes], *, upload: bool, dry_run: bool, report: R
 
     manifest = storage.read_partition("source")
     file_hashes = {name: hashlib.sha256(raw).hexdigest() for name, raw in sources.items()}
+    changed_files = [
+        name for name in sorted(sources) if manifest.get(name, {}).get("file_hash", {}).get("S") != file_hashes[name]
+    ]
+    removed_files = [name for name in manifest if name not in sources]
     updated_at = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     puts: list[dict] = []
     deletes: list[storage.Key] = []
@@ -140,16 +145,18 @@ def publish(sources: dict[str, bytes], *, upload: bool, dry_run: bool, report: R
             )
         )
 
-    for name, old in manifest.items():
-        if name not in sources:
-            report(f"delete {name}")
-            if name.endswith(".md"):
-                summary.deleted.append(name)
-            deletes += _owned_keys(old) + [storage.source_key(name)]
+    for name in removed_files:
+        report(f"delete {name}")
+        if name.endswith(".md"):
+            summary.deleted.append(name)
+        deletes += _owned_keys(manifest[name]) + [storage.source_key(name)]
 
-    for name in sorted(sources):
-        if not name.endswith(".md") and manifest.get(name, {}).get("file_hash", {}).get("S") != file_hashes[name]:
-            manifest_puts.append(storage.item(storage.source_key(name), file_hash=file_hashes[name]))
+    # Directory data files have no records of their own: only their hash.
+    manifest_puts += [
+        storage.item(storage.source_key(name), file_hash=file_hashes[name])
+        for name in changed_files
+        if not name.endswith(".md")
+    ]
 
     if too_large:
         for error in too_large:
@@ -159,8 +166,6 @@ def publish(sources: dict[str, bytes], *, upload: bool, dry_run: bool, report: R
     document_puts, document_deletes = _document_changes(site.pages)
     summary.documents_written = len(document_puts) + len(document_deletes)
 
-    changed_files = [name for name in sorted(sources) if manifest.get(name, {}).get("file_hash", {}).get("S") != file_hashes[name]]
-    removed_files = [name for name in manifest if name not in sources]
     if upload:
         summary.uploads = len(changed_files)
 
@@ -189,8 +194,8 @@ def _owned_keys(manifest_item: dict | None) -> list[storage.Key]:
 def _page_items(page, record: dict) -> list[dict]:
     from .content import RenderedPage
 
-    full = json.dumps(record, ensure_ascii=False, separators=(",", ":"))
-    summary = json.dumps(RenderedPage.summary(record), ensure_ascii=False, separators=(",", ":"))
+    full = dumps(record)
+    summary = dumps(RenderedPage.summary(record))
     if page.kind == "post":
         items = [
             storage.item(storage.post_key(page.slug), json=full),
@@ -224,11 +229,7 @@ def _document_changes(pages) -> tuple[list[dict], list[storage.Key]]:
             )
             document["linked_from"].append({"path": page.path, "title": page.title})
     wanted = {
-        url: json.dumps(
-            DocumentRecord.model_validate(document).model_dump(mode="json"),
-            ensure_ascii=False,
-            separators=(",", ":"),
-        )
+        url: dumps(DocumentRecord.model_validate(document).model_dump(mode="json"))
         for url, document in documents.items()
     }
     existing = {url: item["json"]["S"] for url, item in storage.read_partition("documents").items()}
