@@ -8,14 +8,14 @@ import time
 from pathlib import Path
 
 from chalicelib import aws
-from chalicelib.local import start_emulator, use_emulator
+from nlc_tools.local import start_emulator, use_emulator
 from chalicelib.settings import apply_stage_environment
 
 
 def start(content_dir: Path | None = None) -> str:
     """Start the emulator and fill it; return its URL (stays up until exit)."""
-    from chalicelib import publishing
-    from chalicelib.provision import provision
+    from chalicelib.content import publishing
+    from nlc_tools.provision import provision
 
     endpoint = start_emulator()
     use_emulator(endpoint)

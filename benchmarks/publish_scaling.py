@@ -9,7 +9,8 @@ import time
 from pathlib import Path
 
 from benchmarks.emulator import CallCounter, start
-from chalicelib import aws, publishing
+from chalicelib import aws
+from chalicelib.content import publishing
 from chalicelib.settings import get_settings
 
 COUNTS = (100, 250, 500, 1000)

@@ -1,9 +1,11 @@
-"""The one place AWS clients are made: lazily, once per process.
+"""The one place AWS clients are made (lazily, once per process) and AWS
+errors are sorted.
 
 Endpoints are never configured here: botocore honours the standard
 AWS_ENDPOINT_URL variable, so the same code talks to AWS, moto or any
 emulator. Clients are created on first use, after moto is active in tests.
 """
+
 from __future__ import annotations
 
 import functools
@@ -14,6 +16,33 @@ _CLIENT_CONFIG: dict[str, Any] = {
     "connect_timeout": 3,
     "read_timeout": 10,
     "retries": {"mode": "standard", "max_attempts": 3},
+}
+# SES may accept a message whose answer never arrives: a retry by botocore
+# would send it again. The delivery's own claimed attempts are the only
+# retries, and its timeout leaves room for SES's slow days.
+_SES_CONFIG: dict[str, Any] = {
+    "connect_timeout": 5,
+    "read_timeout": 20,
+    "retries": {"mode": "standard", "total_max_attempts": 1},
+}
+
+# Codes that say "not now" rather than "never": throttling and AWS's own faults.
+_TRANSIENT_CODES = {
+    "ThrottlingException",
+    "Throttling",
+    "TooManyRequestsException",
+    "ProvisionedThroughputExceededException",
+    "RequestLimitExceeded",
+    "LimitExceededException",
+    "TransactionConflictException",
+    "InternalServerError",
+    "InternalFailure",
+    "InternalError",
+    "ServiceUnavailable",
+    "ServiceUnavailableException",
+    "SlowDown",
+    "RequestTimeout",
+    "RequestTimeoutException",
 }
 
 
@@ -29,7 +58,8 @@ def _session() -> Any:
 def client(service: str) -> Any:
     from botocore.config import Config
 
-    return _session().client(service, config=Config(**_CLIENT_CONFIG))
+    config = _SES_CONFIG if service == "sesv2" else _CLIENT_CONFIG
+    return _session().client(service, config=Config(**config))
 
 
 def dynamodb() -> Any:
@@ -44,10 +74,53 @@ def ses() -> Any:
     return client("sesv2")
 
 
-def error_code(error: Exception) -> str:
+def errors() -> tuple[type[Exception], ...]:
+    """Every exception an AWS call raises (imported on first use)."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    return (ClientError, BotoCoreError)
+
+
+def error_code(error: BaseException) -> str:
     """AWS's error code (ThrottlingException, 404...), or the exception's
-    class name for a failure that never reached AWS."""
-    return getattr(error, "response", {}).get("Error", {}).get("Code") or type(error).__name__
+    class name for a failure that never reached AWS or got no answer
+    (ReadTimeoutError carries no response). Never raises."""
+    response = getattr(error, "response", None)
+    if isinstance(response, dict):
+        code = response.get("Error", {}).get("Code")
+        if code:
+            return str(code)
+    return type(error).__name__
+
+
+def http_status(error: BaseException) -> int | None:
+    response = getattr(error, "response", None)
+    if isinstance(response, dict):
+        status = response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        return int(status) if status else None
+    return None
+
+
+def is_transient(error: BaseException) -> bool:
+    """Whether the same call may succeed later: throttling, AWS's 5xx,
+    timeouts and lost connections. Anything else (a refusal, a bad
+    parameter, a missing resource) will fail the same way again."""
+    from botocore.exceptions import ClientError
+
+    if not isinstance(error, ClientError):
+        # Timeouts, connection errors, no answer: nothing said no.
+        return True
+    status = http_status(error) or 0
+    return error_code(error) in _TRANSIENT_CODES or status >= 500
+
+
+def outcome_unknown(error: BaseException) -> bool:
+    """Whether AWS may have done what was asked though no answer came back."""
+    from botocore.exceptions import ClientError, ConnectionClosedError, ReadTimeoutError
+
+    if isinstance(error, (ReadTimeoutError, ConnectionClosedError)):
+        return True
+    return isinstance(error, ClientError) and (http_status(error) or 0) >= 500
 
 
 def reset_clients() -> None:

@@ -12,16 +12,11 @@ import json
 import sys
 import time
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
-
-from chalice.app import Request, Response
 
 from .settings import get_settings
 
 METRICS_NAMESPACE = "NLC/API"
 FAILED_FORWARDS = "FailedForwards"
-# Responses that can carry a reference are small; content pages are not read.
-_REFERENCE_BODY_LIMIT = 2048
 
 
 def emit(record: dict[str, Any]) -> None:
@@ -29,40 +24,10 @@ def emit(record: dict[str, Any]) -> None:
     sys.stdout.flush()
 
 
-def log_request(request: Request, response: Response | None, started: float) -> None:
-    """The request line: which route (its template, never the URL or query),
-    the status, how long it took, and the submission reference if any."""
-    context = request.context or {}
-    record: dict[str, Any] = {
-        "type": "request",
-        "method": request.method,
-        "route": context.get("resourcePath"),
-        "status": response.status_code if response is not None else 500,
-        "duration_ms": round((time.perf_counter() - started) * 1000, 1),
-        "request_id": context.get("requestId"),
-    }
-    reference = _reference(request, response)
-    if reference:
-        record["reference"] = reference
-    emit(record)
-
-
-def _reference(request: Request, response: Response | None) -> str | None:
-    reference = (request.uri_params or {}).get("reference")
-    if reference or response is None or request.method != "POST":
-        return reference
-    location = response.headers.get("Location")
-    if location:
-        return parse_qs(urlsplit(location).query).get("reference", [None])[0]
-    body = response.body
-    if isinstance(body, str) and body.startswith("{") and len(body) <= _REFERENCE_BODY_LIMIT:
-        try:
-            body = json.loads(body)
-        except ValueError:
-            return None
-    if isinstance(body, dict) and isinstance(body.get("reference"), str):
-        return body["reference"]
-    return None
+def submission_event(event: str, reference: str, status: str, **extra: Any) -> None:
+    """One line per step of a submission: reference, status and AWS error
+    codes only, never what the visitor entered."""
+    emit({"type": "submission", "event": event, "reference": reference, "status": status, **extra})
 
 
 def count_failed_forward(kind: str) -> None:

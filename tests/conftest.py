@@ -35,7 +35,7 @@ def aws_environment(monkeypatch):
 @pytest.fixture
 def aws_backend():
     """A fresh moto backend holding the local stage's bucket and tables."""
-    from chalicelib.provision import provision
+    from nlc_tools.provision import provision
 
     with mock_aws():
         provision(get_settings(), report=lambda _line: None)
@@ -53,7 +53,7 @@ def client(aws_backend):
 @pytest.fixture
 def publish(aws_backend):
     """Publish a content directory through the CLI; returns its output."""
-    from chalicelib import cli
+    from nlc_tools import cli
 
     def run(content_dir: Path = SEED_CONTENT, *extra: str) -> str:
         return cli.run(["publish", "--stage", "local", "--content", str(content_dir), *extra])
@@ -208,11 +208,11 @@ def stage_settings(monkeypatch):
 
 def stored_submissions() -> dict[str, dict]:
     """The submissions table's submissions, by reference, as staff see them."""
-    from chalicelib import submissions
+    from chalicelib.tables import submissions_table
 
     items = aws.dynamodb().scan(TableName=get_settings().submissions_table)["Items"]
     return {
-        item["reference"]["S"]: submissions.Submission.from_item(item).view()
+        item["reference"]["S"]: submissions_table.from_item(item).view()
         for item in items
         if item["pk"]["S"].startswith("submission#")
     }
@@ -224,18 +224,17 @@ def submissions_table_items() -> list[dict]:
 
 @pytest.fixture
 def submissions_clock(monkeypatch):
-    """Move the submissions module's clock (and only its own) forward:
-    `submissions_clock.offset = seconds`."""
+    """Move the domain's clock forward: `submissions_clock.offset = seconds`."""
     import time
 
-    from chalicelib import submissions
+    from chalicelib import clock
 
     class Clock:
         offset = 0.0
 
-        def time(self) -> float:
+        def now(self) -> float:
             return time.time() + self.offset
 
-    clock = Clock()
-    monkeypatch.setattr(submissions, "time", clock)
-    return clock
+    moved = Clock()
+    monkeypatch.setattr(clock, "now", moved.now)
+    return moved

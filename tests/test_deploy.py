@@ -41,7 +41,7 @@ def run(project_copy, package_environment, emulator):
     bin_dir = Path(sys.executable).parent
 
     def command(*args: str) -> subprocess.CompletedProcess:
-        program = [sys.executable, "-m", "chalicelib.cli"] if args[0] == "nlc-api" else [bin_dir / args[0]]
+        program = [sys.executable, "-m", "nlc_tools.cli"] if args[0] == "nlc-api" else [bin_dir / args[0]]
         done = subprocess.run(
             [*program, *args[1:]], cwd=project_copy, env=env, capture_output=True, text=True, timeout=300
         )

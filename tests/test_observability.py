@@ -6,7 +6,10 @@ import json
 
 import pytest
 
-from chalicelib import observability, storage
+from conftest import stored_submissions
+
+from chalicelib import observability
+from chalicelib.content import reads
 
 
 def json_lines(text: str) -> list[dict]:
@@ -37,7 +40,7 @@ def test_a_request_that_breaks_is_logged_as_a_500_without_detail(client, capsys,
     def broken():
         raise RuntimeError("secret internals")
 
-    monkeypatch.setattr(storage, "list_pages", broken)
+    monkeypatch.setattr(reads, "list_pages", broken)
     capsys.readouterr()
 
     response = client.http.get("/pages")
@@ -71,30 +74,32 @@ def test_a_failed_forward_is_counted_as_a_metric_by_stage(capsys):
 
 
 @pytest.mark.parametrize(
-    ("headers", "body", "expected"),
+    ("headers", "form"),
     [
-        ({"Location": "https://example.org/done/?reference=NLC-AAAA-BBBB"}, "", "NLC-AAAA-BBBB"),
-        ({}, '{"reference":"NLC-CCCC-DDDD","status":"received"}', "NLC-CCCC-DDDD"),
-        ({}, "<html>not json</html>", None),
-        ({}, '{"error":{"code":"bad_request"}}', None),
+        ({"Content-Type": "application/json"}, False),
+        ({"Content-Type": "application/x-www-form-urlencoded", "Accept": "text/html"}, True),
     ],
 )
-def test_the_reference_of_a_submission_is_found_in_its_answer(headers, body, expected, capsys):
-    from chalice.app import Request, Response
+def test_the_reference_of_a_submission_is_in_its_request_line(client, outbox, headers, form, capsys):
+    from urllib.parse import urlencode
 
-    request = Request(
-        {
-            "httpMethod": "POST",
-            "headers": {},
-            "multiValueQueryStringParameters": None,
-            "pathParameters": None,
-            "requestContext": {"httpMethod": "POST", "resourcePath": "/enquiries", "requestId": "r1"},
-            "stageVariables": None,
-            "body": None,
-            "isBase64Encoded": False,
-        }
+    enquiry = {"name": "Ada Lovelace", "email": "ada@example.com", "message": "Hello"}
+    capsys.readouterr()
+    response = client.http.post(
+        "/enquiries", headers=headers, body=urlencode(enquiry) if form else json.dumps(enquiry)
     )
-    observability.log_request(request, Response(body=body, status_code=202, headers=headers), 0.0)
 
-    (line,) = json_lines(capsys.readouterr().out)
-    assert line.get("reference") == expected
+    assert response.status_code == (303 if form else 202)
+    (line,) = request_lines(capsys)
+    reference = stored_submissions().popitem()[0]
+    assert line["reference"] == reference
+    assert "ada@example.com" not in json.dumps(line)
+
+
+def test_a_refused_submission_has_no_reference_in_its_request_line(client, capsys):
+    capsys.readouterr()
+    response = client.http.post("/enquiries", headers={"Content-Type": "application/json"}, body="{}")
+
+    assert response.status_code == 400
+    (line,) = request_lines(capsys)
+    assert "reference" not in line

@@ -9,7 +9,7 @@ import zipfile
 
 import pytest
 
-from chalicelib.cloudformation import template
+from nlc_tools.cloudformation import template
 from chalicelib.settings import CHALICE_CONFIG, PROJECT_DIR, Settings, stage_environment
 
 # Provided on Lambda (boto3) or bundled by Chalice itself (chalice).

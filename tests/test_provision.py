@@ -10,7 +10,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from chalicelib import cli
+from nlc_tools import cli
 from chalicelib.resources import CONTENT_BUCKET, SUBMISSIONS_TABLE, tables
 from chalicelib.settings import PROJECT_DIR, get_settings
 from emulator import emulator_environment, moto_gaps_filled, running_emulator
@@ -126,7 +126,7 @@ def test_provision_against_the_emulator_twice_exits_zero_and_leaves_private_vers
     """The command as staff run it, in its own process, against moto's server."""
     with running_emulator() as endpoint:
         env = emulator_environment(endpoint, dict(os.environ))
-        command = [sys.executable, "-m", "chalicelib.cli", "provision", "--stage", "local"]
+        command = [sys.executable, "-m", "nlc_tools.cli", "provision", "--stage", "local"]
         runs = [
             subprocess.run(command, cwd=PROJECT_DIR, env=env, capture_output=True, text=True, timeout=120)
             for _ in range(2)

@@ -9,7 +9,7 @@ import pytest
 from conftest import SEED_CONTENT, body
 
 from chalicelib import aws
-from chalicelib.cli import CommandError
+from nlc_tools.cli import CommandError
 from chalicelib.settings import get_settings
 
 
@@ -51,7 +51,17 @@ def test_publish_reports_progress_and_a_summary(publish):
     output = publish()
     assert "create /what-we-do/  (pages/what-we-do.md)" in output
     assert "Published: 2 created, 0 updated, 0 deleted, 0 unchanged; 1 document(s) written, 3 file(s) uploaded to S3." in output
-    assert "warning: pages/what-we-do.md: repaired mis-decoded text, such as 'Centreâ€™s' to 'Centre’s'" in output
+    assert "warning" not in output
+
+
+def test_mis_decoded_text_is_served_as_written_with_a_warning_naming_the_file_and_line(publish, client, tmp_path):
+    site = write(tmp_path, {"about.md": page("About", body_text="Line one.\n\nThe Centreâ€™s work.")})
+
+    output = publish(site)
+
+    assert "warning: about.md:7: 'â€™' looks mis-decoded: did you mean '’'?" in output
+    # As Eleventy would render it: the editor mends the file.
+    assert "Centreâ€™s" in body(client.http.get("/content?path=/about/"))["html"]
 
 
 def test_sources_are_uploaded_to_a_versioned_bucket(publish, tmp_path):

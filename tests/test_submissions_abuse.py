@@ -10,7 +10,7 @@ import pytest
 from chalice.local import LambdaEventConverter
 from conftest import body, stored_submissions, submissions_table_items
 
-from chalicelib import submissions
+from chalicelib.submissions import intake, staff
 
 JSON = {"Content-Type": "application/json"}
 ENQUIRY = {"name": "Ada Lovelace", "email": "ada@example.com", "message": "How do I join?"}
@@ -59,7 +59,7 @@ def test_a_browser_filling_the_honeypot_is_redirected_as_usual(client, seeded, o
 def test_staff_can_release_a_submission_taken_for_spam(client, outbox):
     reference = body(post(client, {**ENQUIRY, "website": "autofilled"}))["reference"]
 
-    released = submissions.retry_submission(reference)
+    released = staff.retry_submission(reference)
 
     assert released["status"] == "forwarded"
     assert [email["subject"] for email in outbox][0] == f"Enquiry: {reference}"
@@ -201,7 +201,7 @@ def test_a_key_may_be_used_again_after_a_day(client, outbox, submissions_clock):
     headers = {**JSON, "Idempotency-Key": "key-3"}
     first = body(post(client, headers=headers))["reference"]
 
-    submissions_clock.offset = submissions.IDEMPOTENCY_SECONDS + 1
+    submissions_clock.offset = intake.IDEMPOTENCY_SECONDS + 1
     second = post(client, {**ENQUIRY, "message": "A new question"}, headers=headers)
 
     assert second.status_code == 202

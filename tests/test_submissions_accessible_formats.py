@@ -8,7 +8,7 @@ import textwrap
 import pytest
 from conftest import body, stored_submissions
 
-from chalicelib import submissions
+from chalicelib.submissions import document_lookup
 from chalicelib.settings import get_settings
 
 PDF_URL = (
@@ -86,7 +86,7 @@ def test_a_document_the_site_does_not_publish_is_a_field_error(client, seeded, o
     response = post(client, {**REQUEST, "document_url": PDF_URL.replace("799567", "123456")})
 
     assert response.status_code == 400
-    assert body(response)["error"]["fields"] == {"document_url": submissions.UNKNOWN_DOCUMENT}
+    assert body(response)["error"]["fields"] == {"document_url": document_lookup.UNKNOWN_DOCUMENT}
     assert outbox == []
     assert stored_submissions() == {}
 
@@ -94,7 +94,7 @@ def test_a_document_the_site_does_not_publish_is_a_field_error(client, seeded, o
 def test_a_page_the_site_does_not_have_is_a_field_error(client, seeded, outbox):
     response = post(client, {**REQUEST, "document_url": "http://localhost:8080/no-such-page/"})
 
-    assert body(response)["error"]["fields"] == {"document_url": submissions.UNKNOWN_DOCUMENT}
+    assert body(response)["error"]["fields"] == {"document_url": document_lookup.UNKNOWN_DOCUMENT}
     assert outbox == []
 
 

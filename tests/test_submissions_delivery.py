@@ -10,7 +10,11 @@ from botocore.client import BaseClient
 from botocore.exceptions import EndpointConnectionError
 from conftest import body, client_error, stored_submissions
 
-from chalicelib import cli, submissions
+from chalicelib.submissions import delivery, staff
+from chalicelib.submissions.errors import RETRY_AFTER_UNAVAILABLE
+from chalicelib.submissions.policy import POLICY
+from chalicelib.tables import submissions_table
+from nlc_tools import cli
 
 JSON = {"Content-Type": "application/json"}
 ENQUIRY = {"name": "Ada Lovelace", "email": "ada@example.com", "message": "How do I join?"}
@@ -114,7 +118,7 @@ def test_the_scheduled_retry_waits_for_each_submissions_backoff(client, outbox, 
     run_scheduled_retry(client)
     assert outbox == []
 
-    submissions_clock.offset = submissions.RETRY_DELAYS[0] + 1
+    submissions_clock.offset = POLICY.delays[0] + 1
     run_scheduled_retry(client)
     assert len(team_copies(outbox, reference)) == 1
     assert stored_submissions()[reference]["status"] == "forwarded"
@@ -122,7 +126,7 @@ def test_the_scheduled_retry_waits_for_each_submissions_backoff(client, outbox, 
 
 def test_after_the_last_attempt_a_submission_is_failed_listed_and_counted(client, outbox, ses_down):
     reference = body(post(client))["reference"]
-    for _ in range(submissions.MAX_ATTEMPTS - 2):
+    for _ in range(POLICY.max_attempts - 2):
         assert f"{reference}: still failing" in retry()
     assert stored_submissions()[reference]["status"] == "received"
 
@@ -131,7 +135,7 @@ def test_after_the_last_attempt_a_submission_is_failed_listed_and_counted(client
     assert f"{reference}: failed for good" in output
     stored = stored_submissions()[reference]
     assert stored["status"] == "failed"
-    assert stored["attempts"] == submissions.MAX_ATTEMPTS
+    assert stored["attempts"] == POLICY.max_attempts
     metric = [json.loads(line) for line in output.splitlines() if "FailedForwards" in line]
     assert len(metric) == 1 and metric[0]["FailedForwards"] == 1
     # A failed submission is left for staff: the retry run no longer tries it.
@@ -139,17 +143,31 @@ def test_after_the_last_attempt_a_submission_is_failed_listed_and_counted(client
 
     listing = printed(cli.run(["submissions", "--stage", "local", "--status", "failed"]))
     assert listing.splitlines()[0].startswith(f"{reference}  enquiry")
-    assert f"attempts {submissions.MAX_ATTEMPTS}  last error ServiceUnavailable" in listing
+    assert f"attempts {POLICY.max_attempts}  last error ServiceUnavailable" in listing
     assert "ada@example.com" not in listing
     assert listing.splitlines()[-1] == "1 submission(s) with status failed."
+    assert outbox == []
+
+
+def test_a_permanent_refusal_fails_the_submission_at_once_and_counts_it(client, outbox, aws_faults, capsys):
+    aws_faults["SendEmail"] = client_error("MessageRejected")
+
+    response = post(client)
+
+    assert response.status_code == 202
+    reference = body(response)["reference"]
+    stored = stored_submissions()[reference]
+    assert (stored["status"], stored["attempts"], stored["last_error"]) == ("failed", 1, "MessageRejected")
+    printed_lines = capsys.readouterr().out
+    assert '"FailedForwards":1' in printed_lines
+    # Nothing left for the retry run: staff mend the fault, then send it by hand.
+    assert retry().startswith("0 forwarded")
     assert outbox == []
 
 
 def test_staff_can_send_a_failed_submission_once_ses_is_back(client, outbox, aws_faults):
     aws_faults["SendEmail"] = client_error("MessageRejected")
     reference = body(post(client))["reference"]
-    for _ in range(submissions.MAX_ATTEMPTS - 1):
-        retry()
     assert stored_submissions()[reference]["status"] == "failed"
     del aws_faults["SendEmail"]
 
@@ -193,14 +211,14 @@ def test_a_failed_acknowledgement_does_not_resend_the_team_copy(client, outbox, 
 
 
 @pytest.fixture
-def overlapping_run(monkeypatch) -> list[submissions.RetryReport]:
+def overlapping_run(monkeypatch) -> list[delivery.RetryReport]:
     """Start a retry run in the middle of the next send; its report lands here."""
-    reports: list[submissions.RetryReport] = []
+    reports: list[delivery.RetryReport] = []
     make_api_call = BaseClient._make_api_call
 
     def send_while_another_run_starts(self, operation_name, params):
         if operation_name == "SendEmail" and not reports:
-            reports.append(submissions.retry_pending(ignore_backoff=True))
+            reports.append(delivery.retry_pending(ignore_backoff=True))
         return make_api_call(self, operation_name, params)
 
     monkeypatch.setattr(BaseClient, "_make_api_call", send_while_another_run_starts)
@@ -211,7 +229,7 @@ def test_a_retry_run_during_another_runs_send_skips_what_that_run_holds(client, 
     [reference] = accept_while_ses_is_down(client, aws_faults)
     overlapping_run.clear()
 
-    first = submissions.retry_pending(ignore_backoff=True)
+    first = delivery.retry_pending(ignore_backoff=True)
 
     assert first.forwarded == [reference]
     assert overlapping_run[0].skipped == [reference] and overlapping_run[0].forwarded == []
@@ -220,11 +238,11 @@ def test_a_retry_run_during_another_runs_send_skips_what_that_run_holds(client, 
 
 def test_a_retry_run_working_from_a_stale_list_never_sends_twice(client, outbox, aws_faults, monkeypatch):
     references = accept_while_ses_is_down(client, aws_faults, count=2)
-    stale = submissions._items_with_status("received")
-    monkeypatch.setattr(submissions, "_items_with_status", lambda status: stale)
+    stale = submissions_table.with_status("received")
+    monkeypatch.setattr(submissions_table, "with_status", lambda status: stale)
 
-    first = submissions.retry_pending(ignore_backoff=True)
-    second = submissions.retry_pending(ignore_backoff=True)
+    first = delivery.retry_pending(ignore_backoff=True)
+    second = delivery.retry_pending(ignore_backoff=True)
 
     assert sorted(first.forwarded) == sorted(references)
     assert sorted(second.skipped) == sorted(references) and second.forwarded == []
@@ -242,7 +260,7 @@ def test_a_retry_run_leaves_alone_a_submission_a_request_is_still_sending(client
 def accept_and_die_before_sending(client) -> str:
     """A request that stores its submission, then its Lambda dies."""
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(submissions, "_deliver", lambda submission, claim: None)
+        patch.setattr(delivery, "deliver", lambda submission, claim: None)
         return body(post(client))["reference"]
 
 
@@ -250,10 +268,10 @@ def test_a_submission_whose_sender_died_is_sent_once_its_claim_expires(client, o
     reference = accept_and_die_before_sending(client)
     assert outbox == []
 
-    assert submissions.retry_pending(ignore_backoff=True).skipped == [reference]
+    assert delivery.retry_pending(ignore_backoff=True).skipped == [reference]
 
-    submissions_clock.offset = submissions.CLAIM_SECONDS + 1
-    assert submissions.retry_pending().forwarded == [reference]
+    submissions_clock.offset = POLICY.claim_seconds + 1
+    assert delivery.retry_pending().forwarded == [reference]
     assert len(team_copies(outbox, reference)) == 1
 
 
@@ -317,7 +335,7 @@ def test_a_browser_is_told_in_a_page_when_dynamodb_fails(client, outbox, aws_fau
     )
 
     assert response.status_code == 503
-    assert response.headers["Retry-After"] == str(submissions.RETRY_AFTER_UNAVAILABLE)
+    assert response.headers["Retry-After"] == str(RETRY_AFTER_UNAVAILABLE)
     assert "nothing has been sent" in response.body.decode()
 
 
@@ -351,9 +369,9 @@ def test_submissions_are_listed_by_status_oldest_first(client, outbox, aws_fault
     second = body(post(client, {**ENQUIRY, "email": "grace@example.com"}))["reference"]
     [waiting] = accept_while_ses_is_down(client, aws_faults)
 
-    assert [row["reference"] for row in submissions.list_submissions("forwarded")] == [first, second]
-    assert [row["reference"] for row in submissions.list_submissions("received")] == [waiting]
-    assert submissions.list_submissions("spam") == []
+    assert [row["reference"] for row in staff.list_submissions("forwarded")] == [first, second]
+    assert [row["reference"] for row in staff.list_submissions("received")] == [waiting]
+    assert staff.list_submissions("spam") == []
 
     everything = printed(cli.run(["submissions", "--stage", "local"]))
     assert everything.splitlines()[-1] == "3 submission(s)."

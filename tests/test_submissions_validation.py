@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 import pytest
 from conftest import body, stored_submissions
 
-from chalicelib import submissions
+from chalicelib.submissions import document_lookup
 
 JSON = {"Content-Type": "application/json"}
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
@@ -116,7 +116,7 @@ def test_each_bad_request_field_gets_a_plain_message(client, quiet, changes, fie
 )
 def test_a_web_address_the_site_cannot_hold_is_refused_without_a_lookup(client, quiet, url):
     fields = field_errors(post(client, {**REQUEST, "document_url": url}, "/accessible-format-requests"))
-    assert fields == {"document_url": submissions.UNKNOWN_DOCUMENT}
+    assert fields == {"document_url": document_lookup.UNKNOWN_DOCUMENT}
 
 
 def test_every_problem_is_listed_at_once(client, quiet):

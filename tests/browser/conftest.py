@@ -152,7 +152,7 @@ def stack(browser, tmp_path_factory) -> Iterator[Stack]:
         NLC_CONFIRMATION_URL=f"{site}/request-received.html",
         PYTHONUNBUFFERED="1",
     )
-    command = [sys.executable, "-m", "chalicelib.cli", "local", "--port", str(api_port), "--site-port", str(site_port)]
+    command = [sys.executable, "-m", "nlc_tools.cli", "local", "--port", str(api_port), "--site-port", str(site_port)]
     with log.open("w") as output:
         process = subprocess.Popen(command, cwd=PROJECT_DIR, env=env, stdout=output, stderr=subprocess.STDOUT)
     try:

@@ -62,7 +62,7 @@ def test_the_menu_leads_to_the_seed_page_and_its_documents(stack, visit):
     expect(page.get_by_role("heading", level=1)).to_have_text("What We Do")
     expect(page).to_have_title("What We Do - National Leadership Centre")
     expect(menu.get_by_role("link", name="What we do")).to_have_attribute("aria-current", "page")
-    # The body as the API rendered it, mis-decoded apostrophe repaired.
+    # The body as the API rendered it.
     expect(page.locator(".app-content")).to_contain_text(
         "The National Leadership Centre’s unique purpose is to support cross sector leadership"
     )

@@ -8,7 +8,7 @@ import sys
 from contextlib import redirect_stdout
 from pathlib import Path
 
-from .settings import PROJECT_DIR, STAGES, Settings, apply_stage_environment
+from chalicelib.settings import PROJECT_DIR, STAGES, Settings, apply_stage_environment
 
 DEFAULT_CONTENT = PROJECT_DIR / "content"
 
@@ -22,7 +22,7 @@ def _stage_settings(args: argparse.Namespace) -> Settings:
 
 
 def cmd_publish(args: argparse.Namespace) -> None:
-    from . import publishing
+    from chalicelib.content import publishing
 
     _stage_settings(args)
     try:
@@ -60,18 +60,18 @@ def cmd_local(args: argparse.Namespace) -> None:
 
 
 def cmd_retry(args: argparse.Namespace) -> None:
-    from . import submissions
-    from .http import ApiError
+    from chalicelib.errors import DomainError
+    from chalicelib.submissions import delivery, staff
 
     _stage_settings(args)
     if args.reference:
         try:
-            found = submissions.retry_submission(args.reference)
-        except ApiError as error:
+            found = staff.retry_submission(args.reference)
+        except DomainError as error:
             raise CommandError(error.message) from None
         print(f"{found['reference']}: {found['status']}")
         return
-    report = submissions.retry_pending(ignore_backoff=True)
+    report = delivery.retry_pending(ignore_backoff=True)
     for status, references in (
         ("forwarded", report.forwarded),
         ("still failing, will try again", report.will_retry),
@@ -86,17 +86,18 @@ def cmd_retry(args: argparse.Namespace) -> None:
 def cmd_submissions(args: argparse.Namespace) -> None:
     import json
 
-    from . import submissions
-    from .http import ApiError
+    from chalicelib.errors import DomainError
+    from chalicelib.submissions import staff
+    from chalicelib.submissions.submission import STATUSES
 
     _stage_settings(args)
     try:
         found = [
             submission
-            for status in ([args.status] if args.status else submissions.STATUSES)
-            for submission in submissions.list_submissions(status)
+            for status in ([args.status] if args.status else STATUSES)
+            for submission in staff.list_submissions(status)
         ]
-    except ApiError as error:
+    except DomainError as error:
         raise CommandError(error.message) from None
     if args.json:
         print(json.dumps(found, indent=2, ensure_ascii=False))

@@ -1,5 +1,5 @@
-"""Email by SES (v2): the team's copy of a submission and the visitor's
-acknowledgement, both plain text.
+"""The emails a submission makes, as pure functions: the team's copy and
+the visitor's acknowledgement, both plain text. `ses.py` sends them.
 
 Only SES's Simple content is used, so SES builds every header from
 structured fields, and none of those fields holds free text a visitor typed:
@@ -13,13 +13,9 @@ send someone else a message of a stranger's choosing.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
-from . import aws
-from .settings import get_settings
-
-if TYPE_CHECKING:
-    from .submissions import Submission
+from .fields import ENQUIRY, ACCESSIBLE_FORMAT_REQUEST
+from .submission import Submission
 
 ORGANISATION = "the National Leadership Centre"
 
@@ -30,22 +26,6 @@ class Email:
     reply_to: str
     subject: str
     text: str
-
-
-def send(email: Email) -> str:
-    """Send one email; returns SES's message id. SES errors propagate."""
-    response = aws.ses().send_email(
-        FromEmailAddress=get_settings().sender,
-        Destination={"ToAddresses": [email.to]},
-        ReplyToAddresses=[email.reply_to],
-        Content={
-            "Simple": {
-                "Subject": {"Data": email.subject, "Charset": "UTF-8"},
-                "Body": {"Text": {"Data": email.text, "Charset": "UTF-8"}},
-            }
-        },
-    )
-    return response["MessageId"]
 
 
 def _received(submission: Submission) -> str:
@@ -80,12 +60,12 @@ def team_copy(submission: Submission) -> Email:
 
 
 _NEXT_STEPS = {
-    "enquiry": [
+    ENQUIRY: [
         "What happens next",
         "",
         f"Someone from {ORGANISATION} will read your enquiry and reply to this email address.",
     ],
-    "accessible-format-request": [
+    ACCESSIBLE_FORMAT_REQUEST: [
         "What happens next",
         "",
         "Our correspondence team will reply to this email address to tell you when you can expect "
@@ -98,7 +78,7 @@ _NEXT_STEPS = {
 def acknowledgement(submission: Submission) -> Email:
     """The visitor's confirmation: the reference and what happens next, and
     nothing they typed."""
-    what = "your enquiry" if submission.type == "enquiry" else "your request for an accessible format"
+    what = "your enquiry" if submission.type == ENQUIRY else "your request for an accessible format"
     lines = [
         f"Thank you. We have received {what}.",
         "",

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Callable
 
-from . import aws
-from .resources import CONTENT_BUCKET, BucketSpec, TableSpec, sender_identity, tables
-from .settings import Settings
+from chalicelib import aws
+from chalicelib.resources import CONTENT_BUCKET, BucketSpec, TableSpec, sender_identity, tables
+from chalicelib.settings import Settings
 
 Report = Callable[[str], None]
 

@@ -1,5 +1,5 @@
-"""HTTP shaping for the two public forms, which take JSON from the site's
-scripts and plain form posts from browsers without JavaScript.
+"""What the two public forms read and answer: JSON from the site's scripts,
+and plain form posts from browsers without JavaScript.
 
 A browser's form post (form-encoded, asking for HTML) is answered in kind:
 303 to the stage's confirmation page with the reference, or, when something
@@ -17,8 +17,9 @@ from urllib.parse import parse_qs, quote
 
 from chalice.app import Request, Response
 
-from .http import ApiError, bad_request, dumps
-from .settings import get_settings
+from ..json_text import dumps
+from ..settings import get_settings
+from .errors import ApiError
 
 FORM = "application/x-www-form-urlencoded"
 # 5,000 characters of message are up to 45 KB once form-encoded (a CJK
@@ -65,12 +66,16 @@ def read_body(request: Request) -> dict:
             return {name: values[0] if len(values) == 1 else values for name, values in pairs.items()}
         data = json.loads(text or "null")
     except UnicodeDecodeError:
-        raise bad_request("The request must be encoded as UTF-8.") from None
+        raise _bad_request("The request must be encoded as UTF-8.") from None
     except ValueError:
-        raise bad_request("The request body is not valid: send the form's fields as a JSON object.") from None
+        raise _bad_request("The request body is not valid: send the form's fields as a JSON object.") from None
     if not isinstance(data, dict):
-        raise bad_request('Send the form\'s fields as a JSON object, like {"email": "name@example.com"}.')
+        raise _bad_request('Send the form\'s fields as a JSON object, like {"email": "name@example.com"}.')
     return data
+
+
+def _bad_request(message: str) -> ApiError:
+    return ApiError(400, "bad_request", message)
 
 
 def with_reference(url: str, reference: str) -> str:

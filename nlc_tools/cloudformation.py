@@ -3,8 +3,8 @@
 resources.py that provisioning applies, so the two cannot disagree."""
 from __future__ import annotations
 
-from .resources import CONTENT_BUCKET, BucketSpec, TableSpec, sender_identity, tables
-from .settings import Settings
+from chalicelib.resources import CONTENT_BUCKET, BucketSpec, TableSpec, sender_identity, tables
+from chalicelib.settings import Settings
 
 # Data outlives the stack: deleting or replacing it must never delete content
 # or submissions.

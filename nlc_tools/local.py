@@ -11,7 +11,7 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-from .settings import PROJECT_DIR, apply_stage_environment
+from chalicelib.settings import PROJECT_DIR, apply_stage_environment
 
 HOST = "127.0.0.1"
 EXAMPLE_SITE = PROJECT_DIR / "examples" / "website"
@@ -114,7 +114,7 @@ def run_local_stack(
 ) -> None:
     from chalice.cli.factory import CLIFactory
 
-    from . import publishing
+    from chalicelib.content import publishing
     from .provision import provision
 
     endpoint = aws_endpoint or start_emulator()

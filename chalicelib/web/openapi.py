@@ -1,9 +1,10 @@
 """The OpenAPI 3.1 document of every public route (GET /openapi.json).
 
 Request bodies and records are the pydantic models that validate requests
-(submissions.py) and build the records publishing stores (content.py), so
-the document cannot drift from what the API does; the list wrappers below
-follow storage.py's responses, which the schemathesis run checks. Imported
+(submissions/fields.py) and build the records publishing stores
+(content/records.py), so the document cannot drift from what the API does;
+the list wrappers below follow content/reads.py's responses, which the
+schemathesis run checks. Imported
 by GET /openapi.json only: pydantic stays off every other cold start.
 """
 from __future__ import annotations
@@ -14,9 +15,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.json_schema import models_json_schema
 
-from .content import DocumentRecord, PageRecord, PageSummary, PostRecord, PostSummary
-from .storage import POSTS_PAGE_DEFAULT, POSTS_PAGE_MAX
-from .submissions import AccessibleFormatRequest, EnquiryRequest
+from ..content.reads import POSTS_PAGE_DEFAULT, POSTS_PAGE_MAX
+from ..content.records import DocumentRecord, PageRecord, PageSummary, PostRecord, PostSummary
+from ..submissions.fields import AccessibleFormatRequest, EnquiryRequest
 
 TITLE = "National Leadership Centre content and enquiries API"
 VERSION = "1.0.0"

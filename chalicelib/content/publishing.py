@@ -12,13 +12,19 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING
 
-from . import aws, storage
-from .http import dumps
-from .resources import SOURCE_PREFIX
-from .settings import get_settings
+if TYPE_CHECKING:
+    from .rendering import RenderedPage
+
+from .. import aws
+from ..errors import Refused
+from ..json_text import dumps
+from ..resources import SOURCE_PREFIX
+from ..settings import get_settings
+from ..tables import content_table
 
 Report = Callable[[str], None]
 CONTENT_FILES = ("*.md", "*.json")
@@ -29,6 +35,12 @@ SKIPPED_FOLDERS = {"node_modules", "_site", "_includes", "_data"}
 
 class PublishError(Exception):
     """Content that cannot be published; nothing was written."""
+
+
+class ContentRejected(Refused):
+    """The bucket's sources do not publish: the table keeps the last good set."""
+
+    code = "content_invalid"
 
 
 @dataclass
@@ -85,6 +97,24 @@ def index_bucket(report: Report = print) -> Summary:
     return publish(load_bucket(), upload=False, dry_run=False, report=report)
 
 
+def reindex_for_staff() -> dict:
+    """Rebuild the content table from the bucket's sources, as the indexing
+    handler does after an upload; writes only what changed."""
+    lines: list[str] = []
+    try:
+        summary = index_bucket(report=lines.append)
+    except PublishError as error:
+        problems = [line.removeprefix("error: ") for line in lines if line.startswith("error: ")]
+        raise ContentRejected(f"{error}.", problems=problems) from None
+    return {
+        "created": summary.created,
+        "updated": summary.updated,
+        "deleted": summary.deleted,
+        "unchanged": summary.unchanged,
+        "warnings": summary.warnings,
+    }
+
+
 def handle_bucket_event(detail: dict, report: Report = print) -> Summary | None:
     """Re-index after a change to a source in our bucket; ignore anything else."""
     bucket = detail.get("bucket", {}).get("name")
@@ -95,7 +125,8 @@ def handle_bucket_event(detail: dict, report: Report = print) -> Summary | None:
 
 
 def publish(sources: dict[str, bytes], *, upload: bool, dry_run: bool, report: Report) -> Summary:
-    from .content import ContentInvalid, build_site
+    from .problems import ContentInvalid
+    from .rendering import build_site
 
     try:
         site = build_site(sources)
@@ -110,7 +141,7 @@ def publish(sources: dict[str, bytes], *, upload: bool, dry_run: bool, report: R
     for warning in site.warnings:
         report(f"warning: {warning}")
 
-    manifest = storage.read_partition("source")
+    manifest = content_table.read_partition("source")
     file_hashes = {name: hashlib.sha256(raw).hexdigest() for name, raw in sources.items()}
     changed_files = [
         name for name in sorted(sources) if manifest.get(name, {}).get("file_hash", {}).get("S") != file_hashes[name]
@@ -118,7 +149,7 @@ def publish(sources: dict[str, bytes], *, upload: bool, dry_run: bool, report: R
     removed_files = [name for name in manifest if name not in sources]
     updated_at = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     puts: list[dict] = []
-    deletes: list[storage.Key] = []
+    deletes: list[content_table.Key] = []
     manifest_puts: list[dict] = []
     too_large: list[str] = []
 
@@ -137,8 +168,8 @@ def publish(sources: dict[str, bytes], *, upload: bool, dry_run: bool, report: R
         puts += items
         deletes += [key for key in _owned_keys(old) if key not in new_keys]
         manifest_puts.append(
-            storage.item(
-                storage.source_key(page.source),
+            content_table.item(
+                content_table.source_key(page.source),
                 fingerprint=page.fingerprint,
                 file_hash=file_hashes[page.source],
                 keys=sorted(map(list, new_keys)),
@@ -149,11 +180,11 @@ def publish(sources: dict[str, bytes], *, upload: bool, dry_run: bool, report: R
         report(f"delete {name}")
         if name.endswith(".md"):
             summary.deleted.append(name)
-        deletes += _owned_keys(manifest[name]) + [storage.source_key(name)]
+        deletes += _owned_keys(manifest[name]) + [content_table.source_key(name)]
 
     # Directory data files have no records of their own: only their hash.
     manifest_puts += [
-        storage.item(storage.source_key(name), file_hash=file_hashes[name])
+        content_table.item(content_table.source_key(name), file_hash=file_hashes[name])
         for name in changed_files
         if not name.endswith(".md")
     ]
@@ -178,47 +209,47 @@ def publish(sources: dict[str, bytes], *, upload: bool, dry_run: bool, report: R
             _sync_bucket(sources, changed_files, removed_files)
         # Sources' manifest entries go last: if a write fails part-way, the
         # next publish still sees those files as changed and finishes the job.
-        summary.batch_calls += storage.write_batch(puts + document_puts, deletes + document_deletes)
-        summary.batch_calls += storage.write_batch(manifest_puts, [])
+        summary.batch_calls += content_table.write_batch(puts + document_puts, deletes + document_deletes)
+        summary.batch_calls += content_table.write_batch(manifest_puts, [])
     summary.item_writes = len(puts) + len(document_puts) + len(manifest_puts) + len(deletes) + len(document_deletes)
     report(summary.line(dry_run))
     return summary
 
 
-def _owned_keys(manifest_item: dict | None) -> list[storage.Key]:
+def _owned_keys(manifest_item: dict | None) -> list[content_table.Key]:
     if not manifest_item or "keys" not in manifest_item:
         return []
     return [tuple(key) for key in json.loads(manifest_item["keys"]["S"])]
 
 
-def _page_items(page, record: dict) -> list[dict]:
-    from .content import RenderedPage
+def _page_items(page: RenderedPage, record: dict) -> list[dict]:
+    from .records import summary_of
 
     full = dumps(record)
-    summary = dumps(RenderedPage.summary(record))
+    summary = dumps(summary_of(record))
     if page.kind == "post":
         items = [
-            storage.item(storage.post_key(page.slug), json=full),
-            storage.item(storage.post_summary_key(page.date, page.slug), json=summary),
+            content_table.item(content_table.post_key(page.slug), json=full),
+            content_table.item(content_table.post_summary_key(page.date, page.slug), json=summary),
         ]
     else:
         items = [
-            storage.item(storage.page_key(page.slug), json=full),
-            storage.item(storage.page_summary_key(page.slug), json=summary),
+            content_table.item(content_table.page_key(page.slug), json=full),
+            content_table.item(content_table.page_summary_key(page.slug), json=summary),
         ]
     if page.path:
-        items.append(storage.item(storage.path_key(page.path), json=full))
-        items += [storage.item(storage.path_key(old), redirect=page.path) for old in page.redirect_from]
+        items.append(content_table.item(content_table.path_key(page.path), json=full))
+        items += [content_table.item(content_table.path_key(old), redirect=page.path) for old in page.redirect_from]
     items += [
-        storage.item(storage.collection_key(tag, page.order, page.title, page.slug), json=full)
+        content_table.item(content_table.collection_key(tag, page.order, page.title, page.slug), json=full)
         for tag in page.tags
     ]
     return items
 
 
-def _document_changes(pages) -> tuple[list[dict], list[storage.Key]]:
+def _document_changes(pages: list[RenderedPage]) -> tuple[list[dict], list[content_table.Key]]:
     """Document items to write and delete, so the table matches the pages."""
-    from .content import DocumentRecord
+    from .records import DocumentRecord
 
     documents: dict[str, dict] = {}
     for page in pages:
@@ -232,9 +263,9 @@ def _document_changes(pages) -> tuple[list[dict], list[storage.Key]]:
         url: dumps(DocumentRecord.model_validate(document).model_dump(mode="json"))
         for url, document in documents.items()
     }
-    existing = {url: item["json"]["S"] for url, item in storage.read_partition("documents").items()}
-    puts = [storage.item(storage.document_key(url), json=text) for url, text in wanted.items() if existing.get(url) != text]
-    deletes = [storage.document_key(url) for url in existing if url not in wanted]
+    existing = {url: item["json"]["S"] for url, item in content_table.read_partition("documents").items()}
+    puts = [content_table.item(content_table.document_key(url), json=text) for url, text in wanted.items() if existing.get(url) != text]
+    deletes = [content_table.document_key(url) for url in existing if url not in wanted]
     return puts, deletes
 
 
@@ -249,5 +280,5 @@ def _sync_bucket(sources: dict[str, bytes], changed: list[str], removed: list[st
         # The bucket is versioned: a delete keeps the file's history.
         s3.delete_object(Bucket=bucket, Key=SOURCE_PREFIX + name)
 
-    storage.in_parallel(upload, changed)
-    storage.in_parallel(remove, removed)
+    content_table.in_parallel(upload, changed)
+    content_table.in_parallel(remove, removed)

@@ -1,0 +1,10 @@
+"""The one clock domain code reads, so tests can move time on and every
+claim and deadline is taken at the moment it is written."""
+
+from __future__ import annotations
+
+import time
+
+
+def now() -> float:
+    return time.time()

@@ -1,0 +1,160 @@
+"""A file's data as Eleventy gives it: YAML front matter merged over its
+folders' directory data files, validated by `FrontMatter`."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from pathlib import PurePosixPath
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationError, field_validator
+
+from .problems import ContentError, ContentInvalid
+
+
+class FrontMatter(BaseModel):
+    """A page's data: its front matter over its directory data. Fields not
+    named here are kept and returned as they are, nested objects included."""
+
+    model_config = ConfigDict(extra="allow")
+
+    title: str = Field(min_length=1)
+    metadesc: str | None = None
+    permalink: str | Literal[False] | None = None
+    tags: list[str] = []
+    navtitle: str | None = None
+    order: int | None = None
+    layout: str | None = None
+    date: dt.date | None = None
+    author: str | None = None
+    summary: str | None = None
+    redirect_from: list[str] = []
+    alternative_format_contact: EmailStr | None = None
+
+    @field_validator("tags", "redirect_from", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        if value is None:
+            return []
+        return [value] if isinstance(value, str) else value
+
+    @field_validator("date", mode="before")
+    @classmethod
+    def _day(cls, value: Any) -> Any:
+        return value.date() if isinstance(value, dt.datetime) else value
+
+
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def split_front_matter(name: str, text: str) -> tuple[dict, str, int]:
+    """The YAML front matter, the body, and the body's first line number."""
+    lines = text.split("\n")
+    if not lines or lines[0].rstrip() != "---":
+        return {}, text, 1
+    for index, line in enumerate(lines[1:], start=1):
+        if line.rstrip() == "---":
+            break
+    else:
+        raise ContentInvalid([ContentError(name, "front matter starts with --- but never ends with ---", 1)])
+    try:
+        front = yaml.load("\n".join(lines[1:index]), Loader=_YAML_LOADER) or {}  # noqa: S506 - a safe loader
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        line = mark.line + 2 if mark else None
+        problem = getattr(error, "problem", None) or "not valid YAML"
+        raise ContentInvalid([ContentError(name, f"front matter is not valid YAML: {problem}", line)]) from None
+    if not isinstance(front, dict):
+        raise ContentInvalid([ContentError(name, "front matter must be a set of `name: value` fields", 2)])
+    return front, "\n".join(lines[index + 1 :]), index + 2
+
+
+def validate(name: str, text: str, data: dict) -> FrontMatter:
+    try:
+        return FrontMatter.model_validate(data)
+    except ValidationError as error:
+        problems = []
+        for problem in error.errors():
+            field_name = ".".join(str(part) for part in problem["loc"]) or None
+            top = str(problem["loc"][0]) if problem["loc"] else None
+            problems.append(ContentError(name, _plain(problem), _field_line(text, top), field_name))
+        raise ContentInvalid(problems) from None
+
+
+def _plain(problem: Any) -> str:
+    if problem["type"] == "missing":
+        return "is required"
+    message = str(problem["msg"])
+    return message[0].lower() + message[1:]
+
+
+def _field_line(text: str, field_name: str | None) -> int | None:
+    if not field_name:
+        return None
+    pattern = re.compile(rf"^{re.escape(field_name)}\s*:")
+    for number, line in enumerate(text.split("\n"), start=1):
+        if pattern.match(line):
+            return number
+    return None
+
+
+# Directory data -------------------------------------------------------------
+
+
+def is_directory_data(name: str) -> bool:
+    path = PurePosixPath(name)
+    folder = path.parent.name
+    return bool(folder) and path.name in (f"{folder}.json", f"{folder}.11tydata.json")
+
+
+def parse_json(name: str, raw: bytes) -> dict:
+    try:
+        value = json.loads(raw.decode("utf-8-sig"))
+    except UnicodeDecodeError:
+        raise ContentInvalid([ContentError(name, "is not UTF-8 text")]) from None
+    except json.JSONDecodeError as error:
+        raise ContentInvalid([ContentError(name, f"is not valid JSON: {error.msg}", error.lineno)]) from None
+    if not isinstance(value, dict):
+        raise ContentInvalid([ContentError(name, "must hold a JSON object of default values")])
+    return value
+
+
+def directory_data(name: str, data_files: dict[str, dict]) -> dict:
+    """Defaults from each enclosing folder's data file, outermost first."""
+    merged: dict = {}
+    for folder in reversed(PurePosixPath(name).parents):
+        if not folder.name:
+            continue
+        for data_name in (f"{folder}/{folder.name}.json", f"{folder}/{folder.name}.11tydata.json"):
+            if data_name in data_files:
+                merged = deep_merge(merged, data_files[data_name])
+    return merged
+
+
+def deep_merge(base: dict, override: dict) -> dict:
+    """Eleventy's data deep merge: objects merge, lists combine, the rest is
+    replaced; `tags` given as one string counts as a list of one."""
+    if isinstance(override.get("tags"), str):
+        override = {**override, "tags": [override["tags"]]}
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = deep_merge(merged[key], value)
+        elif isinstance(value, list) and isinstance(merged.get(key), list):
+            merged[key] = merged[key] + [item for item in value if item not in merged[key]]
+        else:
+            merged[key] = value
+    return merged
+
+
+def jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(key): jsonable(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(item) for item in value]
+    if isinstance(value, dt.date | dt.datetime):
+        return value.isoformat()
+    return value

@@ -1,0 +1,66 @@
+"""The records the API serves: built by publishing, stored as JSON, and the
+schemas of those responses in the OpenAPI document."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
+
+
+class DocumentLink(BaseModel):
+    url: str
+    title: str
+    type: str = Field(description="File type, like PDF")
+    size: str | None = Field(None, description="Size as the content states it, like 1010KB")
+    pages: int | None = Field(None, description="Page count where the content states it")
+
+
+class LinkingPage(BaseModel):
+    path: str | None
+    title: str
+
+
+class DocumentRecord(DocumentLink):
+    linked_from: list[LinkingPage]
+    alternative_format_contact: EmailStr | None = None
+
+
+class PageSummary(BaseModel):
+    """A page's front-matter fields at the top level, with where it lives."""
+
+    model_config = ConfigDict(extra="allow")
+
+    title: str
+    slug: str
+    path: str | None = Field(description="URL path on the site; null when permalink is false")
+    tags: list[str] = []
+    permalink: str | Literal[False] | None = None
+    navtitle: str | None = None
+    order: int | None = None
+    metadesc: str | None = None
+    layout: str | None = None
+    updated: dt.datetime
+
+
+class PageRecord(PageSummary):
+    html: str
+    documents: list[DocumentLink] = []
+
+
+class PostSummary(PageSummary):
+    date: dt.date
+    author: str | None = None
+    summary: str | None = None
+    reading_time_minutes: int
+
+
+class PostRecord(PostSummary):
+    html: str
+    documents: list[DocumentLink] = []
+
+
+def summary_of(record: dict) -> dict:
+    """A record as lists show it: without its body and documents."""
+    return {name: value for name, value in record.items() if name not in ("html", "documents")}

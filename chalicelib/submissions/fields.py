@@ -1,0 +1,261 @@
+"""The two forms, each field declared once: its type and limits, its label,
+its error messages in the GOV.UK Design System's style, and where it goes in
+the team's email. Validation, the OpenAPI document, the error messages and
+the email all read these declarations.
+
+To add a field, add one line to a model below.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import Enum
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from .errors import FormInvalid
+
+ENQUIRY = "enquiry"
+ACCESSIBLE_FORMAT_REQUEST = "accessible-format-request"
+
+
+@dataclass(frozen=True)
+class Wording:
+    """What a person reads about a field: its label, what to do when it is
+    missing or wrong, and how the team's email shows it."""
+
+    label: str
+    missing: str = ""
+    invalid: str = ""
+    # A row `label: value` in the team's email; the message closes the
+    # email; the document is shown as the document it names; hidden: never.
+    in_email: Literal["row", "message", "document", "hidden"] = "row"
+    email_label: str | None = None
+
+
+class Format(str, Enum):
+    """The formats a visitor can ask for, each with the words people read."""
+
+    label: str
+
+    def __new__(cls, value: str, label: str) -> Format:
+        member = str.__new__(cls, value)
+        member._value_ = value
+        member.label = label
+        return member
+
+    AUDIO = ("audio", "Audio")
+    BRAILLE = ("braille", "Braille")
+    BSL = ("british-sign-language", "British Sign Language (BSL)")
+    EASY_READ = ("easy-read", "Easy Read")
+    LARGE_PRINT = ("large-print", "Large print")
+    ACCESSIBLE_PDF = ("accessible-pdf", "Accessible PDF")
+    OTHER = ("other", "Other")
+
+
+# Anything that would break a line or hide itself in a one-line field.
+_NOT_ONE_LINE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+# Invisible control codes pasted along with text (a PDF's form feeds, say):
+# dropped from multi-line fields, which keep their tabs and line breaks.
+_PASTED_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def _blank_as_absent(value: Any) -> Any:
+    # HTML forms send every field, empty or not.
+    return None if isinstance(value, str) and not value.strip() else value
+
+
+def _normalise_lines(value: Any) -> Any:
+    if not isinstance(value, str):
+        return value
+    # Browsers send a textarea's line breaks as CRLF: count them as one.
+    return _PASTED_CONTROLS.sub("", value.replace("\r\n", "\n").replace("\r", "\n"))
+
+
+def _one_line(value: str) -> str:
+    if _NOT_ONE_LINE.search(value):
+        raise PydanticCustomError("one_line", "must be on one line")
+    return value
+
+
+def _email_address(value: str) -> str:
+    from email_validator import EmailNotValidError, validate_email
+
+    try:
+        # SES sends only to ASCII addresses (domains in punycode); no DNS
+        # lookups, which would slow every request and fail for typos alike.
+        address = validate_email(value, check_deliverability=False, allow_smtputf8=False)
+    except EmailNotValidError:
+        raise PydanticCustomError("email", "not an email address") from None
+    return str(address.ascii_email)
+
+
+def _line(max_length: int) -> Any:
+    return Annotated[str, Field(max_length=max_length), AfterValidator(_one_line)]
+
+
+def _text(max_length: int) -> Any:
+    return Annotated[str, BeforeValidator(_normalise_lines), Field(max_length=max_length)]
+
+
+_EMAIL_ADDRESS = Annotated[
+    str, Field(max_length=254, json_schema_extra={"format": "email"}), AfterValidator(_email_address)
+]
+
+
+def _field(kind: Any, description: str, wording: Wording, *, required: bool = True) -> Any:
+    """A form field: blank counts as absent, so a required one left blank is
+    missing and an optional one is None."""
+    return Annotated[
+        kind if required else kind | None,
+        BeforeValidator(_blank_as_absent),
+        Field(description=description),
+        wording,
+    ]
+
+
+_NAME = Wording("Name", "Enter your name")
+_EMAIL = Wording(
+    "Email address", "Enter your email address", "Enter an email address in the correct format, like name@example.com"
+)
+_MESSAGE = Wording("Message", "Enter your message", in_email="message")
+_NAME_DESCRIPTION = "The visitor's name"
+_EMAIL_DESCRIPTION = "The visitor's email address: replies go to it"
+_MESSAGE_DESCRIPTION = "Up to 5,000 characters; line breaks are kept"
+
+
+class _Form(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True)
+
+    website: _field(
+        str,
+        "A honeypot, hidden from people, so only automated senders fill it in. A submission "
+        "with it filled in is answered as usual, stored as spam and never sent.",
+        Wording("Website", in_email="hidden"),
+        required=False,
+    ) = None
+
+    @property
+    def is_spam(self) -> bool:
+        return bool(self.website)
+
+    def fields(self) -> dict[str, str]:
+        """What the visitor entered, as stored: every field given, as text."""
+        return {
+            name: value.value if isinstance(value, Enum) else value
+            for name, value in self.model_dump(exclude={"website"}, exclude_none=True).items()
+        }
+
+
+class EnquiryRequest(_Form):
+    """A question for the National Leadership Centre team."""
+
+    name: _field(_line(200), _NAME_DESCRIPTION, _NAME)
+    email: _field(_EMAIL_ADDRESS, _EMAIL_DESCRIPTION, _EMAIL)
+    organisation: _field(_line(200), "The visitor's organisation", Wording("Organisation"), required=False) = None
+    subject: _field(_line(200), "What the enquiry is about", Wording("Subject"), required=False) = None
+    message: _field(_text(5000), _MESSAGE_DESCRIPTION, _MESSAGE)
+
+
+class AccessibleFormatRequest(_Form):
+    """A request for a document or page in another format."""
+
+    email: _field(_EMAIL_ADDRESS, _EMAIL_DESCRIPTION, _EMAIL)
+    name: _field(_line(200), _NAME_DESCRIPTION, _NAME, required=False) = None
+    document_url: _field(
+        _line(2000),
+        "The document's URL as GET /documents lists it, or the URL or path of a page on the site",
+        Wording(
+            "Web address",
+            "Enter the web address of the document or page you need",
+            "Enter the web address of a document or page on the National Leadership Centre website, "
+            "as it appears in your browser's address bar or the link to the document",
+            in_email="document",
+        ),
+    )
+    format: _field(
+        Format,
+        "The format needed",
+        Wording(
+            "Format",
+            "Select the format you need",
+            "Select the format you need from the list",
+            email_label="Format needed",
+        ),
+    )
+    other_format: _field(
+        _line(200),
+        "The format needed, when `format` is `other`",
+        Wording("Other format", "Enter the format you need"),
+        required=False,
+    ) = Field(None, validate_default=True)
+    assistive_technology: _field(
+        _line(500), "Assistive technology the visitor uses", Wording("Assistive technology"), required=False
+    ) = None
+    message: _field(_text(5000), _MESSAGE_DESCRIPTION, _MESSAGE, required=False) = None
+
+    @field_validator("other_format")
+    @classmethod
+    def _needed_for_other(cls, value: str | None, info: ValidationInfo) -> str | None:
+        chosen = info.data.get("format")
+        if chosen == Format.OTHER and value is None:
+            raise PydanticCustomError("missing", "needed when format is other")
+        # Text left in the form's hidden "other" box is not the visitor's choice.
+        return value if chosen == Format.OTHER else None
+
+
+FORMS: dict[str, type[_Form]] = {ENQUIRY: EnquiryRequest, ACCESSIBLE_FORMAT_REQUEST: AccessibleFormatRequest}
+TYPE_LABELS = {ENQUIRY: "Enquiry", ACCESSIBLE_FORMAT_REQUEST: "Accessible format request"}
+
+
+def wordings(kind: str) -> dict[str, Wording]:
+    """Each field of a form and its wording, in the form's order."""
+    found: dict[str, Wording] = {}
+    for name, info in FORMS[kind].model_fields.items():
+        wording = next((item for item in info.metadata if isinstance(item, Wording)), None)
+        if wording is not None:
+            found[name] = wording
+    return found
+
+
+NOT_A_FORM_FIELD = "Remove this field: the form does not have it"
+
+
+def _field_message(wording: Wording | None, error: Any) -> str:
+    kind = error["type"]
+    if wording is None or kind == "extra_forbidden":
+        return NOT_A_FORM_FIELD
+    if kind in ("missing", "string_too_short") or error.get("input") is None:
+        return wording.missing
+    if kind in ("string_too_long", "too_long"):
+        return f"{wording.label} must be {error['ctx']['max_length']:,} characters or fewer"
+    if kind == "string_type":
+        return f"{wording.label} must be text"
+    if kind == "one_line":
+        return f"{wording.label} must be on one line, with no line breaks or hidden characters"
+    return wording.invalid or f"Check the {wording.label.lower()}"
+
+
+def validate(kind: str, data: dict) -> _Form:
+    """The form's fields, validated; FormInvalid with every problem at once."""
+    try:
+        return FORMS[kind].model_validate(data)
+    except ValidationError as error:
+        known = wordings(kind)
+        fields: dict[str, str] = {}
+        for problem in error.errors():
+            name = str(problem["loc"][0]) if problem["loc"] else "form"
+            fields.setdefault(name, _field_message(known.get(name), problem))
+        raise FormInvalid(fields) from None

@@ -1,0 +1,34 @@
+"""The staff routes under /admin: signed with IAM credentials only."""
+
+from __future__ import annotations
+
+from chalice.app import IAMAuthorizer, Response
+
+from .errors import ApiBlueprint
+from .responses import private
+
+staff_api = ApiBlueprint(__name__)
+staff = IAMAuthorizer()
+
+
+@staff_api.route("/admin/publish", methods=["POST"], authorizer=staff)
+def admin_publish() -> Response:
+    from ..content import publishing
+
+    return private(publishing.reindex_for_staff())
+
+
+@staff_api.route("/admin/submissions", methods=["GET"], authorizer=staff)
+def admin_list_submissions() -> Response:
+    from ..submissions import staff as submissions_staff
+
+    # Failed for good is what staff come here for.
+    status = (staff_api.current_request.query_params or {}).get("status") or "failed"
+    return private({"submissions": submissions_staff.list_submissions(status)})
+
+
+@staff_api.route("/admin/submissions/{reference}/retry", methods=["POST"], authorizer=staff)
+def admin_retry_submission(reference: str) -> Response:
+    from ..submissions import staff as submissions_staff
+
+    return private(submissions_staff.retry_submission(reference))
