@@ -12,7 +12,11 @@ test -d "$wheelhouse" || { echo "no wheelhouse at $wheelhouse: run make wheelhou
 
 mkdir -p build
 rm -rf "$out"
-python -m chalicelib.cli cloudformation --stage "$stage" > "build/resources-$stage.json"
+# The deploy-time tools live in nlc_tools, outside what Chalice packages;
+# chalicelib.cli is where they were before that move.
+cli=nlc_tools.cli
+test -f nlc_tools/cli.py || cli=chalicelib.cli
+python -m "$cli" cloudformation --stage "$stage" > "build/resources-$stage.json"
 PIP_NO_INDEX=1 PIP_FIND_LINKS="$wheelhouse" AWS_DEFAULT_REGION="${AWS_DEFAULT_REGION:-eu-west-2}" \
     chalice package --stage "$stage" --merge-template "build/resources-$stage.json" "$out"
 cfn-lint "$out/sam.json"
