@@ -25,7 +25,7 @@ PLATFORMS := $(foreach minor,$(shell seq 17 34),--platform manylinux_2_$(minor)_
 # axe-core for the browser tests, installed from tests/browser's lock file.
 AXE := tests/browser/node_modules/.package-lock.json
 
-.PHONY: run test install lock package wheelhouse bench clean
+.PHONY: run test lint install lock package wheelhouse bench clean
 
 # uv itself, into the venv with pip, at the version uv.lock holds.
 $(UV):
@@ -74,11 +74,21 @@ $(AXE): tests/browser/package.json tests/browser/package-lock.json
 run: $(STAMP)
 	$(BIN)/nlc-api local --port $(PORT)
 
-test: $(STAMP) $(WHEELS) $(AXE)
+# Ruff's and mypy's settings are in pyproject.toml. All three checks run, and
+# lint fails if any did. mypy is given those folders of its `files` setting
+# that exist, so that it runs before nlc_tools does.
+lint: $(STAMP)
+	@status=0; \
+	echo "ruff check"; $(BIN)/ruff check || status=1; \
+	echo "ruff format --check"; $(BIN)/ruff format --check || status=1; \
+	echo "mypy"; $(BIN)/mypy $(wildcard app.py chalicelib nlc_tools) || status=1; \
+	exit $$status
+
+test: lint $(WHEELS) $(AXE)
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks
 
 clean:
-	rm -rf $(VENV) .pytest_cache build *.egg-info tests/browser/node_modules
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache build *.egg-info tests/browser/node_modules
