@@ -9,8 +9,10 @@ BIN := $(VENV)/bin
 UV := $(BIN)/uv
 PORT ?= 8000
 STAMP := $(VENV)/.installed
-# uv resolves and installs; never let it fetch a Python of its own.
+# uv resolves and installs; never let it fetch a Python of its own. It trusts
+# the system's certificates, as pip does, so that it works behind a TLS proxy.
 export UV_PYTHON_DOWNLOADS := never
+export UV_SYSTEM_CERTS ?= 1
 # What Chalice packages: the locked runtime dependencies without chalice
 # (Chalice bundles its runtime) and boto3/botocore (Lambda's Python has them).
 EXPORT := $(UV) export --frozen --no-dev --no-emit-project --no-hashes --no-annotate --no-header \
