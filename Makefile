@@ -1,32 +1,65 @@
 # The two commands a newcomer needs: `make run` and `make test`.
-# Each creates .venv and installs the project on first use.
-PYTHON ?= python3.11
+# Each creates .venv and installs the project from uv.lock on first use.
+# Python 3.13, as the functions have on Lambda: scripts/find-python looks for
+# python3.13 on the PATH, then under pyenv; `make PYTHON=/path/to/python3.13`
+# names one.
+PYTHON ?=
 VENV := .venv
 BIN := $(VENV)/bin
+UV := $(BIN)/uv
 PORT ?= 8000
 STAMP := $(VENV)/.installed
+# uv resolves and installs; never let it fetch a Python of its own. It trusts
+# the system's certificates, as pip does, so that it works behind a TLS proxy.
+export UV_PYTHON_DOWNLOADS := never
+export UV_SYSTEM_CERTS ?= 1
+# What Chalice packages: the locked runtime dependencies without chalice
+# (Chalice bundles its runtime) and boto3/botocore (Lambda's Python has them).
+EXPORT := $(UV) export --frozen --no-dev --no-emit-project --no-hashes --no-annotate --no-header \
+	--prune chalice --prune boto3 --prune botocore
 # Linux x86_64 wheels of requirements.txt for the Lambda package, fetched once
 # so that packaging (and the tests that package) never reach the network.
+# Lambda's python3.13 runs on Amazon Linux 2023 (glibc 2.34): every manylinux
+# tag up to 2_34 fits, as Chalice itself would look for them.
 WHEELHOUSE := build/wheelhouse
 WHEELS := $(WHEELHOUSE)/.fetched
+PLATFORMS := $(foreach minor,$(shell seq 17 34),--platform manylinux_2_$(minor)_x86_64) --platform manylinux2014_x86_64
 # axe-core for the browser tests, installed from tests/browser's lock file.
 AXE := tests/browser/node_modules/.package-lock.json
 
-.PHONY: run test install package wheelhouse bench clean
+.PHONY: run test lint install lock package wheelhouse bench clean
 
-$(STAMP): pyproject.toml
-	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) is needed (Lambda runs Python 3.11)"; exit 1; }
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
-	touch $(STAMP)
+# uv itself, into the venv with pip, at the version uv.lock holds.
+$(UV):
+	@py=$$(PYTHON="$(PYTHON)" scripts/find-python) || exit 1; \
+	echo "Creating $(VENV) with $$py"; \
+	test -x $(BIN)/python || "$$py" -m venv $(VENV)
+	@version=$$(sed -n '/^name = "uv"$$/{n;s/^version = "\(.*\)"$$/\1/p;}' uv.lock); \
+	echo "Installing uv $$version into $(VENV)"; \
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check "uv==$$version"
+
+$(STAMP): pyproject.toml uv.lock | $(UV)
+	@echo "Installing Python dependencies from uv.lock (first run only, about a minute)…"
+	$(UV) sync --locked --python $(BIN)/python
+	@touch $(STAMP)
 
 install: $(STAMP)
 
+# After editing pyproject's dependencies (or to take upgrades: make lock
+# LOCK_ARGS=--upgrade): re-resolve uv.lock, and export requirements.txt from it.
+lock: | $(UV)
+	$(UV) lock --python $(BIN)/python $(LOCK_ARGS)
+	@{ echo "# What Chalice packages into the Lambda, exported from uv.lock by 'make lock':"; \
+	   echo "# the runtime dependencies except chalice (Chalice bundles its own runtime)"; \
+	   echo "# and boto3/botocore (Lambda's Python provides them). Do not edit by hand."; \
+	   $(EXPORT); } > requirements.txt
+	@echo "uv.lock and requirements.txt are up to date"
+
 $(WHEELS): requirements.txt $(STAMP)
-	$(BIN)/pip download --quiet --dest $(WHEELHOUSE) --only-binary=:all: \
-		--platform manylinux2014_x86_64 --implementation cp --python-version 3.11 -r requirements.txt
-	touch $(WHEELS)
+	@echo "Fetching Linux wheels of requirements.txt into $(WHEELHOUSE) (first run only)…"
+	@$(BIN)/python -m pip download --quiet --disable-pip-version-check --dest $(WHEELHOUSE) \
+		--only-binary=:all: $(PLATFORMS) --implementation cp --python-version 3.13 -r requirements.txt
+	@touch $(WHEELS)
 
 wheelhouse: $(WHEELS)
 
@@ -35,18 +68,29 @@ package: $(STAMP) $(WHEELS)
 	PATH="$(CURDIR)/$(BIN):$$PATH" scripts/package.sh prod build/package
 
 $(AXE): tests/browser/package.json tests/browser/package-lock.json
-	@if command -v npm >/dev/null; then cd tests/browser && npm ci --no-audit --no-fund --loglevel=error; \
+	@if command -v npm >/dev/null; then echo "Installing axe-core for the browser tests…"; \
+		cd tests/browser && npm ci --no-audit --no-fund --loglevel=error; \
 	else echo "npm not found: the browser tests will skip (install Node.js and npm to run them)"; fi
 
 # The API, and the example website on http://localhost:8080/.
 run: $(STAMP)
 	$(BIN)/nlc-api local --port $(PORT)
 
-test: $(STAMP) $(WHEELS) $(AXE)
+# Ruff's and mypy's settings are in pyproject.toml. All three checks run, and
+# lint fails if any did. mypy is given those folders of its `files` setting
+# that exist, so that it runs before nlc_tools does.
+lint: $(STAMP)
+	@status=0; \
+	echo "ruff check"; $(BIN)/ruff check || status=1; \
+	echo "ruff format --check"; $(BIN)/ruff format --check || status=1; \
+	echo "mypy"; $(BIN)/mypy $(wildcard app.py chalicelib nlc_tools) || status=1; \
+	exit $$status
+
+test: lint $(WHEELS) $(AXE)
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks
 
 clean:
-	rm -rf $(VENV) .pytest_cache build *.egg-info tests/browser/node_modules
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache build *.egg-info tests/browser/node_modules

@@ -90,7 +90,7 @@ def test_the_functions_run_python_3_11_with_the_stage_settings_and_policy(deploy
     lambda_, iam = aws("lambda"), aws("iam")
     for name, function_name in FUNCTIONS.items():
         function = lambda_.get_function_configuration(FunctionName=function_name)
-        assert function["Runtime"] == "python3.11"
+        assert function["Runtime"] == "python3.13"
         assert function["Environment"]["Variables"]["NLC_SUBMISSIONS_TABLE"] == settings.submissions_table
         sized = config["lambda_functions"].get(name)
         if sized:

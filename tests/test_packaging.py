@@ -1,5 +1,6 @@
-"""What Chalice ships: requirements.txt in step with pyproject, and the prod
-CloudFormation package built on a clean copy of the project, small and lint-free."""
+"""What Chalice ships: requirements.txt exported from uv.lock, and the prod
+CloudFormation package built on a clean copy of the project, small, lint-free,
+on python3.13 and without the deploy-time tools."""
 from __future__ import annotations
 
 import json
@@ -12,35 +13,80 @@ import pytest
 from nlc_tools.cloudformation import template
 from chalicelib.settings import CHALICE_CONFIG, PROJECT_DIR, Settings, stage_environment
 
-# Provided on Lambda (boto3) or bundled by Chalice itself (chalice).
-NOT_PACKAGED = {"chalice", "boto3"}
-MAX_PACKAGE_BYTES = 10 * 1024 * 1024
+# Provided on Lambda (boto3, botocore) or bundled by Chalice itself (chalice).
+NOT_PACKAGED = {"chalice", "boto3", "botocore"}
+MAX_PACKAGE_BYTES = 6 * 1024 * 1024
+RUNTIME = "python3.13"
+# Deploy-time code (the CLI, the local stack, provisioning and its
+# CloudFormation twin) runs on a developer's machine, never in a function.
+TOOLS_PACKAGE = "nlc_tools/"
+TOOLS_MODULES = {"chalicelib/cli.py", "chalicelib/local.py", "chalicelib/provision.py", "chalicelib/cloudformation.py"}
+
+
+def normalise(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 def pins(lines) -> dict[str, str]:
     found = {}
     for line in lines:
-        line = line.split("#", 1)[0].strip()
+        line = line.split("#", 1)[0].split(";", 1)[0].strip()
         if line:
             name, _, version = line.partition("==")
             assert version, f"{line!r} must be pinned with =="
-            found[re.sub(r"[-_.]+", "-", name).lower()] = version
+            found[normalise(name)] = version.strip()
     return found
 
 
-def test_requirements_txt_holds_exactly_the_runtime_dependencies_chalice_must_package():
+def shipped() -> dict[str, str]:
+    return pins((PROJECT_DIR / "requirements.txt").read_text().splitlines())
+
+
+def lock() -> dict[str, dict]:
+    packages = tomllib.loads((PROJECT_DIR / "uv.lock").read_text())["package"]
+    return {normalise(package["name"]): package for package in packages}
+
+
+def runtime_closure(locked: dict[str, dict]) -> set[str]:
+    """The project's locked runtime dependencies and all they depend on,
+    except what Lambda or Chalice provide and whatever only those need."""
+    pending = list(locked["nlc-api"].get("dependencies", []))
+    found: set[str] = set()
+    while pending:
+        dep = pending.pop()
+        name = normalise(dep["name"])
+        if name in NOT_PACKAGED:
+            continue
+        package = locked[name]
+        if name not in found:
+            found.add(name)
+            pending.extend(package.get("dependencies", []))
+        for extra in dep.get("extra", []):
+            pending.extend(package.get("optional-dependencies", {}).get(extra, []))
+    return found
+
+
+def test_requirements_txt_pins_the_locked_runtime_dependencies_chalice_must_package():
+    locked = lock()
+    requirements = shipped()
+    assert set(requirements) <= set(locked), "shipped but not in uv.lock: run make lock"
+    assert requirements == {name: locked[name]["version"] for name in requirements}, (
+        "requirements.txt differs from uv.lock: run make lock"
+    )
+    assert set(requirements) == runtime_closure(locked), "run make lock"
+
+
+def test_no_development_tool_or_provided_package_is_shipped():
     pyproject = tomllib.loads((PROJECT_DIR / "pyproject.toml").read_text())
-    runtime = pins(pyproject["project"]["dependencies"])
-    shipped = pins((PROJECT_DIR / "requirements.txt").read_text().splitlines())
-    assert shipped == {name: version for name, version in runtime.items() if name not in NOT_PACKAGED}
-    dev = pins(pyproject["project"]["optional-dependencies"]["dev"])
-    assert not set(shipped) & {re.sub(r"\[.*\]", "", name) for name in dev}
+    names = (re.split(r"[\[<>=!~; ]", dep, maxsplit=1)[0] for dep in pyproject["dependency-groups"]["dev"])
+    dev = {normalise(name) for name in names}
+    assert dev >= {"pytest", "moto", "ruff", "mypy", "hypothesis", "cfn-lint"}
+    assert not set(shipped()) & (dev | NOT_PACKAGED)
 
 
 def test_liquid_stays_on_1x_whose_wheel_does_not_pull_in_babel():
     # python-liquid 2 depends on babel, a 10 MB wheel: it would double the package.
-    shipped = pins((PROJECT_DIR / "requirements.txt").read_text().splitlines())
-    assert shipped["python-liquid"].startswith("1.")
+    assert shipped()["python-liquid"].startswith("1.")
 
 
 def test_package_is_small_and_holds_only_the_app_and_its_runtime_dependencies(prod_package):
@@ -49,7 +95,13 @@ def test_package_is_small_and_holds_only_the_app_and_its_runtime_dependencies(pr
     names = zipfile.ZipFile(archive).namelist()
     tops = {name.split("/", 1)[0] for name in names}
     assert {"app.py", "chalicelib", "pydantic", "pydantic_core", "liquid", "markdown_it", "yaml"} <= tops
-    assert not tops & {"tests", "content", "moto", "pytest", "babel", "boto3", "botocore", "cfnlint"}
+    assert not tops & {"tests", "content", "moto", "pytest", "babel", "boto3", "botocore", "cfnlint", "ftfy", "wcwidth"}
+
+
+def test_package_holds_no_cli_local_stack_or_provisioning_code(prod_package):
+    names = zipfile.ZipFile(prod_package / "deployment.zip").namelist()
+    assert [name for name in names if name.startswith(TOOLS_PACKAGE)] == []
+    assert sorted(TOOLS_MODULES & set(names)) == []
 
 
 def test_packaged_template_has_the_provisioned_resources_unchanged(prod_package):
@@ -72,7 +124,7 @@ def test_packaged_functions_have_the_stage_memory_timeout_policy_and_python(prod
         assert properties["MemorySize"] == settings["lambda_memory_size"]
         assert properties["Timeout"] == settings["lambda_timeout"]
     for function in functions.values():
-        assert function["Properties"]["Runtime"] == "python3.11"
+        assert function["Properties"]["Runtime"] == RUNTIME
         role = packaged[function["Properties"]["Role"]["Fn::GetAtt"][0]]
         assert [p["PolicyDocument"] for p in role["Properties"]["Policies"]] == [policy]
 
