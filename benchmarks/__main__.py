@@ -1,5 +1,6 @@
 """Run the benchmarks and print their figures as a Markdown table:
 `make bench`, or `python -m benchmarks NAME ...` for some of them."""
+
 from __future__ import annotations
 
 import importlib

@@ -5,6 +5,7 @@ Both run as Lambda runs them (the handler called with an API Gateway event)
 in new processes, against the same emulator on loopback, interleaved so that
 machine noise falls on both alike. Reported: median wall time of the process.
 """
+
 from __future__ import annotations
 
 import os
@@ -34,11 +35,14 @@ def event(path, query=None):
     }
 """
 
-OURS = EVENT + """
+OURS = (
+    EVENT
+    + """
 from app import app
 response = app(event("/content", {"path": "/what-we-do/"}), None)
 assert response["statusCode"] == 200, response
 """
+)
 
 MINIMAL_APP = """
 import os
@@ -57,16 +61,21 @@ def index():
     return {"found": "Item" in item}
 """
 
-MINIMAL = EVENT + """
+MINIMAL = (
+    EVENT
+    + """
 from minimal_app import app
 response = app(event("/"), None)
 assert response["statusCode"] == 200, response
 """
+)
 
 
 def _time(script: str, cwd: Path) -> float:
     started = time.perf_counter()
-    subprocess.run([sys.executable, "-c", textwrap.dedent(script)], cwd=cwd, check=True, env=os.environ.copy())
+    subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(script)], cwd=cwd, check=True, env=os.environ.copy()
+    )
     return time.perf_counter() - started
 
 
@@ -84,8 +93,14 @@ def run() -> list[tuple[str, str]]:
             minimal.append(_time(MINIMAL, minimal_dir))
     ours_ms, minimal_ms = statistics.median(ours) * 1000, statistics.median(minimal) * 1000
     return [
-        ("cold start, minimal Chalice app + boto3 + one GetItem (median of %d)" % RUNS, f"{minimal_ms:.0f} ms"),
-        ("cold start, this app serving /content?path=/what-we-do/ (median of %d)" % RUNS, f"{ours_ms:.0f} ms"),
+        (
+            f"cold start, minimal Chalice app + boto3 + one GetItem (median of {RUNS})",
+            f"{minimal_ms:.0f} ms",
+        ),
+        (
+            f"cold start, this app serving /content?path=/what-we-do/ (median of {RUNS})",
+            f"{ours_ms:.0f} ms",
+        ),
         ("ratio (bar: 1.2x at most)", f"{ours_ms / minimal_ms:.2f}x"),
     ]
 

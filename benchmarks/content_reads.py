@@ -1,4 +1,5 @@
 """AWS calls per content request, through the HTTP API, against the emulator."""
+
 from __future__ import annotations
 
 from benchmarks.emulator import CallCounter, start
@@ -29,7 +30,9 @@ def run() -> list[tuple[str, str]]:
             client.http.get(route)  # warm: the first call makes the client
             with CallCounter() as counter:
                 status = client.http.get(route).status_code
-            rows.append((f"GET {route}", f"{status}: {len(counter.calls)} call(s) {', '.join(counter.calls) or '-'}"))
+            rows.append(
+                (f"GET {route}", f"{status}: {len(counter.calls)} call(s) {', '.join(counter.calls) or '-'}")
+            )
     return rows
 
 

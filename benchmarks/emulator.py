@@ -1,5 +1,6 @@
 """The local stack's emulator for benchmarks: moto's server on loopback,
 the local stage provisioned and the seed content published."""
+
 from __future__ import annotations
 
 import contextlib
@@ -8,8 +9,8 @@ import time
 from pathlib import Path
 
 from chalicelib import aws
-from nlc_tools.local import start_emulator, use_emulator
 from chalicelib.settings import apply_stage_environment
+from nlc_tools.local import start_emulator, use_emulator
 
 
 def start(content_dir: Path | None = None) -> str:
@@ -36,7 +37,7 @@ class CallCounter:
         self.calls: list[str] = []
         self.seconds: dict[str, float] = {}
 
-    def __enter__(self) -> "CallCounter":
+    def __enter__(self) -> CallCounter:
         from botocore.client import BaseClient
 
         self._original = BaseClient._make_api_call

@@ -1,5 +1,6 @@
 """Publish time against page count, against the emulator on loopback: a first
 publish of N generated pages, then a republish of the same, unchanged."""
+
 from __future__ import annotations
 
 import contextlib

@@ -1,6 +1,7 @@
 """The forms through the HTTP API, against the emulator on loopback: AWS calls
 per accepted and per rejected submission, and the time to accept 200
 submissions in a row (each stored, forwarded and acknowledged)."""
+
 from __future__ import annotations
 
 import contextlib
@@ -44,9 +45,10 @@ def run() -> list[tuple[str, str]]:
     start(PROJECT_DIR / "content")
     rows = []
     # The API's JSON log lines would run through the table.
-    with contextlib.redirect_stdout(io.StringIO()), Client(
-        app, stage_name="local", project_dir=str(PROJECT_DIR)
-    ) as client:
+    with (
+        contextlib.redirect_stdout(io.StringIO()),
+        Client(app, stage_name="local", project_dir=str(PROJECT_DIR)) as client,
+    ):
         _post(client, "/enquiries", ENQUIRY)  # warm: the first post makes the clients
         _post(client, "/enquiries", ENQUIRY, {"Idempotency-Key": "bench"})
         for name, path, data, headers in CASES:

@@ -6,6 +6,7 @@ where Logs Insights reads the fields, and lines in the embedded metric format
 become metrics by themselves: no CloudWatch call on the request's path and no
 extra IAM permission. Nothing a visitor typed is ever written here.
 """
+
 from __future__ import annotations
 
 import json

@@ -1,5 +1,6 @@
 """Definitions of the bucket and tables: the single source for provisioning,
 the local stack, the tests and the CloudFormation template."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

@@ -5,6 +5,7 @@ the same file with `apply_stage_environment`. A stdlib dataclass rather than
 pydantic-settings keeps ~190 ms of imports out of every Lambda cold start;
 tests/test_settings.py validates every stage's values.
 """
+
 from __future__ import annotations
 
 import functools
@@ -45,7 +46,7 @@ class Settings:
     rate_limit_window_seconds: int
 
     @classmethod
-    def from_environment(cls, env: os._Environ | dict = os.environ) -> "Settings":
+    def from_environment(cls, env: os._Environ | dict = os.environ) -> Settings:
         stage = env.get("NLC_STAGE", "local")
         return cls(
             stage=stage,

@@ -1,5 +1,6 @@
 """The `nlc-api` command: local stack, publishing, provisioning and the
 submission tools staff use by hand."""
+
 from __future__ import annotations
 
 import argparse
@@ -15,6 +16,8 @@ DEFAULT_CONTENT = PROJECT_DIR / "content"
 
 class CommandError(Exception):
     """A failure to report on stderr with exit status 1, without a traceback."""
+
+    output = ""  # what the command printed before it failed (see `run`)
 
 
 def _stage_settings(args: argparse.Namespace) -> Settings:
@@ -131,7 +134,9 @@ def build_parser() -> argparse.ArgumentParser:
     publish.add_argument("--dry-run", action="store_true", help="validate and report; write nothing")
     publish.set_defaults(handler=cmd_publish)
 
-    provision = with_stage(commands.add_parser("provision", help="create the stage's bucket, tables and sender"))
+    provision = with_stage(
+        commands.add_parser("provision", help="create the stage's bucket, tables and sender")
+    )
     provision.set_defaults(handler=cmd_provision)
 
     cloudformation = with_stage(
@@ -144,12 +149,16 @@ def build_parser() -> argparse.ArgumentParser:
     retry = with_stage(
         commands.add_parser("retry", help="send every pending submission now, whatever its backoff")
     )
-    retry.add_argument("--reference", help="send this one submission, even if it failed for good or was taken for spam")
+    retry.add_argument(
+        "--reference", help="send this one submission, even if it failed for good or was taken for spam"
+    )
     retry.set_defaults(handler=cmd_retry)
 
     listing = with_stage(commands.add_parser("submissions", help="list stored submissions, oldest first"))
     listing.add_argument("--status", help="only these: received, forwarded, failed or spam")
-    listing.add_argument("--json", action="store_true", help="print every stored field, personal data included")
+    listing.add_argument(
+        "--json", action="store_true", help="print every stored field, personal data included"
+    )
     listing.set_defaults(handler=cmd_submissions)
     return parser
 

@@ -1,6 +1,7 @@
 """The stage's bucket, tables and sender identity as CloudFormation, for
 `chalice package --merge-template`: built from the same definitions in
 resources.py that provisioning applies, so the two cannot disagree."""
+
 from __future__ import annotations
 
 from chalicelib.resources import CONTENT_BUCKET, BucketSpec, TableSpec, sender_identity, tables

@@ -1,5 +1,6 @@
 """The local stack: an embedded AWS emulator, the stage's resources, the
 published content and the API, all in one process on 127.0.0.1."""
+
 from __future__ import annotations
 
 import functools
@@ -58,7 +59,7 @@ class _SiteHandler(SimpleHTTPRequestHandler):
 
     api_url = ""
 
-    def send_head(self):  # noqa: D102 - SimpleHTTPRequestHandler hook
+    def send_head(self):
         path = Path(self.translate_path(self.path))
         if path.is_dir():
             path = path / "index.html"
@@ -68,7 +69,9 @@ class _SiteHandler(SimpleHTTPRequestHandler):
             return super().send_head()
         page = path.read_bytes()
         if path.suffix == ".html":
-            page = INCLUDE.sub(lambda name: (EXAMPLE_SITE / "_includes" / name[1].decode()).read_bytes(), page)
+            page = INCLUDE.sub(
+                lambda name: (EXAMPLE_SITE / "_includes" / name[1].decode()).read_bytes(), page
+            )
             query = parse_qs(urlsplit(self.path).query)
             page = QUERY_PLACEHOLDER.sub(
                 lambda name: html.escape(query.get(name[1].decode(), [""])[0]).encode(), page
@@ -115,6 +118,7 @@ def run_local_stack(
     from chalice.cli.factory import CLIFactory
 
     from chalicelib.content import publishing
+
     from .provision import provision
 
     endpoint = aws_endpoint or start_emulator()
@@ -129,7 +133,9 @@ def run_local_stack(
     if site_url:
         print(f"Example site:  {site_url}/", flush=True)
         if site_url not in settings.site_origins:
-            print(f"  note: {site_url} is not in NLC_SITE_ORIGINS, so its pages cannot read the API", flush=True)
+            print(
+                f"  note: {site_url} is not in NLC_SITE_ORIGINS, so its pages cannot read the API", flush=True
+            )
 
     # What `chalice local --stage local` runs, in this process, so that it
     # shares the emulator and the environment set above.

@@ -1,9 +1,10 @@
 """Bring a stage's bucket, tables and sender identity to their definitions in
 resources.py. Every step reads before it writes, so a second run changes
 nothing, and a run that stopped halfway can simply be run again."""
+
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from chalicelib import aws
 from chalicelib.resources import CONTENT_BUCKET, BucketSpec, TableSpec, sender_identity, tables
@@ -75,9 +76,7 @@ def _ensure_bucket(bucket: str, spec: BucketSpec) -> list[str]:
             raise
         current = {}
     if current != spec.public_access_block:
-        s3.put_public_access_block(
-            Bucket=bucket, PublicAccessBlockConfiguration=spec.public_access_block
-        )
+        s3.put_public_access_block(Bucket=bucket, PublicAccessBlockConfiguration=spec.public_access_block)
         changes.append(f"blocked all public access to {bucket}")
 
     try:
@@ -91,9 +90,7 @@ def _ensure_bucket(bucket: str, spec: BucketSpec) -> list[str]:
         s3.put_bucket_encryption(
             Bucket=bucket,
             ServerSideEncryptionConfiguration={
-                "Rules": [
-                    {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": spec.encryption_algorithm}}
-                ]
+                "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": spec.encryption_algorithm}}]
             },
         )
         changes.append(f"turned on default encryption for {bucket}")
@@ -115,9 +112,7 @@ def _ensure_bucket(bucket: str, spec: BucketSpec) -> list[str]:
 
 def _wait_until_active(name: str) -> dict:
     dynamodb = aws.dynamodb()
-    dynamodb.get_waiter("table_exists").wait(
-        TableName=name, WaiterConfig={"Delay": 2, "MaxAttempts": 150}
-    )
+    dynamodb.get_waiter("table_exists").wait(TableName=name, WaiterConfig={"Delay": 2, "MaxAttempts": 150})
     return dynamodb.describe_table(TableName=name)["Table"]
 
 

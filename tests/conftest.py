@@ -1,4 +1,5 @@
 """Shared fixtures: every test runs against moto, never real AWS."""
+
 from __future__ import annotations
 
 import json
@@ -93,10 +94,16 @@ def project_copy(tmp_path_factory) -> Path:
     import shutil
     import subprocess
 
-    listed = subprocess.run(
-        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        cwd=PROJECT_DIR, capture_output=True, check=True,
-    ).stdout.decode().split("\0")
+    listed = (
+        subprocess.run(
+            ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+            cwd=PROJECT_DIR,
+            capture_output=True,
+            check=True,
+        )
+        .stdout.decode()
+        .split("\0")
+    )
     copy = tmp_path_factory.mktemp("clone")
     for name in filter(None, listed):
         source = PROJECT_DIR / name

@@ -6,13 +6,15 @@ is never changed to suit the emulator):
   GetBucketNotificationConfiguration, which real S3 returns;
 - moto imports REST APIs only as OpenAPI 3, while Chalice deploys Swagger 2.0.
 """
+
 from __future__ import annotations
 
 import contextlib
 import copy
 import json
 import logging
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from moto.apigateway.models import APIGatewayBackend
 from moto.s3.responses import S3Response

@@ -1,4 +1,5 @@
 """Staff routes: behind IAM, and doing what staff ask of them."""
+
 from __future__ import annotations
 
 import json
@@ -10,7 +11,6 @@ from app import app
 from chalicelib import aws
 from chalicelib.resources import SOURCE_PREFIX
 from chalicelib.settings import get_settings
-
 
 # Chalice's local mode cannot check IAM signatures and says so: API Gateway
 # does, which test_packaging checks in the packaged API.

@@ -1,5 +1,6 @@
 """The content API as the website sees it: seed content published through
 the CLI, read through the HTTP API, against moto."""
+
 from __future__ import annotations
 
 import json
@@ -127,7 +128,15 @@ def test_bad_paths_and_queries_get_a_plain_json_error(client, query, status, cod
 
 
 def test_every_response_has_an_etag_and_a_matching_if_none_match_gets_304(client):
-    for url in (WHAT_WE_DO, "/pages", "/pages/what-we-do", "/collections/nav", "/posts", "/documents", "/health"):
+    for url in (
+        WHAT_WE_DO,
+        "/pages",
+        "/pages/what-we-do",
+        "/collections/nav",
+        "/posts",
+        "/documents",
+        "/health",
+    ):
         first = client.http.get(url)
         etag = first.headers["ETag"]
         assert first.headers["Cache-Control"] == "public, max-age=60"  # the local stage's value

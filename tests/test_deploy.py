@@ -6,6 +6,7 @@ the policies work together; it cannot run the functions (moto needs Docker
 for that) nor enforce IAM (it records the policies; the packaged template's
 test checks the staff routes' authorizer).
 """
+
 from __future__ import annotations
 
 import json
@@ -15,9 +16,9 @@ from pathlib import Path
 
 import boto3
 import pytest
+from emulator import emulator_environment, running_emulator
 
 from chalicelib.settings import Settings, stage_environment
-from emulator import emulator_environment, running_emulator
 
 STAGE = "dev"
 FUNCTIONS = {
@@ -153,7 +154,9 @@ def test_chalice_delete_removes_the_api_functions_and_rules_and_keeps_the_data(d
     assert aws("apigateway").get_rest_apis()["items"] == []
     assert aws("lambda").list_functions()["Functions"] == []
     assert aws("events").list_rules()["Rules"] == []
-    assert not [role for role in aws("iam").list_roles()["Roles"] if role["RoleName"].startswith("nlc-api-dev")]
+    assert not [
+        role for role in aws("iam").list_roles()["Roles"] if role["RoleName"].startswith("nlc-api-dev")
+    ]
     # Content and submissions outlive the code: delete those by hand, if ever.
     settings = Settings.from_environment(stage_environment(STAGE))
     assert aws("dynamodb").describe_table(TableName=settings.submissions_table)["Table"]

@@ -6,6 +6,7 @@ handler runs here against moto, happy and failing paths, while each AWS
 call is recorded with its parameters and turned into the IAM action and
 resource ARN that AWS would check.
 """
+
 from __future__ import annotations
 
 import fnmatch
@@ -43,7 +44,12 @@ def accesses(service: str, operation: str, params: dict) -> list[Access]:
             return [Access("dynamodb:BatchWriteItem", _table(name)) for name in params["RequestItems"]]
         if operation == "TransactWriteItems":
             # Checked item by item, as the single-item action of each.
-            actions = {"Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteItem", "ConditionCheck": "ConditionCheckItem"}
+            actions = {
+                "Put": "PutItem",
+                "Update": "UpdateItem",
+                "Delete": "DeleteItem",
+                "ConditionCheck": "ConditionCheckItem",
+            }
             return [
                 Access(f"dynamodb:{actions[kind]}", _table(request["TableName"]))
                 for item in params["TransactItems"]
@@ -148,7 +154,10 @@ def every_entry_point_run(client, seeded, recorded):
         client.events.generate_cw_event(
             source="aws.s3",
             detail_type="Object Created",
-            detail={"bucket": {"name": get_settings().content_bucket}, "object": {"key": "content/pages/about.md"}},
+            detail={
+                "bucket": {"name": get_settings().content_bucket},
+                "object": {"key": "content/pages/about.md"},
+            },
             resources=[],
         ),
     )
@@ -160,7 +169,9 @@ def route_of(path: str) -> str:
     actual = path.split("/")
     for route in app.routes:
         parts = route.split("/")
-        if len(parts) == len(actual) and all(p.startswith("{") or p == a for p, a in zip(parts, actual)):
+        if len(parts) == len(actual) and all(
+            p.startswith("{") or p == a for p, a in zip(parts, actual, strict=False)
+        ):
             return route
     raise AssertionError(f"no route for {path}")
 
@@ -179,7 +190,9 @@ def in_stage(access: Access, stage: str) -> Access:
     """The same access with the local stage's names swapped for the stage's
     (the local bucket and content table share a name: swap by service)."""
     local, target = get_settings(), stage_settings(stage)
-    service, _, rest = access.resource.partition(":::") if access.resource.startswith("arn:aws:s3") else ("", "", "")
+    service, _, rest = (
+        access.resource.partition(":::") if access.resource.startswith("arn:aws:s3") else ("", "", "")
+    )
     if service:
         bucket, _, key = rest.partition("/")
         assert bucket == local.content_bucket, access
@@ -187,7 +200,10 @@ def in_stage(access: Access, stage: str) -> Access:
     if ":table/" in access.resource:
         prefix, _, rest = access.resource.partition(":table/")
         table, _, index = rest.partition("/")
-        renamed = {local.content_table: target.content_table, local.submissions_table: target.submissions_table}
+        renamed = {
+            local.content_table: target.content_table,
+            local.submissions_table: target.submissions_table,
+        }
         return Access(access.action, f"{prefix}:table/{renamed[table]}" + (f"/{index}" if index else ""))
     old, new = f"identity/{sender_identity(local)}", f"identity/{sender_identity(target)}"
     assert access.resource.endswith(old), access
@@ -216,14 +232,19 @@ def grants(statements: list[dict]) -> list[tuple[str, str]]:
 
 
 def allowed(access: Access, granted: list[tuple[str, str]]) -> bool:
-    return any(access.action == action and fnmatch.fnmatchcase(access.resource, pattern) for action, pattern in granted)
+    return any(
+        access.action == action and fnmatch.fnmatchcase(access.resource, pattern)
+        for action, pattern in granted
+    )
 
 
 @pytest.mark.parametrize("stage", ["dev", "prod"])
 def test_the_policy_grants_every_call_the_functions_make(every_entry_point_run, stage):
     calls, _ = every_entry_point_run
     granted = grants(policy(stage))
-    missing = sorted({in_stage(call, stage) for call in calls if not allowed(in_stage(call, stage), granted)}, key=str)
+    missing = sorted(
+        {in_stage(call, stage) for call in calls if not allowed(in_stage(call, stage), granted)}, key=str
+    )
     assert missing == []
 
 

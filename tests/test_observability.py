@@ -1,11 +1,11 @@
 """What CloudWatch gets: one JSON line per request, and a failed-forwards
 metric in the embedded metric format that an alarm can watch."""
+
 from __future__ import annotations
 
 import json
 
 import pytest
-
 from conftest import stored_submissions
 
 from chalicelib import observability

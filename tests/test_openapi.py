@@ -1,5 +1,6 @@
 """GET /openapi.json: a valid OpenAPI 3.1 document of every public route,
 which the API keeps to under a schemathesis run against the local stack."""
+
 from __future__ import annotations
 
 import json
@@ -79,14 +80,17 @@ def test_the_document_and_pydantic_stay_off_the_cold_start():
         check=True,
     ).stdout
     modules = set(json.loads(loaded))
-    assert not {
-        "pydantic",
-        "boto3",
-        "chalicelib.web.openapi",
-        "chalicelib.submissions.intake",
-        "chalicelib.content.rendering",
-        "chalicelib.content.publishing",
-    } & modules
+    assert (
+        not {
+            "pydantic",
+            "boto3",
+            "chalicelib.web.openapi",
+            "chalicelib.submissions.intake",
+            "chalicelib.content.rendering",
+            "chalicelib.content.publishing",
+        }
+        & modules
+    )
 
 
 # Schemathesis against the local stack ---------------------------------------------
@@ -150,17 +154,27 @@ def test_schemathesis_finds_no_server_error_and_no_answer_outside_the_document(l
     run = subprocess.run(
         [
             Path(sys.executable).parent / "st",
-            "--config-file", PROJECT_DIR / "tests" / "schemathesis.toml",
-            "run", f"{local_stack}/openapi.json",
-            "--url", local_stack,
-            "--checks", CHECKS,
-            "--max-examples", str(EXAMPLES_PER_OPERATION),
-            "--seed", str(SEED),
-            "--generation-database", "none",
-            "--workers", "2",
+            "--config-file",
+            PROJECT_DIR / "tests" / "schemathesis.toml",
+            "run",
+            f"{local_stack}/openapi.json",
+            "--url",
+            local_stack,
+            "--checks",
+            CHECKS,
+            "--max-examples",
+            str(EXAMPLES_PER_OPERATION),
+            "--seed",
+            str(SEED),
+            "--generation-database",
+            "none",
+            "--workers",
+            "2",
             "--no-color",
-            "--report", "junit",
-            "--report-dir", tmp_path,
+            "--report",
+            "junit",
+            "--report-dir",
+            tmp_path,
         ],
         cwd=tmp_path,  # where schemathesis keeps its state
         capture_output=True,

@@ -1,6 +1,7 @@
 """What Chalice ships: requirements.txt exported from uv.lock, and the prod
 CloudFormation package built on a clean copy of the project, small, lint-free,
 on python3.13 and without the deploy-time tools."""
+
 from __future__ import annotations
 
 import json
@@ -10,8 +11,8 @@ import zipfile
 
 import pytest
 
-from nlc_tools.cloudformation import template
 from chalicelib.settings import CHALICE_CONFIG, PROJECT_DIR, Settings, stage_environment
+from nlc_tools.cloudformation import template
 
 # Provided on Lambda (boto3, botocore) or bundled by Chalice itself (chalice).
 NOT_PACKAGED = {"chalice", "boto3", "botocore"}
@@ -20,7 +21,12 @@ RUNTIME = "python3.13"
 # Deploy-time code (the CLI, the local stack, provisioning and its
 # CloudFormation twin) runs on a developer's machine, never in a function.
 TOOLS_PACKAGE = "nlc_tools/"
-TOOLS_MODULES = {"chalicelib/cli.py", "chalicelib/local.py", "chalicelib/provision.py", "chalicelib/cloudformation.py"}
+TOOLS_MODULES = {
+    "chalicelib/cli.py",
+    "chalicelib/local.py",
+    "chalicelib/provision.py",
+    "chalicelib/cloudformation.py",
+}
 
 
 def normalise(name: str) -> str:
@@ -95,7 +101,18 @@ def test_package_is_small_and_holds_only_the_app_and_its_runtime_dependencies(pr
     names = zipfile.ZipFile(archive).namelist()
     tops = {name.split("/", 1)[0] for name in names}
     assert {"app.py", "chalicelib", "pydantic", "pydantic_core", "liquid", "markdown_it", "yaml"} <= tops
-    assert not tops & {"tests", "content", "moto", "pytest", "babel", "boto3", "botocore", "cfnlint", "ftfy", "wcwidth"}
+    assert not tops & {
+        "tests",
+        "content",
+        "moto",
+        "pytest",
+        "babel",
+        "boto3",
+        "botocore",
+        "cfnlint",
+        "ftfy",
+        "wcwidth",
+    }
 
 
 def test_package_holds_no_cli_local_stack_or_provisioning_code(prod_package):

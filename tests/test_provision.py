@@ -1,5 +1,6 @@
 """`nlc-api provision`: creates the stage's resources as resources.py defines
 them, and a second run changes nothing."""
+
 from __future__ import annotations
 
 import os
@@ -8,12 +9,12 @@ import sys
 
 import boto3
 import pytest
+from emulator import emulator_environment, moto_gaps_filled, running_emulator
 from moto import mock_aws
 
-from nlc_tools import cli
 from chalicelib.resources import CONTENT_BUCKET, SUBMISSIONS_TABLE, tables
 from chalicelib.settings import PROJECT_DIR, get_settings
-from emulator import emulator_environment, moto_gaps_filled, running_emulator
+from nlc_tools import cli
 
 
 def provision_local() -> str:
@@ -41,7 +42,9 @@ def assert_provisioned(s3, dynamodb, sesv2) -> None:
         assert backups["PointInTimeRecoveryDescription"]["PointInTimeRecoveryStatus"] == "ENABLED"
     ttl = dynamodb.describe_time_to_live(TableName=settings.submissions_table)["TimeToLiveDescription"]
     assert ttl == {"TimeToLiveStatus": "ENABLED", "AttributeName": "expires_at"}
-    assert sesv2.get_email_identity(EmailIdentity="local.nationalleadership.gov.uk")["IdentityType"] == "DOMAIN"
+    assert (
+        sesv2.get_email_identity(EmailIdentity="local.nationalleadership.gov.uk")["IdentityType"] == "DOMAIN"
+    )
 
 
 @pytest.fixture
@@ -78,7 +81,9 @@ def test_provision_completes_resources_made_by_hand_and_keeps_their_other_settin
     )
     sqs = boto3.client("sqs")
     queue = sqs.create_queue(QueueName="audit")["QueueUrl"]
-    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
     s3.put_bucket_notification_configuration(
         Bucket=settings.content_bucket,
         NotificationConfiguration={
@@ -89,9 +94,7 @@ def test_provision_completes_resources_made_by_hand_and_keeps_their_other_settin
     # capacity, without the status index, point-in-time recovery or expiry.
     bare = SUBMISSIONS_TABLE.create_table_kwargs(settings.submissions_table)
     bare.pop("GlobalSecondaryIndexes")
-    bare["AttributeDefinitions"] = [
-        {"AttributeName": name, "AttributeType": "S"} for name in ("pk", "sk")
-    ]
+    bare["AttributeDefinitions"] = [{"AttributeName": name, "AttributeType": "S"} for name in ("pk", "sk")]
     bare["BillingMode"] = "PROVISIONED"
     bare["ProvisionedThroughput"] = {"ReadCapacityUnits": 1, "WriteCapacityUnits": 1}
     dynamodb.create_table(**bare)

@@ -1,5 +1,6 @@
 """Publishing as an editor meets it: `nlc-api publish` on a content folder,
 what it says, and what the API then serves."""
+
 from __future__ import annotations
 
 import textwrap
@@ -9,8 +10,8 @@ import pytest
 from conftest import SEED_CONTENT, body
 
 from chalicelib import aws
-from nlc_tools.cli import CommandError
 from chalicelib.settings import get_settings
+from nlc_tools.cli import CommandError
 
 
 def write(root: Path, files: dict[str, str | bytes]) -> Path:
@@ -50,11 +51,16 @@ def bucket_keys() -> list[str]:
 def test_publish_reports_progress_and_a_summary(publish):
     output = publish()
     assert "create /what-we-do/  (pages/what-we-do.md)" in output
-    assert "Published: 2 created, 0 updated, 0 deleted, 0 unchanged; 1 document(s) written, 3 file(s) uploaded to S3." in output
+    assert (
+        "Published: 2 created, 0 updated, 0 deleted, 0 unchanged; 1 document(s) written, 3 file(s) uploaded to S3."
+        in output
+    )
     assert "warning" not in output
 
 
-def test_mis_decoded_text_is_served_as_written_with_a_warning_naming_the_file_and_line(publish, client, tmp_path):
+def test_mis_decoded_text_is_served_as_written_with_a_warning_naming_the_file_and_line(
+    publish, client, tmp_path
+):
     site = write(tmp_path, {"about.md": page("About", body_text="Line one.\n\nThe Centreâ€™s work.")})
 
     output = publish(site)
@@ -78,7 +84,11 @@ def test_republishing_unchanged_content_makes_no_writes(publish, aws_calls):
     aws_calls.clear()
     output = publish()
     assert "0 created, 0 updated, 0 deleted, 2 unchanged" in output
-    writes = [call for call in aws_calls if call[1] in ("PutItem", "BatchWriteItem", "DeleteItem", "PutObject", "DeleteObject")]
+    writes = [
+        call
+        for call in aws_calls
+        if call[1] in ("PutItem", "BatchWriteItem", "DeleteItem", "PutObject", "DeleteObject")
+    ]
     assert writes == []
 
 
@@ -140,22 +150,39 @@ def test_dry_run_validates_and_writes_nothing(publish, aws_backend):
     "files, expected",
     [
         ({"bad.md": "---\nmetadesc: no title\n---\nWords.\n"}, "bad.md: title: is required"),
-        ({"bad.md": "---\ntitle: T\norder: second\n---\n"}, "bad.md:3: order: input should be a valid integer"),
+        (
+            {"bad.md": "---\ntitle: T\norder: second\n---\n"},
+            "bad.md:3: order: input should be a valid integer",
+        ),
         ({"bad.md": "---\ntitle: T\ntags: [a, b\n---\n"}, "bad.md:4: front matter is not valid YAML"),
         ({"bad.md": "---\ntitle: T\n"}, "bad.md:1: front matter starts with --- but never ends with ---"),
         ({"bad.md": "---\n- a list\n---\n"}, "bad.md:2: front matter must be a set of `name: value` fields"),
         ({"bad.md": b"---\ntitle: caf\xe9\n---\n"}, "bad.md:2: is not UTF-8 text"),
         ({"bad.md": "---\ntitle: T\nslug: mine\n---\n"}, "bad.md: slug: is set by the API; rename it"),
-        ({"bad.md": "---\ntitle: T\nalternative_format_contact: nobody\n---\n"}, "bad.md:3: alternative_format_contact"),
-        ({"bad.md": "---\ntitle: T\npermalink: no-slash\n---\n"}, "bad.md: permalink: The path must start with a single /"),
+        (
+            {"bad.md": "---\ntitle: T\nalternative_format_contact: nobody\n---\n"},
+            "bad.md:3: alternative_format_contact",
+        ),
+        (
+            {"bad.md": "---\ntitle: T\npermalink: no-slash\n---\n"},
+            "bad.md: permalink: The path must start with a single /",
+        ),
         ({"posts/undated.md": "---\ntitle: T\n---\n"}, "posts/undated.md: date: a post needs a date"),
-        ({"a.md": page("A", "permalink: /same/\n"), "b.md": page("B", "permalink: /same/\n")}, "b.md: URL path /same/ is already used by a.md"),
-        ({"x/page.md": page("A"), "y/page.md": page("B")}, "y/page.md: page name page is already used by x/page.md"),
+        (
+            {"a.md": page("A", "permalink: /same/\n"), "b.md": page("B", "permalink: /same/\n")},
+            "b.md: URL path /same/ is already used by a.md",
+        ),
+        (
+            {"x/page.md": page("A"), "y/page.md": page("B")},
+            "y/page.md: page name page is already used by x/page.md",
+        ),
         ({"team/team.json": '{"layout": }', "team/a.md": page("A")}, "team/team.json:1: is not valid JSON"),
         ({"bad.md": page("T", body_text="{% if %}")}, "bad.md:5: template error"),
     ],
 )
-def test_invalid_content_names_the_file_line_and_field_and_publishes_nothing(publish, tmp_path, files, expected):
+def test_invalid_content_names_the_file_line_and_field_and_publishes_nothing(
+    publish, tmp_path, files, expected
+):
     site = write(tmp_path, {"good.md": page("Good"), **files})
     output = fails(publish, site)
     assert expected in output
@@ -189,7 +216,14 @@ def test_a_missing_content_folder_is_an_error(publish, tmp_path):
 
 
 def test_liquid_places_front_matter_values_in_the_body(publish, client, tmp_path):
-    site = write(tmp_path, {"a.md": page("Hello", "team:\n  lead: Ada\n", "# {{ title }}\n\nLed by {{ team.lead }} at {{ page.url }}.")})
+    site = write(
+        tmp_path,
+        {
+            "a.md": page(
+                "Hello", "team:\n  lead: Ada\n", "# {{ title }}\n\nLed by {{ team.lead }} at {{ page.url }}."
+            )
+        },
+    )
     publish(site)
     html = body(client.http.get("/content?path=/a/"))["html"]
     assert '<h1 id="hello">Hello</h1>' in html
@@ -211,7 +245,9 @@ def test_directory_data_gives_defaults_that_front_matter_overrides(publish, clie
         tmp_path,
         {
             "team/team.json": '{"layout": "layouts/person.njk", "tags": ["team"], "contact": {"team": "NLC"}}',
-            "team/ada.md": page("Ada", "name: Ada Lovelace\ntags: lead\ncontact:\n  email: ada@example.gov.uk\n"),
+            "team/ada.md": page(
+                "Ada", "name: Ada Lovelace\ntags: lead\ncontact:\n  email: ada@example.gov.uk\n"
+            ),
             "team/bob.md": page("Bob", "layout: layouts/other.njk\n"),
         },
     )
@@ -256,7 +292,9 @@ def test_permalink_false_page_has_no_url_but_is_in_its_collections(publish, clie
 
 
 def test_default_urls_follow_the_file_path(publish, client, tmp_path):
-    site = write(tmp_path, {"about/index.md": page("About"), "about/team.md": page("Team"), "index.md": page("Home")})
+    site = write(
+        tmp_path, {"about/index.md": page("About"), "about/team.md": page("Team"), "index.md": page("Home")}
+    )
     publish(site)
     assert body(client.http.get("/content?path=/about/"))["slug"] == "about"
     assert body(client.http.get("/content?path=/about/team/"))["slug"] == "team"
@@ -264,7 +302,15 @@ def test_default_urls_follow_the_file_path(publish, client, tmp_path):
 
 
 def test_nested_and_unknown_front_matter_is_kept_as_data(publish, client, tmp_path):
-    site = write(tmp_path, {"a.md": page("A", "hero:\n  image: /img/a.png\n  alt: A person\nfeatured: true\nrating: 4.5\nupdated_on: 2020-01-02\n")})
+    site = write(
+        tmp_path,
+        {
+            "a.md": page(
+                "A",
+                "hero:\n  image: /img/a.png\n  alt: A person\nfeatured: true\nrating: 4.5\nupdated_on: 2020-01-02\n",
+            )
+        },
+    )
     publish(site)
     data = body(client.http.get("/pages/a"))
     assert data["hero"] == {"image": "/img/a.png", "alt": "A person"}
@@ -273,7 +319,10 @@ def test_nested_and_unknown_front_matter_is_kept_as_data(publish, client, tmp_pa
 
 
 def test_redirects_declared_in_content_are_permanent(publish, client, tmp_path):
-    site = write(tmp_path, {"a.md": page("A", "permalink: /new-home/\nredirect_from:\n  - /old-home/\n  - /older/index.html\n")})
+    site = write(
+        tmp_path,
+        {"a.md": page("A", "permalink: /new-home/\nredirect_from:\n  - /old-home/\n  - /older/index.html\n")},
+    )
     publish(site)
     for old in ("/old-home/", "/old-home", "/older/"):
         response = client.http.get(f"/content?path={old}", headers={"Origin": "http://localhost:8080"})
@@ -291,7 +340,9 @@ def test_redirects_declared_in_content_are_permanent(publish, client, tmp_path):
 
 
 def test_posts_are_newest_first_and_paginated(publish, client, tmp_path):
-    files = {f"posts/2020-01-{day:02d}-post-{day}.md": page(f"Post {day}", "author: NLC\n") for day in range(1, 6)}
+    files = {
+        f"posts/2020-01-{day:02d}-post-{day}.md": page(f"Post {day}", "author: NLC\n") for day in range(1, 6)
+    }
     files["posts/dated-in-front-matter.md"] = page("Front", "date: 2021-06-01\nsummary: S\n")
     publish(write(tmp_path, files))
     first = body(client.http.get("/posts?limit=2"))
@@ -309,7 +360,11 @@ def test_documents_are_collected_from_markdown_and_html_links(publish, client, t
     site = write(
         tmp_path,
         {
-            "a.md": page("A", "alternative_format_contact: formats@example.gov.uk\n", "[Annual report](/files/report.pdf) (PDF, 2.5 MB, 10 pages)\n\n[Data](/files/data.csv)\n\n[Not a document](/about/)"),
+            "a.md": page(
+                "A",
+                "alternative_format_contact: formats@example.gov.uk\n",
+                "[Annual report](/files/report.pdf) (PDF, 2.5 MB, 10 pages)\n\n[Data](/files/data.csv)\n\n[Not a document](/about/)",
+            ),
             "b.md": page("B", body_text='<a href="/files/report.pdf">Annual report</a>'),
         },
     )
@@ -317,7 +372,12 @@ def test_documents_are_collected_from_markdown_and_html_links(publish, client, t
     documents = {document["url"]: document for document in body(client.http.get("/documents"))["documents"]}
     assert set(documents) == {"/files/report.pdf", "/files/data.csv"}
     report = documents["/files/report.pdf"]
-    assert (report["title"], report["type"], report["size"], report["pages"]) == ("Annual report", "PDF", "2.5MB", 10)
+    assert (report["title"], report["type"], report["size"], report["pages"]) == (
+        "Annual report",
+        "PDF",
+        "2.5MB",
+        10,
+    )
     assert report["linked_from"] == [{"path": "/a/", "title": "A"}, {"path": "/b/", "title": "B"}]
     assert report["alternative_format_contact"] == "formats@example.gov.uk"
     assert (documents["/files/data.csv"]["type"], documents["/files/data.csv"]["size"]) == ("CSV", None)

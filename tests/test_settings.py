@@ -1,4 +1,5 @@
 """Each stage's values in .chalice/config.json: complete, sane and its own."""
+
 from __future__ import annotations
 
 import json
@@ -44,7 +45,9 @@ def test_values_are_sane(stage):
     assert settings.stage == stage
     assert BUCKET_NAME.match(settings.content_bucket)
     assert settings.retention_days > 0 and settings.cache_max_age >= 0
-    assert min(settings.rate_limit_per_ip, settings.rate_limit_per_email, settings.rate_limit_window_seconds) > 0
+    assert (
+        min(settings.rate_limit_per_ip, settings.rate_limit_per_email, settings.rate_limit_window_seconds) > 0
+    )
     for mailbox in (settings.enquiries_mailbox, settings.accessible_format_mailbox, settings.sender):
         assert re.fullmatch(r"[^@\s]+@[a-z0-9.-]+\.[a-z]{2,}", mailbox), mailbox
     assert settings.site_origins
@@ -55,7 +58,11 @@ def test_deployed_stages_use_https_origins_on_their_own_site(stage):
     settings = Settings.from_environment(stage_environment(stage))
     for origin in settings.site_origins:
         parts = urlsplit(origin)
-        assert parts.scheme == "https" and parts.path == "" and parts.hostname.endswith("nationalleadership.gov.uk")
+        assert (
+            parts.scheme == "https"
+            and parts.path == ""
+            and parts.hostname.endswith("nationalleadership.gov.uk")
+        )
     confirmation = urlsplit(settings.confirmation_url)
     assert f"{confirmation.scheme}://{confirmation.netloc}" in settings.site_origins
     assert settings.sender.endswith("nationalleadership.gov.uk")

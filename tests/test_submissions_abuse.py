@@ -1,5 +1,6 @@
 """Abuse and accidents: the honeypot, rate limits per client IP and per
 address, and Idempotency-Key for repeated posts."""
+
 from __future__ import annotations
 
 import json
@@ -42,7 +43,7 @@ def test_a_filled_in_honeypot_is_answered_as_usual_stored_as_spam_and_not_sent(c
     assert body(response) == {"reference": reference, "status": "received"}
     assert stored_submissions()[reference]["status"] == "spam"
     assert outbox == []
-    assert '"event":"stored","reference":"%s","status":"spam"' % reference in capsys.readouterr().out
+    assert f'"event":"stored","reference":"{reference}","status":"spam"' in capsys.readouterr().out
 
 
 def test_a_browser_filling_the_honeypot_is_redirected_as_usual(client, seeded, outbox):
@@ -62,7 +63,7 @@ def test_staff_can_release_a_submission_taken_for_spam(client, outbox):
     released = staff.retry_submission(reference)
 
     assert released["status"] == "forwarded"
-    assert [email["subject"] for email in outbox][0] == f"Enquiry: {reference}"
+    assert next(email["subject"] for email in outbox) == f"Enquiry: {reference}"
 
 
 # Rate limits -------------------------------------------------------------------
@@ -221,7 +222,9 @@ def test_a_key_may_be_used_again_after_a_day(client, outbox, submissions_clock):
 def test_a_post_from_another_sites_page_is_refused_and_nothing_is_stored_or_sent(
     client, outbox, aws_calls, headers, data
 ):
-    response = client.http.post("/enquiries", headers={**headers, "Origin": "https://attacker.example"}, body=data)
+    response = client.http.post(
+        "/enquiries", headers={**headers, "Origin": "https://attacker.example"}, body=data
+    )
 
     assert response.status_code == 403
     assert "Send this form from the National Leadership Centre website." in response.body.decode()
@@ -231,8 +234,12 @@ def test_a_post_from_another_sites_page_is_refused_and_nothing_is_stored_or_sent
 
 
 def test_a_post_from_the_sites_own_page_or_with_no_origin_is_accepted(client, outbox):
-    from_site = client.http.post("/enquiries", headers={**JSON, "Origin": "http://localhost:8080"}, body=json.dumps(ENQUIRY))
-    no_origin = client.http.post("/enquiries", headers=JSON, body=json.dumps({**ENQUIRY, "email": "bob@example.com"}))
+    from_site = client.http.post(
+        "/enquiries", headers={**JSON, "Origin": "http://localhost:8080"}, body=json.dumps(ENQUIRY)
+    )
+    no_origin = client.http.post(
+        "/enquiries", headers=JSON, body=json.dumps({**ENQUIRY, "email": "bob@example.com"})
+    )
 
     assert (from_site.status_code, no_origin.status_code) == (202, 202)
     assert from_site.headers["Access-Control-Allow-Origin"] == "http://localhost:8080"

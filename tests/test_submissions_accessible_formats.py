@@ -1,5 +1,6 @@
 """POST /accessible-format-requests against published content: the document
 or page is found in one lookup, and the request reaches the right mailbox."""
+
 from __future__ import annotations
 
 import json
@@ -8,8 +9,8 @@ import textwrap
 import pytest
 from conftest import body, stored_submissions
 
-from chalicelib.submissions import document_lookup
 from chalicelib.settings import get_settings
+from chalicelib.submissions import document_lookup
 
 PDF_URL = (
     "https://assets.publishing.service.gov.uk/government/uploads/system/uploads/"
@@ -131,7 +132,9 @@ def test_the_alternative_format_contact_a_page_names_gets_requests_for_its_docum
 
 
 def test_another_format_is_described_in_the_visitors_words(client, seeded, outbox):
-    response = post(client, {**REQUEST, "document_url": PDF_URL, "format": "other", "other_format": "Moon type"})
+    response = post(
+        client, {**REQUEST, "document_url": PDF_URL, "format": "other", "other_format": "Moon type"}
+    )
 
     text = team_email(outbox, body(response)["reference"])["text"]
     assert "Format needed: Other" in text
@@ -139,7 +142,9 @@ def test_another_format_is_described_in_the_visitors_words(client, seeded, outbo
 
 
 def test_text_left_in_the_other_format_box_is_ignored_for_a_listed_format(client, seeded, outbox):
-    response = post(client, {**REQUEST, "document_url": PDF_URL, "format": "braille", "other_format": "Moon type"})
+    response = post(
+        client, {**REQUEST, "document_url": PDF_URL, "format": "braille", "other_format": "Moon type"}
+    )
 
     reference = body(response)["reference"]
     assert "other_format" not in stored_submissions()[reference]["fields"]
@@ -149,12 +154,19 @@ def test_text_left_in_the_other_format_box_is_ignored_for_a_listed_format(client
 def test_the_acknowledgement_names_the_document_and_format_but_repeats_nothing_typed(client, seeded, outbox):
     response = post(
         client,
-        {**REQUEST, "document_url": PDF_URL, "format": "other", "other_format": "Visit example.com for prizes"},
+        {
+            **REQUEST,
+            "document_url": PDF_URL,
+            "format": "other",
+            "other_format": "Visit example.com for prizes",
+        },
     )
 
     reference = body(response)["reference"]
     acknowledgement = next(email for email in outbox if email["to"] == ["ada@example.com"])
-    assert acknowledgement["subject"] == f"We have received your request for an accessible format: {reference}"
+    assert (
+        acknowledgement["subject"] == f"We have received your request for an accessible format: {reference}"
+    )
     assert acknowledgement["reply_to"] == [MAILBOX]
     text = acknowledgement["text"]
     assert f"Your reference is {reference}" in text

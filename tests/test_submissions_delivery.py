@@ -1,5 +1,6 @@
 """Never lost, never sent twice: SES and DynamoDB outages, the retry run
 (scheduled and by hand), overlapping runs, and the staff tools."""
+
 from __future__ import annotations
 
 import json
@@ -77,7 +78,7 @@ def test_when_ses_fails_the_visitor_still_gets_a_reference_and_the_submission_wa
     assert stored["last_error"] == "ServiceUnavailable"
     assert outbox == []
     out = capsys.readouterr().out
-    assert '"event":"send_failed","reference":"%s","status":"received"' % reference in out
+    assert f'"event":"send_failed","reference":"{reference}","status":"received"' in out
     assert '"error":"ServiceUnavailable"' in out
 
 
@@ -104,15 +105,21 @@ def test_after_an_ses_outage_the_retry_command_delivers_each_submission_exactly_
         assert len(team_copies(outbox, reference)) == 1
         assert stored_submissions()[reference]["status"] == "forwarded"
         assert stored_submissions()[reference]["last_error"] is None
-    assert output.endswith("3 forwarded, 0 to try again later, 0 failed for good, 0 being sent elsewhere (skipped).\n")
-    assert again == "0 forwarded, 0 to try again later, 0 failed for good, 0 being sent elsewhere (skipped).\n"
+    assert output.endswith(
+        "3 forwarded, 0 to try again later, 0 failed for good, 0 being sent elsewhere (skipped).\n"
+    )
+    assert (
+        again == "0 forwarded, 0 to try again later, 0 failed for good, 0 being sent elsewhere (skipped).\n"
+    )
     # Each visitor was acknowledged once, too.
     assert sorted(email["to"][0] for email in outbox if email["to"] != [TEAM]) == [
         f"visitor{n}@example.com" for n in range(3)
     ]
 
 
-def test_the_scheduled_retry_waits_for_each_submissions_backoff(client, outbox, aws_faults, submissions_clock):
+def test_the_scheduled_retry_waits_for_each_submissions_backoff(
+    client, outbox, aws_faults, submissions_clock
+):
     [reference] = accept_while_ses_is_down(client, aws_faults)
 
     run_scheduled_retry(client)
@@ -225,7 +232,9 @@ def overlapping_run(monkeypatch) -> list[delivery.RetryReport]:
     return reports
 
 
-def test_a_retry_run_during_another_runs_send_skips_what_that_run_holds(client, outbox, aws_faults, overlapping_run):
+def test_a_retry_run_during_another_runs_send_skips_what_that_run_holds(
+    client, outbox, aws_faults, overlapping_run
+):
     [reference] = accept_while_ses_is_down(client, aws_faults)
     overlapping_run.clear()
 

@@ -1,5 +1,6 @@
 """POST /enquiries as the website and the correspondence team see it: the
 visitor's answer, what DynamoDB holds, and the email SES received."""
+
 from __future__ import annotations
 
 import json
@@ -140,7 +141,9 @@ def test_a_form_post_that_asks_for_json_gets_json(client, outbox):
 
 
 def test_a_form_post_with_a_charset_is_read_as_a_form(client, outbox):
-    response = post(client, ENQUIRY, headers={"Content-Type": "application/x-www-form-urlencoded; charset=UTF-8"})
+    response = post(
+        client, ENQUIRY, headers={"Content-Type": "application/x-www-form-urlencoded; charset=UTF-8"}
+    )
 
     assert response.status_code == 202
     assert stored_submissions()[body(response)["reference"]]["fields"]["name"] == "Ada Lovelace"
@@ -148,7 +151,9 @@ def test_a_form_post_with_a_charset_is_read_as_a_form(client, outbox):
 
 def test_welsh_and_other_scripts_arrive_intact(client, outbox):
     message = "Shwmae, hoffwn i ymuno â'r rhwydwaith. 你好 — ŵ ŷ"
-    reference = body(post(client, {**ENQUIRY, "name": "Siân Ŵyn", "message": message}, headers=FORM))["reference"]
+    reference = body(post(client, {**ENQUIRY, "name": "Siân Ŵyn", "message": message}, headers=FORM))[
+        "reference"
+    ]
 
     assert stored_submissions()[reference]["fields"]["message"] == message
     assert "Name: Siân Ŵyn" in outbox[0]["text"]

@@ -1,5 +1,6 @@
 """Bad input to the forms: each gets a plain 4xx answer naming what to fix,
 nothing is stored, nothing is sent, and no AWS call is made at all."""
+
 from __future__ import annotations
 
 import json
@@ -140,7 +141,10 @@ def test_a_message_of_5000_characters_fits_even_with_crlf_line_breaks(client, ou
     [
         (b"{not json", "The request body is not valid: send the form's fields as a JSON object."),
         (b"", 'Send the form\'s fields as a JSON object, like {"email": "name@example.com"}.'),
-        (b'["name", "email"]', 'Send the form\'s fields as a JSON object, like {"email": "name@example.com"}.'),
+        (
+            b'["name", "email"]',
+            'Send the form\'s fields as a JSON object, like {"email": "name@example.com"}.',
+        ),
         (b'"hello"', 'Send the form\'s fields as a JSON object, like {"email": "name@example.com"}.'),
         (b"\xff\xfe{}", "The request must be encoded as UTF-8."),
     ],

@@ -55,21 +55,24 @@ def split_front_matter(name: str, text: str) -> tuple[dict, str, int]:
     lines = text.split("\n")
     if not lines or lines[0].rstrip() != "---":
         return {}, text, 1
-    for index, line in enumerate(lines[1:], start=1):
-        if line.rstrip() == "---":
-            break
-    else:
+    closing = next((index for index, line in enumerate(lines[1:], start=1) if line.rstrip() == "---"), None)
+    if closing is None:
         raise ContentInvalid([ContentError(name, "front matter starts with --- but never ends with ---", 1)])
     try:
-        front = yaml.load("\n".join(lines[1:index]), Loader=_YAML_LOADER) or {}  # noqa: S506 - a safe loader
+        front = yaml.load("\n".join(lines[1:closing]), Loader=_YAML_LOADER) or {}
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
-        line = mark.line + 2 if mark else None
         problem = getattr(error, "problem", None) or "not valid YAML"
-        raise ContentInvalid([ContentError(name, f"front matter is not valid YAML: {problem}", line)]) from None
+        raise ContentInvalid(
+            [
+                ContentError(
+                    name, f"front matter is not valid YAML: {problem}", mark.line + 2 if mark else None
+                )
+            ]
+        ) from None
     if not isinstance(front, dict):
         raise ContentInvalid([ContentError(name, "front matter must be a set of `name: value` fields", 2)])
-    return front, "\n".join(lines[index + 1 :]), index + 2
+    return front, "\n".join(lines[closing + 1 :]), closing + 2
 
 
 def validate(name: str, text: str, data: dict) -> FrontMatter:

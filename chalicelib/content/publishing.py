@@ -6,13 +6,14 @@ uploads it; in AWS the bucket's EventBridge events call `index_bucket`, which
 loads the bucket. Each then runs `publish`, which writes only what changed
 (by content fingerprint), so the second of the two writes nothing.
 """
+
 from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -144,10 +145,12 @@ def publish(sources: dict[str, bytes], *, upload: bool, dry_run: bool, report: R
     manifest = content_table.read_partition("source")
     file_hashes = {name: hashlib.sha256(raw).hexdigest() for name, raw in sources.items()}
     changed_files = [
-        name for name in sorted(sources) if manifest.get(name, {}).get("file_hash", {}).get("S") != file_hashes[name]
+        name
+        for name in sorted(sources)
+        if manifest.get(name, {}).get("file_hash", {}).get("S") != file_hashes[name]
     ]
     removed_files = [name for name in manifest if name not in sources]
-    updated_at = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    updated_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     puts: list[dict] = []
     deletes: list[content_table.Key] = []
     manifest_puts: list[dict] = []
@@ -163,7 +166,9 @@ def publish(sources: dict[str, bytes], *, upload: bool, dry_run: bool, report: R
         items = _page_items(page, page.record(updated_at))
         largest = max(len(item["json"]["S"].encode()) for item in items if "json" in item)
         if largest > MAX_RECORD_BYTES:
-            too_large.append(f"{page.source}: renders to {largest // 1024} KB; a page can be at most {MAX_RECORD_BYTES // 1024} KB")
+            too_large.append(
+                f"{page.source}: renders to {largest // 1024} KB; a page can be at most {MAX_RECORD_BYTES // 1024} KB"
+            )
         new_keys = {(item["pk"]["S"], item["sk"]["S"]) for item in items}
         puts += items
         deletes += [key for key in _owned_keys(old) if key not in new_keys]
@@ -172,7 +177,7 @@ def publish(sources: dict[str, bytes], *, upload: bool, dry_run: bool, report: R
                 content_table.source_key(page.source),
                 fingerprint=page.fingerprint,
                 file_hash=file_hashes[page.source],
-                keys=sorted(map(list, new_keys)),
+                keys=[list(key) for key in sorted(new_keys)],
             )
         )
 
@@ -180,7 +185,7 @@ def publish(sources: dict[str, bytes], *, upload: bool, dry_run: bool, report: R
         report(f"delete {name}")
         if name.endswith(".md"):
             summary.deleted.append(name)
-        deletes += _owned_keys(manifest[name]) + [content_table.source_key(name)]
+        deletes += [*_owned_keys(manifest[name]), content_table.source_key(name)]
 
     # Directory data files have no records of their own: only their hash.
     manifest_puts += [
@@ -190,8 +195,8 @@ def publish(sources: dict[str, bytes], *, upload: bool, dry_run: bool, report: R
     ]
 
     if too_large:
-        for error in too_large:
-            report(f"error: {error}")
+        for problem in too_large:
+            report(f"error: {problem}")
         raise PublishError(f"{len(too_large)} page(s) too large; nothing was published")
 
     document_puts, document_deletes = _document_changes(site.pages)
@@ -211,7 +216,9 @@ def publish(sources: dict[str, bytes], *, upload: bool, dry_run: bool, report: R
         # next publish still sees those files as changed and finishes the job.
         summary.batch_calls += content_table.write_batch(puts + document_puts, deletes + document_deletes)
         summary.batch_calls += content_table.write_batch(manifest_puts, [])
-    summary.item_writes = len(puts) + len(document_puts) + len(manifest_puts) + len(deletes) + len(document_deletes)
+    summary.item_writes = (
+        len(puts) + len(document_puts) + len(manifest_puts) + len(deletes) + len(document_deletes)
+    )
     report(summary.line(dry_run))
     return summary
 
@@ -230,7 +237,7 @@ def _page_items(page: RenderedPage, record: dict) -> list[dict]:
     if page.kind == "post":
         items = [
             content_table.item(content_table.post_key(page.slug), json=full),
-            content_table.item(content_table.post_summary_key(page.date, page.slug), json=summary),
+            content_table.item(content_table.post_summary_key(page.date or "", page.slug), json=summary),
         ]
     else:
         items = [
@@ -239,7 +246,9 @@ def _page_items(page: RenderedPage, record: dict) -> list[dict]:
         ]
     if page.path:
         items.append(content_table.item(content_table.path_key(page.path), json=full))
-        items += [content_table.item(content_table.path_key(old), redirect=page.path) for old in page.redirect_from]
+        items += [
+            content_table.item(content_table.path_key(old), redirect=page.path) for old in page.redirect_from
+        ]
     items += [
         content_table.item(content_table.collection_key(tag, page.order, page.title, page.slug), json=full)
         for tag in page.tags
@@ -264,7 +273,11 @@ def _document_changes(pages: list[RenderedPage]) -> tuple[list[dict], list[conte
         for url, document in documents.items()
     }
     existing = {url: item["json"]["S"] for url, item in content_table.read_partition("documents").items()}
-    puts = [content_table.item(content_table.document_key(url), json=text) for url, text in wanted.items() if existing.get(url) != text]
+    puts = [
+        content_table.item(content_table.document_key(url), json=text)
+        for url, text in wanted.items()
+        if existing.get(url) != text
+    ]
     deletes = [content_table.document_key(url) for url in existing if url not in wanted]
     return puts, deletes
 

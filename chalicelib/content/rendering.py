@@ -106,12 +106,14 @@ def _clashes(pages: list[RenderedPage]) -> list[ContentError]:
     errors = []
     claimed: dict[tuple[str, str], str] = {}
     for page in pages:
-        claims = [(page.kind, page.slug)]
+        claims: list[tuple[str, str]] = [(page.kind, page.slug)]
         claims += [("path", path) for path in [page.path, *page.redirect_from] if path]
         for claim in claims:
             if claim in claimed:
                 what = "URL path" if claim[0] == "path" else f"{claim[0]} name"
-                errors.append(ContentError(page.source, f"{what} {claim[1]} is already used by {claimed[claim]}"))
+                errors.append(
+                    ContentError(page.source, f"{what} {claim[1]} is already used by {claimed[claim]}")
+                )
             else:
                 claimed[claim] = page.source
     return errors

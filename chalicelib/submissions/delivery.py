@@ -68,7 +68,11 @@ def _release(submission: Submission, claim: str, changes: dict[str, Any], event:
         submissions_table.release(submission.reference, claim, changes)
     except aws.errors() as error:
         observability.submission_event(
-            f"{event}.not_recorded", submission.reference, changes["status"], error=aws.error_code(error), **log
+            f"{event}.not_recorded",
+            submission.reference,
+            changes["status"],
+            error=aws.error_code(error),
+            **log,
         )
         return
     for name, value in changes.items():

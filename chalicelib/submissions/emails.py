@@ -10,11 +10,12 @@ validation has reduced to a single bare ASCII address. The acknowledgement
 repeats nothing the visitor typed either, so the form cannot be used to
 send someone else a message of a stranger's choosing.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .fields import ENQUIRY, ACCESSIBLE_FORMAT_REQUEST
+from .fields import ACCESSIBLE_FORMAT_REQUEST, ENQUIRY
 from .submission import Submission
 
 ORGANISATION = "the National Leadership Centre"

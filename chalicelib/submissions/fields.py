@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from enum import Enum
+from enum import Enum, StrEnum
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -45,12 +45,12 @@ class Wording:
     email_label: str | None = None
 
 
-class Format(str, Enum):
+class Format(StrEnum):
     """The formats a visitor can ask for, each with the words people read."""
 
     label: str
 
-    def __new__(cls, value: str, label: str) -> Format:
+    def __new__(cls, value: str, label: str = "") -> Format:
         member = str.__new__(cls, value)
         member._value_ = value
         member.label = label
@@ -102,33 +102,21 @@ def _email_address(value: str) -> str:
     return str(address.ascii_email)
 
 
-def _line(max_length: int) -> Any:
-    return Annotated[str, Field(max_length=max_length), AfterValidator(_one_line)]
-
-
-def _text(max_length: int) -> Any:
-    return Annotated[str, BeforeValidator(_normalise_lines), Field(max_length=max_length)]
-
-
-_EMAIL_ADDRESS = Annotated[
+_BLANK_IS_ABSENT = BeforeValidator(_blank_as_absent)
+# One line of text, or several (a message), of at most so many characters.
+Line200 = Annotated[str, Field(max_length=200), AfterValidator(_one_line)]
+Line500 = Annotated[str, Field(max_length=500), AfterValidator(_one_line)]
+Line2000 = Annotated[str, Field(max_length=2000), AfterValidator(_one_line)]
+Text5000 = Annotated[str, BeforeValidator(_normalise_lines), Field(max_length=5000)]
+EmailAddress = Annotated[
     str, Field(max_length=254, json_schema_extra={"format": "email"}), AfterValidator(_email_address)
 ]
 
-
-def _field(kind: Any, description: str, wording: Wording, *, required: bool = True) -> Any:
-    """A form field: blank counts as absent, so a required one left blank is
-    missing and an optional one is None."""
-    return Annotated[
-        kind if required else kind | None,
-        BeforeValidator(_blank_as_absent),
-        Field(description=description),
-        wording,
-    ]
-
-
 _NAME = Wording("Name", "Enter your name")
 _EMAIL = Wording(
-    "Email address", "Enter your email address", "Enter an email address in the correct format, like name@example.com"
+    "Email address",
+    "Enter your email address",
+    "Enter an email address in the correct format, like name@example.com",
 )
 _MESSAGE = Wording("Message", "Enter your message", in_email="message")
 _NAME_DESCRIPTION = "The visitor's name"
@@ -139,13 +127,15 @@ _MESSAGE_DESCRIPTION = "Up to 5,000 characters; line breaks are kept"
 class _Form(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True)
 
-    website: _field(
-        str,
-        "A honeypot, hidden from people, so only automated senders fill it in. A submission "
-        "with it filled in is answered as usual, stored as spam and never sent.",
+    website: Annotated[
+        str | None,
+        _BLANK_IS_ABSENT,
+        Field(
+            description="A honeypot, hidden from people, so only automated senders fill it in. A submission "
+            "with it filled in is answered as usual, stored as spam and never sent."
+        ),
         Wording("Website", in_email="hidden"),
-        required=False,
-    ) = None
+    ] = None
 
     @property
     def is_spam(self) -> bool:
@@ -162,21 +152,31 @@ class _Form(BaseModel):
 class EnquiryRequest(_Form):
     """A question for the National Leadership Centre team."""
 
-    name: _field(_line(200), _NAME_DESCRIPTION, _NAME)
-    email: _field(_EMAIL_ADDRESS, _EMAIL_DESCRIPTION, _EMAIL)
-    organisation: _field(_line(200), "The visitor's organisation", Wording("Organisation"), required=False) = None
-    subject: _field(_line(200), "What the enquiry is about", Wording("Subject"), required=False) = None
-    message: _field(_text(5000), _MESSAGE_DESCRIPTION, _MESSAGE)
+    name: Annotated[Line200, _BLANK_IS_ABSENT, Field(description=_NAME_DESCRIPTION), _NAME]
+    email: Annotated[EmailAddress, _BLANK_IS_ABSENT, Field(description=_EMAIL_DESCRIPTION), _EMAIL]
+    organisation: Annotated[
+        Line200 | None,
+        _BLANK_IS_ABSENT,
+        Field(description="The visitor's organisation"),
+        Wording("Organisation"),
+    ] = None
+    subject: Annotated[
+        Line200 | None, _BLANK_IS_ABSENT, Field(description="What the enquiry is about"), Wording("Subject")
+    ] = None
+    message: Annotated[Text5000, _BLANK_IS_ABSENT, Field(description=_MESSAGE_DESCRIPTION), _MESSAGE]
 
 
 class AccessibleFormatRequest(_Form):
     """A request for a document or page in another format."""
 
-    email: _field(_EMAIL_ADDRESS, _EMAIL_DESCRIPTION, _EMAIL)
-    name: _field(_line(200), _NAME_DESCRIPTION, _NAME, required=False) = None
-    document_url: _field(
-        _line(2000),
-        "The document's URL as GET /documents lists it, or the URL or path of a page on the site",
+    email: Annotated[EmailAddress, _BLANK_IS_ABSENT, Field(description=_EMAIL_DESCRIPTION), _EMAIL]
+    name: Annotated[Line200 | None, _BLANK_IS_ABSENT, Field(description=_NAME_DESCRIPTION), _NAME] = None
+    document_url: Annotated[
+        Line2000,
+        _BLANK_IS_ABSENT,
+        Field(
+            description="The document's URL as GET /documents lists it, or the URL or path of a page on the site"
+        ),
         Wording(
             "Web address",
             "Enter the web address of the document or page you need",
@@ -184,27 +184,33 @@ class AccessibleFormatRequest(_Form):
             "as it appears in your browser's address bar or the link to the document",
             in_email="document",
         ),
-    )
-    format: _field(
+    ]
+    format: Annotated[
         Format,
-        "The format needed",
+        _BLANK_IS_ABSENT,
+        Field(description="The format needed"),
         Wording(
             "Format",
             "Select the format you need",
             "Select the format you need from the list",
             email_label="Format needed",
         ),
-    )
-    other_format: _field(
-        _line(200),
-        "The format needed, when `format` is `other`",
+    ]
+    other_format: Annotated[
+        Line200 | None,
+        _BLANK_IS_ABSENT,
+        Field(description="The format needed, when `format` is `other`", validate_default=True),
         Wording("Other format", "Enter the format you need"),
-        required=False,
-    ) = Field(None, validate_default=True)
-    assistive_technology: _field(
-        _line(500), "Assistive technology the visitor uses", Wording("Assistive technology"), required=False
-    ) = None
-    message: _field(_text(5000), _MESSAGE_DESCRIPTION, _MESSAGE, required=False) = None
+    ] = None
+    assistive_technology: Annotated[
+        Line500 | None,
+        _BLANK_IS_ABSENT,
+        Field(description="Assistive technology the visitor uses"),
+        Wording("Assistive technology"),
+    ] = None
+    message: Annotated[
+        Text5000 | None, _BLANK_IS_ABSENT, Field(description=_MESSAGE_DESCRIPTION), _MESSAGE
+    ] = None
 
     @field_validator("other_format")
     @classmethod

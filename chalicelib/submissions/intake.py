@@ -93,7 +93,9 @@ def _store(
             claim=(claim, POLICY.claim_expires_at(now)) if submission.status == RECEIVED else None,
             rate_limits=[
                 submissions_table.RateLimit("ip", client_ip, settings.rate_limit_per_ip),
-                submissions_table.RateLimit("email", submission.email.casefold(), settings.rate_limit_per_email),
+                submissions_table.RateLimit(
+                    "email", submission.email.casefold(), settings.rate_limit_per_email
+                ),
             ],
             window=(window_start, window_start + window),
             idempotency=(

@@ -23,7 +23,7 @@ import json
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
+from typing import Any
 
 from .. import aws
 from ..settings import get_settings
@@ -34,8 +34,6 @@ MAX_BATCH_ATTEMPTS = 8
 PARALLEL_REQUESTS = 8
 
 Key = tuple[str, str]
-T = TypeVar("T")
-R = TypeVar("R")
 
 
 # Keys -----------------------------------------------------------------------
@@ -92,7 +90,7 @@ def _key(key: Key) -> dict:
     return {"pk": {"S": key[0]}, "sk": {"S": key[1]}}
 
 
-def item(key: Key, **attributes: str | list[str]) -> dict:
+def item(key: Key, **attributes: str | list[str] | list[list[str]]) -> dict:
     """A DynamoDB item: string attributes, or string lists (as JSON text)."""
     record = _key(key)
     for name, value in attributes.items():
@@ -210,7 +208,7 @@ def write_batch(puts: list[dict], deletes: list[Key]) -> int:
     return sum(in_parallel(write, batches))
 
 
-def in_parallel(work: Callable[[T], R], items: list[T]) -> list[R]:
+def in_parallel[T, R](work: Callable[[T], R], items: list[T]) -> list[R]:
     """Run I/O-bound work on a few threads (boto3 clients are thread-safe)."""
     if len(items) <= 1:
         return [work(one) for one in items]

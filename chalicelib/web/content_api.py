@@ -8,13 +8,13 @@ from chalice.app import Response
 
 from ..content import reads
 from .errors import ApiBlueprint
-from .responses import cacheable, content_redirect
+from .responses import cacheable, content_redirect, query_param
 
 content_api = ApiBlueprint(__name__)
 
 
 def _query(name: str) -> str | None:
-    return (content_api.current_request.query_params or {}).get(name)
+    return query_param(content_api.current_request, name)
 
 
 def _cacheable(body: str | dict) -> Response:

@@ -5,7 +5,7 @@ here and nowhere else, in the JSON shape {"error": {"code", "message", ...}}.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from chalice.app import Blueprint, ChaliceUnhandledError, Response
@@ -44,7 +44,7 @@ class ApiError(ChaliceUnhandledError):
 
 
 def error_response(
-    status: int, code: str, message: str, headers: dict[str, str] | None = None, **details: Any
+    status: int, code: str, message: str, headers: Mapping[str, str | list[str]] | None = None, **details: Any
 ) -> Response:
     body = {"error": {"code": code, "message": message, **details}}
     return Response(

@@ -9,6 +9,7 @@ with the browser's Back button, which keeps what they typed: sending them
 to the form again would lose it, and their personal data has no place in a
 redirect URL. Everything else is answered in JSON.
 """
+
 from __future__ import annotations
 
 import html
@@ -49,8 +50,12 @@ def read_body(request: Request) -> dict:
     # send Origin with every POST, so refuse those from pages not the site's.
     # A post with no Origin (not from a browser page) is not affected.
     if origin and origin not in get_settings().site_origins:
-        raise ApiError(403, "origin_not_allowed", "Send this form from the National Leadership Centre website.")
+        raise ApiError(
+            403, "origin_not_allowed", "Send this form from the National Leadership Centre website."
+        )
     raw = request.raw_body or b""
+    if isinstance(raw, str):
+        raw = raw.encode("utf-8")
     if len(raw) > MAX_BODY_BYTES:
         raise ApiError(
             413,
@@ -68,7 +73,9 @@ def read_body(request: Request) -> dict:
     except UnicodeDecodeError:
         raise _bad_request("The request must be encoded as UTF-8.") from None
     except ValueError:
-        raise _bad_request("The request body is not valid: send the form's fields as a JSON object.") from None
+        raise _bad_request(
+            "The request body is not valid: send the form's fields as a JSON object."
+        ) from None
     if not isinstance(data, dict):
         raise _bad_request('Send the form\'s fields as a JSON object, like {"email": "name@example.com"}.')
     return data

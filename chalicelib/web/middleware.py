@@ -45,8 +45,12 @@ def _chalice_error_to_ours(response: Response) -> Response:
     if isinstance(body, dict) and "Code" in body and "Message" in body:
         if response.status_code >= 500:
             # Never a stack trace or internal detail.
-            return error_response(response.status_code, "internal_error", "Something went wrong. Try again later.")
-        code = {405: "method_not_allowed", 415: "unsupported_media_type"}.get(response.status_code, "bad_request")
+            return error_response(
+                response.status_code, "internal_error", "Something went wrong. Try again later."
+            )
+        code = {405: "method_not_allowed", 415: "unsupported_media_type"}.get(
+            response.status_code, "bad_request"
+        )
         return error_response(response.status_code, code, str(body["Message"]), response.headers)
     return response
 

@@ -7,6 +7,7 @@ the list wrappers below follow content/reads.py's responses, which the
 schemathesis run checks. Imported
 by GET /openapi.json only: pydantic stays off every other cold start.
 """
+
 from __future__ import annotations
 
 import functools
@@ -96,7 +97,9 @@ _CACHE_HEADERS = {
 }
 
 
-def _parameter(name: str, where: str, description: str, schema: dict | None = None, required: bool = False) -> dict:
+def _parameter(
+    name: str, where: str, description: str, schema: dict | None = None, required: bool = False
+) -> dict:
     return {
         "name": name,
         "in": where,
@@ -134,7 +137,9 @@ def _errors(*statuses: int, html: bool = False) -> dict:
     return responses
 
 
-def _read(summary: str, model: type[BaseModel], *errors: int, parameters: tuple = (), extra: dict | None = None) -> dict:
+def _read(
+    summary: str, model: type[BaseModel], *errors: int, parameters: tuple = (), extra: dict | None = None
+) -> dict:
     """A cacheable GET: 200 with an ETag, or 304."""
     return {
         "get": {
@@ -142,7 +147,10 @@ def _read(summary: str, model: type[BaseModel], *errors: int, parameters: tuple 
             "parameters": [*parameters, _IF_NONE_MATCH],
             "responses": {
                 "200": _json(model, "Found", _CACHE_HEADERS),
-                "304": {"description": "Not modified since the ETag in If-None-Match", "headers": _CACHE_HEADERS},
+                "304": {
+                    "description": "Not modified since the ETag in If-None-Match",
+                    "headers": _CACHE_HEADERS,
+                },
                 **(extra or {}),
                 **_errors(*errors, 503),
             },
@@ -212,7 +220,11 @@ def _paths() -> dict:
                 "301": _json(
                     Redirect,
                     "The page moved",
-                    {"Location": _header("This route for the new path, relative to the request: content?path=...")},
+                    {
+                        "Location": _header(
+                            "This route for the new path, relative to the request: content?path=..."
+                        )
+                    },
                 ),
             },
         ),
@@ -233,7 +245,12 @@ def _paths() -> dict:
                     "limit",
                     "query",
                     "How many posts",
-                    {"type": "integer", "minimum": 1, "maximum": POSTS_PAGE_MAX, "default": POSTS_PAGE_DEFAULT},
+                    {
+                        "type": "integer",
+                        "minimum": 1,
+                        "maximum": POSTS_PAGE_MAX,
+                        "default": POSTS_PAGE_DEFAULT,
+                    },
                 ),
                 _parameter("cursor", "query", "`next` from the page before"),
             ),

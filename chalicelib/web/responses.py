@@ -12,6 +12,11 @@ from ..settings import get_settings
 from .errors import JSON, error_response
 
 
+def query_param(request: Request, name: str) -> str | None:
+    params = request.query_params
+    return None if params is None else params.get(name)
+
+
 def private(body: dict | list, status: int = 200) -> Response:
     """A JSON response no cache may keep: staff views and anything personal."""
     return Response(
@@ -26,7 +31,7 @@ def cacheable(request: Request, body: str | dict | list, status: int = 200) -> R
     """
     text = body if isinstance(body, str) else dumps(body)
     etag = '"' + hashlib.sha256(text.encode("utf-8")).hexdigest()[:32] + '"'
-    headers = {
+    headers: dict[str, str | list[str]] = {
         "ETag": etag,
         "Cache-Control": f"public, max-age={get_settings().cache_max_age}",
     }

@@ -5,7 +5,7 @@ from __future__ import annotations
 from chalice.app import IAMAuthorizer, Response
 
 from .errors import ApiBlueprint
-from .responses import private
+from .responses import private, query_param
 
 staff_api = ApiBlueprint(__name__)
 staff = IAMAuthorizer()
@@ -23,7 +23,7 @@ def admin_list_submissions() -> Response:
     from ..submissions import staff as submissions_staff
 
     # Failed for good is what staff come here for.
-    status = (staff_api.current_request.query_params or {}).get("status") or "failed"
+    status = query_param(staff_api.current_request, "status") or "failed"
     return private({"submissions": submissions_staff.list_submissions(status)})
 
 

@@ -6,6 +6,7 @@ Without Chromium or axe-core the tests skip and say how to install them;
 with NLC_BROWSER_TESTS=required (as .ci/run sets) they fail instead, so CI
 cannot pass by skipping them.
 """
+
 from __future__ import annotations
 
 import json
@@ -18,9 +19,9 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator
 
 import pytest
 
@@ -152,7 +153,16 @@ def stack(browser, tmp_path_factory) -> Iterator[Stack]:
         NLC_CONFIRMATION_URL=f"{site}/request-received.html",
         PYTHONUNBUFFERED="1",
     )
-    command = [sys.executable, "-m", "nlc_tools.cli", "local", "--port", str(api_port), "--site-port", str(site_port)]
+    command = [
+        sys.executable,
+        "-m",
+        "nlc_tools.cli",
+        "local",
+        "--port",
+        str(api_port),
+        "--site-port",
+        str(site_port),
+    ]
     with log.open("w") as output:
         process = subprocess.Popen(command, cwd=PROJECT_DIR, env=env, stdout=output, stderr=subprocess.STDOUT)
     try:

@@ -2,6 +2,7 @@
 and the seed page render, and both forms send what a visitor types, with
 JavaScript on and off, to the emulator's mailbox. Every page a visitor sees
 is screenshotted and checked with axe-core."""
+
 from __future__ import annotations
 
 import re
@@ -45,7 +46,9 @@ def fill_enquiry(page, name: str, email: str, message: str) -> None:
 
 
 def form_link(document_url: str = REPORT_URL, title: str = REPORT_TITLE) -> str:
-    return "/request-accessible-format.html?" + urlencode({"document_url": document_url, "document_title": title})
+    return "/request-accessible-format.html?" + urlencode(
+        {"document_url": document_url, "document_title": title}
+    )
 
 
 def test_the_menu_leads_to_the_seed_page_and_its_documents(stack, visit):
@@ -70,7 +73,9 @@ def test_the_menu_leads_to_the_seed_page_and_its_documents(stack, visit):
     documents = page.get_by_role("region", name="Documents")
     expect(documents.get_by_role("link", name=REPORT_TITLE, exact=True)).to_have_attribute("href", REPORT_URL)
     expect(documents).to_contain_text("PDF, 1010KB, 52 pages")
-    expect(documents.get_by_role("link", name=f"Request an accessible format of {REPORT_TITLE}")).to_be_visible()
+    expect(
+        documents.get_by_role("link", name=f"Request an accessible format of {REPORT_TITLE}")
+    ).to_be_visible()
     visitor.look("what-we-do")
 
     page.get_by_role("link", name="National Leadership Centre").first.click()
@@ -103,7 +108,9 @@ def test_accessible_format_request_with_javascript(stack, visit):
     expect(summary).to_be_focused()
     expect(summary.get_by_role("heading")).to_have_text("There is a problem")
     # The message is the API's own, for exactly these answers.
-    status, answer = stack.post("/accessible-format-requests", {"document_url": REPORT_URL, "format": "large-print"})
+    status, answer = stack.post(
+        "/accessible-format-requests", {"document_url": REPORT_URL, "format": "large-print"}
+    )
     assert status == 400 and list(answer["error"]["fields"]) == ["email"]
     message = answer["error"]["fields"]["email"]
     expect(summary.get_by_role("link")).to_have_count(1)
@@ -111,7 +118,9 @@ def test_accessible_format_request_with_javascript(stack, visit):
     email = page.get_by_label("Email address")
     expect(page.locator("#email-error")).to_have_text(f"Error: {message}")
     expect(email).to_have_attribute("aria-describedby", "email-hint email-error")
-    expect(email).to_have_accessible_description(f"We’ll only use this to reply to your request. Error: {message}")
+    expect(email).to_have_accessible_description(
+        f"We’ll only use this to reply to your request. Error: {message}"
+    )
     expect(page).to_have_title("Error: Request an accessible format - National Leadership Centre")
     visitor.look("missing-email")
 
@@ -174,7 +183,9 @@ def test_enquiry_with_javascript(stack, visit):
     expect(summary.get_by_role("link")).to_have_text([fields["name"], fields["email"], fields["message"]])
     for name in ("name", "email", "message"):
         expect(page.locator(f"#{name}-error")).to_have_text(f"Error: {fields[name]}")
-        expect(page.locator(f"#{name}")).to_have_attribute("aria-describedby", re.compile(rf"\b{name}-error$"))
+        expect(page.locator(f"#{name}")).to_have_attribute(
+            "aria-describedby", re.compile(rf"\b{name}-error$")
+        )
     visitor.look("missing-everything")
 
     fill_enquiry(page, "Alex Leader", "alex@example.com", "How do I join the network?")
