@@ -108,9 +108,10 @@ def _current_line(error: BaseException) -> int | None:
     while traceback is not None:
         frame = traceback.tb_frame
         if frame.f_code.co_filename == "<template>":
+            # Jinja rewrites a render error's traceback so that the
+            # template's frames carry template line numbers.
             debug = frame.f_globals.get("__jinja_template__")
-            if debug is not None:
-                line = debug.get_corresponding_lineno(traceback.tb_lineno)
+            line = debug.get_corresponding_lineno(traceback.tb_lineno) if debug else traceback.tb_lineno
         traceback = traceback.tb_next
     return line
 
@@ -290,6 +291,7 @@ class _State:
     def functions(self) -> dict[str, Any]:
         return {
             "_nj_set": self.set,
+            "_nj_set_block": self.set_block,
             "_nj_get": self.get,
             "_nj_push": self.push,
             "_nj_pop": self.pop,
@@ -310,6 +312,9 @@ class _State:
                 return ""
         self.frames[-1][name] = value
         return ""
+
+    def set_block(self, name: str, value: Any) -> str:
+        return self.set(name, str(value))
 
     def get(self, name: str, fallback: Any) -> Any:
         for frame in reversed(self.frames):
@@ -399,7 +404,9 @@ class _Rewriter:
                 self.rewrite(node.body, shadowed, in_macro),
                 lineno=lineno,
             )
-            store = _call("_nj_set", [nodes.Const(node.target.name), nodes.Name("_nj_block", "load", lineno=lineno)], lineno)
+            # Nunjucks captures a block as a plain string: printed, it is
+            # escaped again, where Jinja would keep it as safe markup.
+            store = _call("_nj_set_block", [nodes.Const(node.target.name), nodes.Name("_nj_block", "load", lineno=lineno)], lineno)
             return [block, nodes.ExprStmt(store, lineno=lineno)]
         if isinstance(node, nodes.For):
             names = _target_names(node.target)
