@@ -1,0 +1,356 @@
+"""The site's Netlify redirects (`netlify.toml`'s `[[redirects]]` and the
+`_redirects` file) as the API serves them: each old path answered with one
+hop to its final target.
+
+Netlify's rules, as this module applies them:
+
+- `_redirects` is read before `netlify.toml`, and for one `from` the first
+  rule wins; later ones are ignored with a warning.
+- Only redirects are served: 200 (a rewrite or proxy), 404 and other
+  statuses are skipped with a warning. Statuses 301 (the default), 302,
+  307 and 308 are kept.
+- A rule without `force` (`!` in `_redirects`) does not apply where a page
+  exists ("shadowing"), so such a rule whose `from` the site publishes is
+  skipped with a warning.
+- A `from` that is a full URL (another domain pointing here) is not a path
+  the API serves: skipped with a warning.
+- `/from/*` with `/to/:splat` maps a path prefix to a prefix; `/from/*` with
+  a plain target sends the whole prefix there. Other placeholders (`:id`)
+  and query conditions are skipped with a warning.
+
+Paths are compared as the API does (paths.normalise_path): `/what-we-do`,
+`/what-we-do/` and `/what-we-do/index.html` are one page.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from .paths import InvalidPath, normalise_path
+
+NETLIFY_TOML = "netlify.toml"
+REDIRECTS_FILE = "_redirects"
+REDIRECT_STATUSES = (301, 302, 307, 308)
+DEFAULT_STATUS = 301
+_TEMPORARY = (302, 307)
+_PLACEHOLDER = re.compile(r":[A-Za-z_]\w*")
+
+__all__ = [
+    "NETLIFY_TOML",
+    "REDIRECTS_FILE",
+    "PrefixRedirect",
+    "RedirectPlan",
+    "RedirectRule",
+    "parse_netlify_toml",
+    "parse_redirects_file",
+    "plan_redirects",
+    "resolve_site_redirects",
+]
+
+
+@dataclass(frozen=True)
+class RedirectRule:
+    """One rule as written. `where` is the line in `_redirects`, or the
+    1-based position among netlify.toml's [[redirects]] (with its line)."""
+
+    file: str
+    where: str
+    from_path: str
+    to: str
+    status: int = DEFAULT_STATUS
+    force: bool = False
+
+    @property
+    def name(self) -> str:
+        return f"{self.file} {self.where} ({self.from_path} -> {self.to})"
+
+    @property
+    def is_prefix(self) -> bool:
+        return self.from_path.endswith("/*")
+
+
+@dataclass(frozen=True)
+class PrefixRedirect:
+    """Every path under `from_prefix` redirects: to the same rest of the
+    path under `to` when `splat`, else to `to` itself."""
+
+    from_prefix: str
+    to: str
+    status: int
+    splat: bool
+    rule: str
+
+    def target(self, path: str) -> str:
+        return self.to + path[len(self.from_prefix) :] if self.splat else self.to
+
+
+@dataclass
+class RedirectPlan:
+    redirects: dict[str, tuple[str, int]] = field(default_factory=dict)
+    prefixes: list[PrefixRedirect] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+# Parsing ----------------------------------------------------------------------------
+
+
+def parse_netlify_toml(
+    raw: bytes | str, *, file: str = NETLIFY_TOML
+) -> tuple[list[RedirectRule], list[str], list[str]]:
+    """netlify.toml's [[redirects]] as rules, with warnings and errors."""
+    text = raw.decode("utf-8-sig") if isinstance(raw, bytes) else raw
+    try:
+        document = tomllib.loads(text)
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        return [], [], [f"{file}: is not valid TOML: {error}"]
+    entries = document.get("redirects", [])
+    if not isinstance(entries, list):
+        return [], [], [f"{file}: redirects must be [[redirects]] tables"]
+    header_lines = [
+        number
+        for number, line in enumerate(text.split("\n"), start=1)
+        if re.match(r"^\s*\[\[\s*redirects\s*\]\]", line)
+    ]
+    rules: list[RedirectRule] = []
+    warnings: list[str] = []
+    errors: list[str] = []
+    for index, entry in enumerate(entries, start=1):
+        line = header_lines[index - 1] if index - 1 < len(header_lines) else None
+        where = f"[[redirects]] #{index}" + (f" (line {line})" if line else "")
+        if not isinstance(entry, dict):
+            errors.append(f"{file} {where}: must be a table")
+            continue
+        unknown = sorted(
+            set(entry) - {"from", "to", "status", "force", "query", "conditions", "headers", "signed"}
+        )
+        if unknown:
+            warnings.append(f"{file} {where}: ignored unknown keys {', '.join(unknown)}")
+        source, target = entry.get("from"), entry.get("to")
+        status = entry.get("status", DEFAULT_STATUS)
+        force = entry.get("force", False)
+        if not isinstance(source, str) or not isinstance(target, str) or not source or not target:
+            errors.append(f"{file} {where}: needs from and to, each a path or URL")
+            continue
+        if not isinstance(status, int) or isinstance(status, bool):
+            errors.append(f"{file} {where}: status must be a number, not {status!r}")
+            continue
+        if not isinstance(force, bool):
+            errors.append(f"{file} {where}: force must be true or false, not {force!r}")
+            continue
+        if entry.get("query") or entry.get("conditions"):
+            warnings.append(f"{file} {where}: skipped: query and conditions rules are not served by the API")
+            continue
+        rules.append(RedirectRule(file, where, source, target, status, force))
+    return rules, warnings, errors
+
+
+def parse_redirects_file(
+    raw: bytes | str, *, file: str = REDIRECTS_FILE
+) -> tuple[list[RedirectRule], list[str], list[str]]:
+    """Netlify's _redirects lines: `/from /to [status][!]`."""
+    text = raw.decode("utf-8-sig") if isinstance(raw, bytes) else raw
+    rules: list[RedirectRule] = []
+    warnings: list[str] = []
+    errors: list[str] = []
+    for number, line in enumerate(text.split("\n"), start=1):
+        content = line.split("#", 1)[0].strip() if line.lstrip().startswith("#") else line.strip()
+        if not content:
+            continue
+        where = f"line {number}"
+        fields = content.split()
+        if len(fields) < 2:
+            errors.append(f"{file} {where}: needs a from path and a to path")
+            continue
+        source, target, rest = fields[0], fields[1], fields[2:]
+        if "=" in target:
+            warnings.append(f"{file} {where}: skipped: query conditions are not served by the API")
+            continue
+        status, force = DEFAULT_STATUS, False
+        if rest:
+            written = rest[0]
+            force = written.endswith("!")
+            digits = written.rstrip("!")
+            if not digits.isdigit():
+                errors.append(f"{file} {where}: {written!r} is not a status like 301 or 302!")
+                continue
+            status = int(digits)
+            if len(rest) > 1:
+                warnings.append(f"{file} {where}: ignored {' '.join(rest[1:])!r} after the status")
+        rules.append(RedirectRule(file, where, source, target, status, force))
+    return rules, warnings, errors
+
+
+# Planning ---------------------------------------------------------------------------
+
+
+def resolve_site_redirects(sources: Mapping[str, bytes], published: Iterable[str]) -> RedirectPlan:
+    """The redirects the site's source files declare (names relative to the
+    content root), resolved against the paths it publishes."""
+    rules: list[RedirectRule] = []
+    warnings: list[str] = []
+    errors: list[str] = []
+    # Netlify reads _redirects first, so its rules win over netlify.toml's.
+    for name, parse in ((REDIRECTS_FILE, parse_redirects_file), (NETLIFY_TOML, parse_netlify_toml)):
+        if name in sources:
+            found, warned, failed = parse(sources[name], file=name)
+            rules += found
+            warnings += warned
+            errors += failed
+    plan = plan_redirects(rules, published)
+    plan.warnings[:0] = warnings
+    plan.errors[:0] = errors
+    return plan
+
+
+def _normalise(path: str) -> str:
+    return normalise_path(path)
+
+
+def _is_url(value: str) -> bool:
+    return bool(re.match(r"^[A-Za-z][A-Za-z0-9+.-]*://", value)) or value.startswith("//")
+
+
+def plan_redirects(rules: Iterable[RedirectRule], published: Iterable[str]) -> RedirectPlan:
+    """Concrete redirects {old path: (final target, status)} and prefix
+    rules, each old path taking one hop to where its chain ends.
+
+    A chain's status is its first rule's, made 302 when a later hop is
+    temporary (a permanent redirect to a temporary one is not permanent).
+    A loop is an error naming the rule that closes it."""
+    plan = RedirectPlan()
+    pages = set()
+    for path in published:
+        try:
+            pages.add(_normalise(path))
+        except InvalidPath:
+            continue
+    concrete: dict[str, tuple[str, int, RedirectRule]] = {}
+    prefixes: dict[str, tuple[PrefixRedirect, RedirectRule]] = {}
+
+    for rule in rules:
+        if rule.status not in REDIRECT_STATUSES:
+            plan.warnings.append(
+                f"{rule.name}: skipped: status {rule.status} is not a redirect the API serves"
+            )
+            continue
+        if _is_url(rule.from_path):
+            plan.warnings.append(f"{rule.name}: skipped: from is a full URL, for another domain")
+            continue
+        splat = rule.is_prefix
+        source = rule.from_path[:-1] if splat else rule.from_path
+        if _PLACEHOLDER.search(source) or "*" in source:
+            plan.warnings.append(
+                f"{rule.name}: skipped: placeholders other than a trailing * are not served by the API"
+            )
+            continue
+        if _PLACEHOLDER.search(rule.to.replace(":splat", "")) or (":splat" in rule.to and not splat):
+            plan.warnings.append(f"{rule.name}: skipped: the target's placeholders have nothing to fill them")
+            continue
+        try:
+            key = _normalise(source)  # /blog/* and /blog* both cover /blog/...
+        except InvalidPath as error:
+            plan.errors.append(f"{rule.name}: from: {error.message}")
+            continue
+        if splat:
+            if key in prefixes:
+                plan.warnings.append(
+                    f"{rule.name}: ignored: {prefixes[key][1].name} already redirects {key}*"
+                )
+                continue
+            target = rule.to.split(":splat", 1)[0]
+            prefixes[key] = (PrefixRedirect(key, target, rule.status, ":splat" in rule.to, rule.name), rule)
+            continue
+        if key in concrete:
+            plan.warnings.append(f"{rule.name}: ignored: {concrete[key][2].name} already redirects {key}")
+            continue
+        if key in pages and not rule.force:
+            plan.warnings.append(
+                f"{rule.name}: skipped: the site publishes {key}, which Netlify serves instead (add force)"
+            )
+            continue
+        target = rule.to
+        if not _is_url(target):
+            try:
+                target = _normalise(target)
+            except InvalidPath as error:
+                plan.errors.append(f"{rule.name}: to: {error.message}")
+                continue
+        concrete[key] = (target, rule.status, rule)
+
+    for old, (target, status, rule) in concrete.items():
+        resolved = _follow(old, target, status, rule, concrete, prefixes)
+        if isinstance(resolved, str):
+            plan.errors.append(resolved)
+            continue
+        final, final_status = resolved
+        if final == old:
+            plan.errors.append(f"{rule.name}: redirects {old} to itself")
+            continue
+        if not _is_url(final) and final not in pages:
+            plan.warnings.append(
+                f"{rule.name}: the site does not publish {final}; redirecting there as given"
+            )
+        plan.redirects[old] = (final, final_status)
+
+    for prefix, rule in prefixes.values():
+        if not _is_url(prefix.to) and not prefix.splat:
+            try:
+                prefix = PrefixRedirect(
+                    prefix.from_prefix, _normalise(prefix.to), prefix.status, False, prefix.rule
+                )
+            except InvalidPath as error:
+                plan.errors.append(f"{rule.name}: to: {error.message}")
+                continue
+        if prefix.to.startswith(prefix.from_prefix):
+            plan.errors.append(f"{rule.name}: redirects {prefix.from_prefix}* into itself, a loop")
+            continue
+        plan.prefixes.append(prefix)
+    plan.prefixes.sort(key=lambda prefix: -len(prefix.from_prefix))  # the longest prefix applies first
+    return plan
+
+
+def _follow(
+    old: str,
+    target: str,
+    status: int,
+    rule: RedirectRule,
+    concrete: Mapping[str, tuple[str, int, RedirectRule]],
+    prefixes: Mapping[str, tuple[PrefixRedirect, RedirectRule]],
+) -> tuple[str, int] | str:
+    """Where `old` ends up, or the error naming the rule that makes a loop."""
+    seen = {old}
+    first_status = status
+    temporary = False
+    current, current_rule = target, rule
+    for _ in range(len(concrete) + len(prefixes) + 1):
+        if _is_url(current):
+            break
+        if current in seen:
+            return f"{current_rule.name}: redirect loop back to {current} (from {old})"
+        seen.add(current)
+        if current in concrete:
+            current, hop_status, current_rule = concrete[current]
+        else:
+            matches = [
+                (prefix, prefix_rule)
+                for key, (prefix, prefix_rule) in prefixes.items()
+                if current.startswith(key)
+            ]
+            if not matches:
+                break
+            prefix, current_rule = max(matches, key=lambda match: len(match[0].from_prefix))
+            hop_status = prefix.status
+            current = prefix.target(current)
+            if not _is_url(current):
+                try:
+                    current = _normalise(current)
+                except InvalidPath as error:
+                    return f"{current_rule.name}: to: {error.message}"
+        temporary = temporary or hop_status in _TEMPORARY
+    if temporary and first_status not in _TEMPORARY:
+        first_status = 302
+    return current, first_status
