@@ -7,44 +7,77 @@ import datetime as dt
 import json
 import re
 from pathlib import PurePosixPath
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    EmailStr,
+    Field,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
+    ValidationError,
+)
+from pydantic_core import PydanticCustomError
 
 from .problems import ContentError, ContentInvalid
 
 
+MAX_ORDER = 10**9  # orders sort as fixed-width numbers in table keys
+
+
+def _as_printed(value: Any) -> Any:
+    """A display field as a template prints it: `navtitle: 404` is "404"."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    raise PydanticCustomError("scalar", "must be text, a number or a date, not a list or a set of fields")
+
+
+def _one_or_many(value: Any) -> Any:
+    if value is None:
+        return []
+    return [value] if isinstance(value, str) else value
+
+
+def _day(value: Any) -> Any:
+    return value.date() if isinstance(value, dt.datetime) else value
+
+
+Display = Annotated[str | None, BeforeValidator(_as_printed)]
+Strings = Annotated[list[StrictStr], BeforeValidator(_one_or_many)]
+
+
 class FrontMatter(BaseModel):
-    """A page's data: its front matter over its directory data. Fields not
+    """A page's data: its front matter over its directory data. No field is
+    required. Fields the API only displays take any YAML scalar, as a
+    template would print it; those it computes with are strict. Fields not
     named here are kept and returned as they are, nested objects included."""
 
     model_config = ConfigDict(extra="allow")
 
-    title: str = Field(min_length=1)
-    metadesc: str | None = None
-    permalink: str | Literal[False] | None = None
-    tags: list[str] = []
-    navtitle: str | None = None
-    order: int | None = None
-    layout: str | None = None
-    date: dt.date | None = None
-    author: str | None = None
-    summary: str | None = None
-    redirect_from: list[str] = []
+    title: Display = None
+    metadesc: Display = None
+    navtitle: Display = None
+    layout: Display = None
+    author: Display = None
+    summary: Display = None
+    permalink: StrictStr | Literal[False] | None = None
+    tags: Strings = []
+    order: Annotated[StrictInt | StrictFloat, Field(ge=-MAX_ORDER, le=MAX_ORDER)] | None = None
+    date: Annotated[dt.date, BeforeValidator(_day)] | None = None
+    redirect_from: Strings = []
     alternative_format_contact: EmailStr | None = None
-
-    @field_validator("tags", "redirect_from", mode="before")
-    @classmethod
-    def _one_or_many(cls, value: Any) -> Any:
-        if value is None:
-            return []
-        return [value] if isinstance(value, str) else value
-
-    @field_validator("date", mode="before")
-    @classmethod
-    def _day(cls, value: Any) -> Any:
-        return value.date() if isinstance(value, dt.datetime) else value
+    eleventyExcludeFromCollections: StrictBool = False
 
 
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -107,12 +140,6 @@ def _field_line(text: str, field_name: str | None) -> int | None:
 # Directory data -------------------------------------------------------------
 
 
-def is_directory_data(name: str) -> bool:
-    path = PurePosixPath(name)
-    folder = path.parent.name
-    return bool(folder) and path.name in (f"{folder}.json", f"{folder}.11tydata.json")
-
-
 def parse_json(name: str, raw: bytes) -> dict:
     try:
         value = json.loads(raw.decode("utf-8-sig"))
@@ -125,7 +152,7 @@ def parse_json(name: str, raw: bytes) -> dict:
     return value
 
 
-def directory_data(name: str, data_files: dict[str, dict]) -> dict:
+def directory_data(name: str, data_files: dict[str, dict], *, deep: bool = True) -> dict:
     """Defaults from each enclosing folder's data file, outermost first."""
     merged: dict = {}
     for folder in reversed(PurePosixPath(name).parents):
@@ -133,19 +160,23 @@ def directory_data(name: str, data_files: dict[str, dict]) -> dict:
             continue
         for data_name in (f"{folder}/{folder.name}.json", f"{folder}/{folder.name}.11tydata.json"):
             if data_name in data_files:
-                merged = deep_merge(merged, data_files[data_name])
+                merged = merge(merged, data_files[data_name], deep=deep)
     return merged
 
 
-def deep_merge(base: dict, override: dict) -> dict:
-    """Eleventy's data deep merge: objects merge, lists combine, the rest is
-    replaced; `tags` given as one string counts as a list of one."""
+def merge(base: dict, override: dict, *, deep: bool = True) -> dict:
+    """Eleventy's data cascade, one level over another. With its data deep
+    merge (the default from Eleventy 1.0), objects merge and lists combine,
+    `tags` given as one string counting as a list of one; without it (0.x),
+    each field of the override replaces the base's."""
+    if not deep:
+        return {**base, **override}
     if isinstance(override.get("tags"), str):
         override = {**override, "tags": [override["tags"]]}
     merged = dict(base)
     for key, value in override.items():
         if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = deep_merge(merged[key], value)
+            merged[key] = merge(merged[key], value)
         elif isinstance(value, list) and isinstance(merged.get(key), list):
             merged[key] = merged[key] + [item for item in value if item not in merged[key]]
         else:

@@ -1,50 +1,54 @@
-"""Rendering as Eleventy renders the site's files, so they publish unchanged.
+"""Rendering a site's files exactly as Eleventy renders them, so a site
+publishes unchanged.
 
-A Markdown file's body goes through Liquid (the site's
-`markdownTemplateEngine`) with its data, then markdown-it with the site's
-options and markdown-it-anchor's heading ids. `build_site` validates and
-renders a whole set of files, raising `ContentInvalid` with every problem.
+Each page's data is Eleventy's cascade: global data (`_data/*.json`), its
+folders' directory data, then its front matter. Its body goes through the
+engines its file name picks (`engines.py`), with `page` and `collections`
+as Eleventy gives them: `all`, one per tag, and the custom collections
+`site.toml` declares, each item with `url`, `data`, `templateContent`,
+`fileSlug`, `inputPath` and `date`. Pages that list collections render after
+the pages they list, as Eleventy orders them.
 
-Imported by publishing only: never on a read request's path.
+`build_site` validates and renders a whole set of files, raising
+`ContentInvalid` with every problem found. Imported by publishing only:
+never on a read request's path.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import math
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Any, Literal
-from urllib.parse import quote
 
 from .documents import find_documents, text_of
-from .front_matter import (
-    deep_merge,
-    directory_data,
-    is_directory_data,
-    jsonable,
-    parse_json,
-    split_front_matter,
-    validate,
-)
+from .engines import Engines, chain_for
+from .front_matter import FrontMatter, directory_data, jsonable, merge, parse_json, split_front_matter, validate
+from .netlify_redirects import RedirectPlan, resolve_site_redirects
 from .paths import InvalidPath, normalise_path
 from .problems import ContentError, ContentInvalid
 from .records import PageRecord, PostRecord
+from .site_config import SiteConfig, SiteConfigInvalid, load_site_config, sort_collection
+from .sources import SITE_FILES, classify, engine_of
 
 # Bump when rendering changes, so the next publish rewrites every page.
-RENDERER_VERSION = "1"
+RENDERER_VERSION = "2"
 
 POSTS_FOLDER = "posts"
 WORDS_PER_MINUTE = 200  # the npm reading-time package's speed, as Eleventy sites use
-RESERVED_FIELDS = ("slug", "path", "html", "updated", "documents", "reading_time_minutes")
+RESERVED_FIELDS = ("slug", "path", "html", "updated", "documents", "reading_time_minutes", "input_path")
 _DATE_PREFIX = re.compile(r"^(\d{4}-\d{2}-\d{2})-(.+)$")
 # UTF-8 once read as Windows-1252 (Centreâ€™s): a lead byte's character, then
 # continuation bytes' characters.
 _MISDECODED = re.compile(
     "[\u00c2-\u00f4][\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6\u02dc\u2013-\u203a\u20ac\u2122]+"
 )
+_LAST = "~"  # sorts after digits and letters: what has no value goes last
 
 
 @dataclass
@@ -54,52 +58,303 @@ class RenderedPage:
     kind: Literal["page", "post"]
     slug: str
     path: str | None
-    title: str
-    order: int | None
+    title: str | None
     tags: list[str]
     date: str | None
     redirect_from: list[str]
     documents: list[dict]
     alternative_format_contact: str | None
+    # Whether lists and collections show it (eleventyExcludeFromCollections).
+    listed: bool
+    # Each collection the API serves it in, with its place there (a sort key).
+    collections: dict[str, str]
     fields: dict = field(repr=False)  # the record's fields, except `updated`
 
     def record(self, updated: str) -> dict:
         model = PostRecord if self.kind == "post" else PageRecord
-        return model.model_validate({**self.fields, "updated": updated}).model_dump(mode="json")
+        validated = model.model_validate({**self.fields, "updated": updated})
+        # A field the file never set is absent, not null.
+        return validated.model_dump(mode="json", exclude_unset=True)
 
 
 @dataclass
 class Site:
     pages: list[RenderedPage]
     warnings: list[str]
+    redirects: RedirectPlan
+    # What the redirects were worked out from: the rule files and the paths.
+    redirects_fingerprint: str
 
 
-def build_site(sources: dict[str, bytes]) -> Site:
-    """Validate and render every Markdown file; raise ContentInvalid listing
-    every problem found, so nothing is published from a broken set."""
-    renderer = _Renderer()
+@dataclass
+class _Template:
+    """A page whose data and address are known, not yet rendered."""
+
+    name: str
+    raw: bytes
+    chain: tuple[str, ...]
+    body: str
+    body_line: int
+    data: dict  # its directory data and front matter: what its record holds
+    context: dict  # what its templates see, but collections
+    matter: FrontMatter
+    kind: Literal["page", "post"]
+    slug: str
+    path: str | None
+    item: dict  # its entry in `collections`
+
+    @property
+    def uses_collections(self) -> bool:
+        return "collections" in self.body
+
+
+def build_site(sources: Mapping[str, bytes]) -> Site:
+    """Validate and render every page; raise ContentInvalid listing every
+    problem found, so nothing is published from a broken set."""
     errors: list[ContentError] = []
     warnings: list[str] = []
+    try:
+        config = load_site_config(sources)
+    except SiteConfigInvalid as invalid:
+        errors += [ContentError(p.file, p.message, p.line, p.key) for p in invalid.problems]
+        config = SiteConfig()
+    found = classify(sources)
+    warnings += found.warnings
     data_files: dict[str, dict] = {}
-    for name in sorted(sources):
-        if is_directory_data(name):
-            try:
-                data_files[name] = parse_json(name, sources[name])
-            except ContentInvalid as invalid:
-                errors += invalid.errors
-
-    pages = []
-    for name in sorted(sources):
-        if not name.endswith(".md"):
-            continue
+    global_data: dict = {}
+    for name in found.directory_data + found.global_data:
         try:
-            pages.append(renderer.render(name, sources, data_files, warnings))
+            parsed = parse_json(name, sources[name])
         except ContentInvalid as invalid:
             errors += invalid.errors
+            continue
+        if name in found.global_data:
+            _place(global_data, PurePosixPath(name).relative_to("_data").with_suffix("").parts, parsed)
+        else:
+            data_files[name] = parsed
+
+    engines = Engines(config.markdown)
+    shared = _fingerprint_of_shared(sources, data_files)
+    templates: list[_Template] = []
+    for name in found.templates:
+        try:
+            template = _prepare(name, sources[name], global_data, data_files, config, engines, warnings)
+        except ContentInvalid as invalid:
+            errors += invalid.errors
+            continue
+        if template is not None:
+            templates.append(template)
+
+    collections = _template_collections(templates, config)
+    everything = _digest(*(template.raw for template in templates))
+    pages = []
+    # Pages that list collections go last, so the pages they list have content.
+    for template in sorted(templates, key=lambda template: template.uses_collections):
+        try:
+            html = engines.render(
+                template.name,
+                template.chain,
+                template.body,
+                template.body_line,
+                {**template.context, "collections": collections},
+            )
+        except ContentInvalid as invalid:
+            errors += invalid.errors
+            continue
+        template.item["templateContent"] = html
+        depends_on = [shared, template.raw, json.dumps(template.data, sort_keys=True, default=str).encode()]
+        if template.uses_collections:
+            depends_on.append(everything)
+        pages.append(_page(template, html, config, _digest(*depends_on)))
     errors += _clashes(pages)
+    redirects = resolve_site_redirects(sources, [page.path for page in pages if page.path])
+    errors += [ContentError(*problem.split(" ", 1)) for problem in redirects.errors]
+    warnings += redirects.warnings
     if errors:
         raise ContentInvalid(errors)
-    return Site(pages=pages, warnings=warnings)
+    paths = "\n".join(sorted(page.path for page in pages if page.path)).encode()
+    rule_files = [sources.get(name, b"") for name in ("netlify.toml", "_redirects")]
+    return Site(pages, warnings, redirects, _digest(*rule_files, paths))
+
+
+def _place(data: dict, parts: tuple[str, ...], value: Any) -> None:
+    """Global data by file: `_data/site.json` is `site`; `_data/a/b.json` is `a.b`."""
+    for part in parts[:-1]:
+        data = data.setdefault(part, {})
+    data[parts[-1]] = value
+
+
+def _prepare(
+    name: str,
+    raw: bytes,
+    global_data: dict,
+    data_files: dict[str, dict],
+    config: SiteConfig,
+    engines: Engines,
+    warnings: list[str],
+) -> _Template | None:
+    text = _decode(name, raw, warnings)
+    front, body, body_line = split_front_matter(name, text)
+    deep = config.data_deep_merge
+    data = merge(directory_data(name, data_files, deep=deep), front, deep=deep)
+    source = PurePosixPath(name)
+    kind: Literal["page", "post"] = "post" if POSTS_FOLDER in source.parts[:-1] else "page"
+    dated = _DATE_PREFIX.match(source.stem)
+    if kind == "post" and dated and "date" not in data:
+        data["date"] = dated.group(1)
+    matter = validate(name, text, data)
+    reserved = [key for key in RESERVED_FIELDS if key in data]
+    if reserved:
+        raise ContentInvalid([ContentError(name, "is set by the API; rename it", field=reserved[0])])
+    if kind == "post" and matter.date is None:
+        message = "a post needs a date: in front matter or as a YYYY-MM-DD- file name prefix"
+        raise ContentInvalid([ContentError(name, message, field="date")])
+
+    engine = engine_of(name)
+    assert engine is not None  # classify keeps template files only
+    chain = chain_for(name, engine, data.get("templateEngineOverride"))
+    slug = dated.group(2) if dated else source.stem
+    if slug == "index":
+        slug = source.parent.name or "index"
+    date = dt.datetime.combine(matter.date, dt.time(), dt.UTC) if matter.date else None
+    page = {
+        "url": None,
+        "fileSlug": slug,
+        "filePathStem": "/" + source.with_suffix("").as_posix(),
+        "inputPath": f"./{name}",
+        "outputPath": None,
+        "date": date,
+    }
+    context = {**jsonable(merge(global_data, data, deep=deep)), "page": page}
+    if date is not None:
+        context["date"] = date
+    path = _path(name, engines, chain, matter.permalink, source, context)
+    if path is not None and _is_file(path):
+        warnings.append(f"{name}: skipped: its permalink {path} is not an HTML page")
+        return None
+    page["url"] = path
+    page["outputPath"] = _output_path(path)
+    item = {key: page[key] for key in ("url", "fileSlug", "filePathStem", "inputPath", "outputPath", "date")}
+    item.update(data=context, templateContent=None)
+    return _Template(name, raw, chain, body, body_line, data, context, matter, kind, slug, path, item)
+
+
+def _path(
+    name: str,
+    engines: Engines,
+    chain: tuple[str, ...],
+    permalink: str | Literal[False] | None,
+    source: PurePosixPath,
+    context: dict,
+) -> str | None:
+    if permalink is False:
+        return None
+    if permalink is None:
+        folder = source.parent.as_posix()
+        stem = "" if source.stem == "index" else source.stem
+        raw = "/" + "/".join(part for part in (folder, stem) if part not in ("", "."))
+    else:
+        # Written with the page's own template engine; relative to the site's root.
+        engine = tuple(part for part in chain if part != "md")[:1] or ("liquid",)
+        raw = engines.render(name, engine, permalink, 1, context).strip()
+        raw = raw if raw.startswith("/") else "/" + raw
+    try:
+        return normalise_path(raw)
+    except InvalidPath as error:
+        raise ContentInvalid([ContentError(name, error.message, field="permalink")]) from None
+
+
+def _is_file(path: str) -> bool:
+    """A permalink to something other than an HTML page: /sitemap.xml, a feed."""
+    last = path.rsplit("/", 1)[-1]
+    return "." in last and not last.lower().endswith((".html", ".htm"))
+
+
+def _output_path(path: str | None) -> str | None:
+    if path is None:
+        return None
+    return f"_site{path}index.html" if path.endswith("/") else f"_site{path}"
+
+
+def _default_order(template: _Template) -> tuple[int, str, str]:
+    """Eleventy's order: by date, then input path. A file without a date
+    goes last, by path: Eleventy would date it by the file's creation, which
+    in a fresh clone is now."""
+    date = template.matter.date
+    return (0, date.isoformat(), template.name) if date else (1, "", template.name)
+
+
+def _template_collections(templates: list[_Template], config: SiteConfig) -> dict[str, list[dict]]:
+    listed = sorted((t for t in templates if not t.matter.eleventyExcludeFromCollections), key=_default_order)
+    collections: dict[str, list[dict]] = {"all": [template.item for template in listed]}
+    for template in listed:
+        for tag in template.matter.tags:
+            collections.setdefault(tag, []).append(template.item)
+    for custom in config.collections:
+        tagged = [template for template in listed if custom.tag in template.matter.tags]
+        ordered = sort_collection(tagged, custom.sort, lambda template: template.data)
+        collections[custom.name] = [template.item for template in ordered]  # hides a tag of that name
+    return collections
+
+
+def _number_rank(value: Any) -> str:
+    """A number as a sort key that orders as the number does."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return _LAST
+    return f"{value + 10**9:021.6f}"
+
+
+def _api_collections(template: _Template, config: SiteConfig) -> dict[str, str]:
+    """The collections the API serves the page in, each with its sort key:
+    a tag's in menu order (order, then title, then input path), a custom
+    collection's in its declared order (its sort field, then Eleventy's)."""
+    if template.matter.eleventyExcludeFromCollections:
+        return {}
+    matter = template.matter
+    ranks = {
+        tag: f"{_number_rank(matter.order)}#{(matter.title or '').casefold()}#{template.name}"
+        for tag in matter.tags
+    }
+    date = matter.date.isoformat() if matter.date else _LAST
+    for custom in config.collections:
+        ranks.pop(custom.name, None)  # a custom collection hides a tag of its name
+        if custom.tag in matter.tags:
+            value = _number_rank(template.data.get(custom.sort)) if custom.sort else ""
+            ranks[custom.name] = f"{value}#{date}#{template.name}"
+    return ranks
+
+
+def _page(template: _Template, html: str, config: SiteConfig, fingerprint: str) -> RenderedPage:
+    matter = template.matter
+    documents = find_documents(html)
+    front = matter.model_dump(exclude={"redirect_from"}, exclude_unset=True)
+    fields: dict[str, Any] = {
+        **jsonable(front),
+        "tags": matter.tags,
+        "slug": template.slug,
+        "path": template.path,
+        "input_path": template.name,
+        "html": html,
+        "documents": documents,
+    }
+    if template.kind == "post":
+        fields["reading_time_minutes"] = _reading_time(html)
+    return RenderedPage(
+        source=template.name,
+        fingerprint=fingerprint,
+        kind=template.kind,
+        slug=template.slug,
+        path=template.path,
+        title=matter.title,
+        tags=matter.tags,
+        date=matter.date.isoformat() if matter.date else None,
+        redirect_from=[_site_path(template.name, old) for old in matter.redirect_from],
+        documents=documents,
+        alternative_format_contact=matter.alternative_format_contact,
+        listed=not matter.eleventyExcludeFromCollections,
+        collections=_api_collections(template, config),
+        fields=fields,
+    )
 
 
 def _clashes(pages: list[RenderedPage]) -> list[ContentError]:
@@ -111,131 +366,17 @@ def _clashes(pages: list[RenderedPage]) -> list[ContentError]:
         for claim in claims:
             if claim in claimed:
                 what = "URL path" if claim[0] == "path" else f"{claim[0]} name"
-                errors.append(
-                    ContentError(page.source, f"{what} {claim[1]} is already used by {claimed[claim]}")
-                )
+                errors.append(ContentError(page.source, f"{what} {claim[1]} is already used by {claimed[claim]}"))
             else:
                 claimed[claim] = page.source
     return errors
 
 
-class _Renderer:
-    def __init__(self) -> None:
-        import liquid
-        from markdown_it import MarkdownIt
-        from mdit_py_plugins.anchors import anchors_plugin
-
-        # The site's markdown-it options; heading ids as markdown-it-anchor makes them.
-        self.markdown = MarkdownIt(
-            "js-default", {"html": True, "breaks": True, "linkify": False, "typographer": False}
-        ).use(anchors_plugin, min_level=1, max_level=6, slug_func=anchor_slug)
-
-        class BoundedLiquid(liquid.Environment):
-            # Liquid runs no code; these bound what a body's loops can cost.
-            loop_iteration_limit = 10_000
-            output_stream_limit = 5_000_000
-            context_depth_limit = 30
-
-        # The default loader holds no templates: {% include %} and {% render %}
-        # fail, so a body can read no file.
-        self.liquid = BoundedLiquid()
-
-    def render(
-        self, name: str, sources: dict[str, bytes], data_files: dict[str, dict], warnings: list[str]
-    ) -> RenderedPage:
-        raw = sources[name]
-        text = _decode(name, raw, warnings)
-        front, body, body_line = split_front_matter(name, text)
-        data = deep_merge(directory_data(name, data_files), front)
-        path_in_repo = PurePosixPath(name)
-        kind: Literal["page", "post"] = "post" if POSTS_FOLDER in path_in_repo.parts[:-1] else "page"
-        dated = _DATE_PREFIX.match(path_in_repo.stem)
-        if kind == "post" and dated and "date" not in data:
-            data["date"] = dated.group(1)
-        matter = validate(name, text, data)
-        reserved = [key for key in RESERVED_FIELDS if key in data]
-        if reserved:
-            raise ContentInvalid([ContentError(name, "is set by the API; rename it", field=reserved[0])])
-        if kind == "post" and matter.date is None:
-            raise ContentInvalid(
-                [
-                    ContentError(
-                        name,
-                        "a post needs a date: in front matter or as a YYYY-MM-DD- file name prefix",
-                        field="date",
-                    )
-                ]
-            )
-
-        slug = dated.group(2) if dated else path_in_repo.stem
-        if slug == "index":
-            slug = path_in_repo.parent.name or "index"
-        page_data: dict[str, Any] = {
-            "url": None,
-            "fileSlug": slug,
-            "filePathStem": str(path_in_repo.with_suffix("")),
-        }
-        context = {**jsonable(data), "page": page_data}
-        path = self._path(name, matter.permalink, path_in_repo, context)
-        page_data["url"] = path
-        html = self.markdown.render(self._liquid(name, body, body_line, context))
-
-        documents = find_documents(html)
-        fields: dict[str, Any] = {
-            **jsonable(matter.model_dump(exclude={"redirect_from"}, exclude_none=True)),
-            "slug": slug,
-            "path": path,
-            "html": html,
-            "documents": documents,
-        }
-        if kind == "post":
-            fields["reading_time_minutes"] = _reading_time(html)
-        return RenderedPage(
-            source=name,
-            fingerprint=_fingerprint(name, raw, data_files),
-            kind=kind,
-            slug=slug,
-            path=path,
-            title=matter.title,
-            order=matter.order,
-            tags=matter.tags,
-            date=matter.date.isoformat() if matter.date else None,
-            redirect_from=[_site_path(name, old, "redirect_from") for old in matter.redirect_from],
-            documents=documents,
-            alternative_format_contact=matter.alternative_format_contact,
-            fields=fields,
-        )
-
-    def _liquid(self, name: str, body: str, body_line: int, context: dict) -> str:
-        from liquid.exceptions import Error as LiquidError
-
-        try:
-            return str(self.liquid.from_string(body).render(**context))
-        except LiquidError as error:
-            line = getattr(error, "linenum", None)
-            message = str(error).split(", on line")[0]
-            raise ContentInvalid(
-                [ContentError(name, f"template error: {message}", body_line + line - 1 if line else None)]
-            ) from None
-
-    def _path(
-        self, name: str, permalink: str | Literal[False] | None, source: PurePosixPath, context: dict
-    ) -> str | None:
-        if permalink is False:
-            return None
-        if permalink is None:
-            folder = source.parent.as_posix()
-            stem = "" if source.stem == "index" else source.stem
-            parts = (part for part in (folder, stem) if part not in ("", "."))
-            return _site_path(name, "/" + "/".join(parts), "permalink")
-        return _site_path(name, self._liquid(name, permalink, 1, context), "permalink")
-
-
-def _site_path(name: str, raw: str, field_name: str) -> str:
+def _site_path(name: str, raw: str) -> str:
     try:
         return normalise_path(raw)
     except InvalidPath as error:
-        raise ContentInvalid([ContentError(name, error.message, field=field_name)]) from None
+        raise ContentInvalid([ContentError(name, error.message, field="redirect_from")]) from None
 
 
 def _decode(name: str, raw: bytes, warnings: list[str]) -> str:
@@ -258,18 +399,19 @@ def _decode(name: str, raw: bytes, warnings: list[str]) -> str:
     return text
 
 
-def _fingerprint(name: str, raw: bytes, data_files: dict[str, dict]) -> str:
+def _digest(*parts: bytes | str) -> str:
     digest = hashlib.sha256(RENDERER_VERSION.encode())
-    digest.update(raw)
-    # Directory data is part of a page's content: a changed default republishes it.
-    digest.update(json.dumps(directory_data(name, data_files), sort_keys=True, default=str).encode())
+    for part in parts:
+        digest.update(part.encode() if isinstance(part, str) else part)
+        digest.update(b"\0")
     return digest.hexdigest()
 
 
-def anchor_slug(title: str) -> str:
-    """markdown-it-anchor's default: encodeURIComponent of the trimmed,
-    lower-cased title with runs of white space made hyphens."""
-    return quote(re.sub(r"\s+", "-", title.strip().lower()), safe="-_.!~*'()")
+def _fingerprint_of_shared(sources: Mapping[str, bytes], data_files: dict[str, dict]) -> str:
+    """What every page's rendering depends on beyond its own file: the
+    site's configuration and its global data."""
+    shared = [name for name in sorted(sources) if name in SITE_FILES or name.startswith("_data/")]
+    return _digest(*(name.encode() + b"\0" + sources[name] for name in shared))
 
 
 def _reading_time(html: str) -> int:

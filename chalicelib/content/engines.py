@@ -1,0 +1,108 @@
+"""The template engines of an Eleventy site, as Eleventy 0.11 configures
+them: Liquid (Markdown's and HTML's template engine by default), Nunjucks,
+and markdown-it with the site's options. Every render is bounded, and every
+failure is a ContentError naming the file and line."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from urllib.parse import quote
+
+from .problems import ContentError, ContentInvalid
+from .site_config import MarkdownOptions
+
+# The engines a page's body goes through, first to last, by its file's
+# engine: Markdown is Liquid first (markdownTemplateEngine), then Markdown.
+DEFAULT_CHAINS: dict[str, tuple[str, ...]] = {
+    "md": ("liquid", "md"),
+    "html": ("liquid",),
+    "liquid": ("liquid",),
+    "njk": ("njk",),
+}
+MAX_OUTPUT_CHARS = 5_000_000
+
+
+def chain_for(name: str, engine: str, override: Any) -> tuple[str, ...]:
+    """The engines for a page: its extension's, or `templateEngineOverride`
+    ("njk,md": Nunjucks, then Markdown)."""
+    if override is None:
+        return DEFAULT_CHAINS[engine]
+    chosen = tuple(part.strip() for part in str(override).split(",") if part.strip())
+    if not chosen or any(part not in DEFAULT_CHAINS for part in chosen) or "md" in chosen[:-1]:
+        raise ContentInvalid(
+            [
+                ContentError(
+                    name,
+                    "must be one of md, njk, html, liquid, or a template engine then md (like njk,md)",
+                    field="templateEngineOverride",
+                )
+            ]
+        )
+    return tuple("liquid" if part == "html" else part for part in chosen)
+
+
+def anchor_slug(title: str) -> str:
+    """markdown-it-anchor's default: encodeURIComponent of the trimmed,
+    lower-cased title with runs of white space made hyphens."""
+    return quote(re.sub(r"\s+", "-", title.strip().lower()), safe="-_.!~*'()")
+
+
+class Engines:
+    def __init__(self, options: MarkdownOptions) -> None:
+        import liquid
+        from markdown_it import MarkdownIt
+
+        self.markdown = MarkdownIt(
+            "js-default",
+            {"html": options.html, "breaks": options.breaks, "linkify": options.linkify, "typographer": False},
+        )
+        if options.anchors:
+            from mdit_py_plugins.anchors import anchors_plugin
+
+            # Heading ids as markdown-it-anchor 5 makes them.
+            self.markdown.use(anchors_plugin, min_level=1, max_level=6, slug_func=anchor_slug)
+
+        class BoundedLiquid(liquid.Environment):
+            # Liquid runs no code; these bound what a body's loops and
+            # variables can cost.
+            loop_iteration_limit = 10_000
+            output_stream_limit = MAX_OUTPUT_CHARS
+            local_namespace_limit = MAX_OUTPUT_CHARS
+            context_depth_limit = 30
+
+        # No loader: {% include %} and {% render %} fail, so a body reads no file.
+        self.liquid = BoundedLiquid()
+
+    def render(self, name: str, chain: tuple[str, ...], text: str, first_line: int, context: dict) -> str:
+        for engine in chain:
+            if engine == "md":
+                text = self.markdown.render(text)
+            elif engine == "njk":
+                text = self._nunjucks(name, text, first_line, context)
+            else:
+                text = self._liquid(name, text, first_line, context)
+        return text
+
+    def _liquid(self, name: str, text: str, first_line: int, context: dict) -> str:
+        from liquid.exceptions import Error as LiquidError
+
+        try:
+            return str(self.liquid.from_string(text).render(**context))
+        except LiquidError as error:
+            line = getattr(error, "linenum", None)
+            message = str(error).split(", on line")[0]
+            raise ContentInvalid(
+                [ContentError(name, f"template error: {message}", first_line + line - 1 if line else None)]
+            ) from None
+
+    @staticmethod
+    def _nunjucks(name: str, text: str, first_line: int, context: dict) -> str:
+        from .nunjucks import TemplateProblem, render_nunjucks
+
+        try:
+            return render_nunjucks(text, context, name=name, max_output_chars=MAX_OUTPUT_CHARS)
+        except TemplateProblem as problem:
+            message = problem.message.removeprefix(f"{name}: ")
+            line = first_line + problem.line - 1 if problem.line else None
+            raise ContentInvalid([ContentError(name, f"template error: {message}", line)]) from None
