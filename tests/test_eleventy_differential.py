@@ -24,8 +24,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from chalicelib.nunjucks import render_nunjucks
-from chalicelib.site_config import parse_site_config, sort_collection
+from chalicelib.content.site_config import parse_site_config, sort_collection
 from tests.eleventy import build as eleventy
 
 pytestmark = pytest.mark.differential
@@ -103,69 +102,41 @@ def default_url(path: Path, data: dict) -> str:
     return "/" + "".join(part + "/" for part in parts)
 
 
-def nunjucks_context(built, path: Path, url: str, file_slug: str, file_path_stem: str) -> tuple[dict, str]:
-    data, body = front_matter(path)
-    context = {
-        "site": json.loads((SITE / "_data" / "site.json").read_text()),
-        "pkg": json.loads((SITE / "package.json").read_text()),
-        **data,
-        "page": {"url": url, "fileSlug": file_slug, "filePathStem": file_path_stem, "inputPath": "./" + path.relative_to(SITE).as_posix()},
-    }
-    return context, body
+HTML_PAGES_ONLY = {"/sitemap.xml", eleventy.COLLECTIONS_DEBUG}  # skipped by the API, with a warning
 
 
-def test_nunjucks_features_page_matches_eleventy(built):
-    path = SITE / "pages" / "nunjucks-features.njk"
-    context, body = nunjucks_context(built, path, "/nunjucks-features/", "nunjucks-features", "/pages/nunjucks-features")
-    ours = {"/nunjucks-features/": render_nunjucks(body, context, name="pages/nunjucks-features.njk")}
-    assert eleventy.compare_pages(built, ours, only=set(ours)) == []
+@pytest.fixture
+def published(built, publish, client) -> dict[str, dict]:
+    """The fixture site published through `nlc-api publish`, unchanged, and
+    the API's record for each path Eleventy writes."""
+    output = publish(SITE)
+    assert "skipped: its permalink /sitemap.xml is not an HTML page" in output
+    records = {}
+    for path in set(built) - HTML_PAGES_ONLY:
+        response = client.http.get(f"/content?path={path}")
+        assert response.status_code == 200, path
+        records[path] = json.loads(response.body)
+    return records
 
 
-def test_team_page_matches_eleventy(built):
-    members = []
-    for url in eleventy.collections(built)["teamMembers"]:
-        slug = url.rstrip("/").rsplit("/", 1)[-1]
-        data, _ = front_matter(SITE / "pages" / "who-we-are" / "team" / f"{slug}.md")
-        # Members use layouts/base.njk, `{{ content | safe }}`: their written
-        # page is exactly their templateContent.
-        members.append({"url": url, "fileSlug": slug, "data": data, "templateContent": built[url]})
-    path = SITE / "pages" / "who-we-are" / "team.md.njk"
-    context, body = nunjucks_context(built, path, "/pages/who-we-are/team.md/", "team.md", "/pages/who-we-are/team.md")
-    context["collections"] = {"teamMembers": members}
-    ours = {"/pages/who-we-are/team.md/": render_nunjucks(body, context, name="team.md.njk")}
-    assert eleventy.compare_pages(built, ours, only=set(ours)) == []
+def test_the_api_serves_every_page_body_as_eleventy_writes_it(built, published):
+    ours = {path: record["html"] for path, record in published.items()}
+    assert eleventy.compare_pages(built, ours, only=set(built) - HTML_PAGES_ONLY) == []
 
 
-# Markdown pages that today's chalicelib.content renders without global data,
-# titles on team members or permalinks without a leading slash.
-MARKDOWN_TODAY = {
-    "pages/our-programme.md": "/our-programme/",
-    "pages/who-we-are/index.md": "/who-we-are/",
-    "posts/2019-12-10-launch.md": "/posts/2019-12-10-launch/",
-    "posts/2020-03-01-leaders-meet.md": "/posts/2020-03-01-leaders-meet/",
-}
+def test_the_api_serves_custom_collections_in_eleventys_order(built, published, client):
+    order = eleventy.collections(built)
+    config = parse_site_config((SITE / "site.toml").read_bytes())
+    for collection in config.collections:
+        response = client.http.get(f"/collections/{collection.name}")
+        assert response.status_code == 200, collection.name
+        assert [item["path"] for item in json.loads(response.body)["items"]] == order[collection.name]
+        # The tag's own collection holds the same pages, in menu order.
+        tagged = json.loads(client.http.get(f"/collections/{collection.tag}").body)["items"]
+        assert sorted(item["path"] for item in tagged) == sorted(order[collection.name])
 
 
-def render_today(pages: dict[str, str]) -> dict[str, str]:
-    """{Eleventy URL: body} from today's chalicelib.content, by source file
-    (its paths for posts differ from Eleventy's)."""
-    from chalicelib import content
-
-    sources = {name: (SITE / name).read_bytes() for name in pages}
-    sources["posts/posts.json"] = (SITE / "posts" / "posts.json").read_bytes()
-    return {pages[page.source]: page.fields["html"] for page in content.build_site(sources).pages}
-
-
-def test_markdown_pages_match_eleventy(built):
-    ours = render_today(MARKDOWN_TODAY)
-    assert eleventy.compare_pages(built, ours, only=set(MARKDOWN_TODAY.values())) == []
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="markdown-it-anchor 5 numbers a repeated heading's id from 2 (our-aims-2); "
-    "mdit-py-plugins' anchors plugin from 1 (our-aims-1)",
-)
-def test_repeated_heading_ids_match_eleventy(built):
-    pages = {"pages/what-we-do.md": "/what-we-do/"}
-    assert eleventy.compare_pages(built, render_today(pages), only=set(pages.values())) == []
+def test_the_api_lists_what_eleventy_collects(built, published, client):
+    listed = {page["path"] for page in json.loads(client.http.get("/pages").body)["pages"]}
+    listed |= {post["path"] for post in json.loads(client.http.get("/posts?limit=50").body)["posts"]}
+    assert listed == set(eleventy.collections(built)["all"]) - {eleventy.COLLECTIONS_DEBUG}

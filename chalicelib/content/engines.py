@@ -55,13 +55,19 @@ class Engines:
 
         self.markdown = MarkdownIt(
             "js-default",
-            {"html": options.html, "breaks": options.breaks, "linkify": options.linkify, "typographer": False},
+            {
+                "html": options.html,
+                "breaks": options.breaks,
+                "linkify": options.linkify,
+                "typographer": False,
+            },
         )
+        self._ids: set[str] = set()
         if options.anchors:
             from mdit_py_plugins.anchors import anchors_plugin
 
             # Heading ids as markdown-it-anchor 5 makes them.
-            self.markdown.use(anchors_plugin, min_level=1, max_level=6, slug_func=anchor_slug)
+            self.markdown.use(anchors_plugin, min_level=1, max_level=6, slug_func=self._unique_id)
 
         class BoundedLiquid(liquid.Environment):
             # Liquid runs no code; these bound what a body's loops and
@@ -74,9 +80,20 @@ class Engines:
         # No loader: {% include %} and {% render %} fail, so a body reads no file.
         self.liquid = BoundedLiquid()
 
+    def _unique_id(self, title: str) -> str:
+        """markdown-it-anchor 5 numbers a repeated id from 2 (`aims-2`),
+        within one page; the plugin's own numbering starts from 1."""
+        base = candidate = anchor_slug(title)
+        number = 2
+        while candidate in self._ids:
+            candidate, number = f"{base}-{number}", number + 1
+        self._ids.add(candidate)
+        return candidate
+
     def render(self, name: str, chain: tuple[str, ...], text: str, first_line: int, context: dict) -> str:
         for engine in chain:
             if engine == "md":
+                self._ids = set()
                 text = self.markdown.render(text)
             elif engine == "njk":
                 text = self._nunjucks(name, text, first_line, context)

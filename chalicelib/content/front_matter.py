@@ -15,17 +15,13 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     EmailStr,
-    Field,
     StrictBool,
-    StrictFloat,
-    StrictInt,
     StrictStr,
     ValidationError,
 )
 from pydantic_core import PydanticCustomError
 
 from .problems import ContentError, ContentInvalid
-
 
 MAX_ORDER = 10**9  # orders sort as fixed-width numbers in table keys
 
@@ -41,6 +37,14 @@ def _as_printed(value: Any) -> Any:
     if isinstance(value, dt.date):
         return value.isoformat()
     raise PydanticCustomError("scalar", "must be text, a number or a date, not a list or a set of fields")
+
+
+def _number(value: Any) -> Any:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise PydanticCustomError("number", "must be a number, like 2")
+    if not -MAX_ORDER <= value <= MAX_ORDER:
+        raise PydanticCustomError("number", f"must be between -{MAX_ORDER:,} and {MAX_ORDER:,}")
+    return value
 
 
 def _one_or_many(value: Any) -> Any:
@@ -73,7 +77,7 @@ class FrontMatter(BaseModel):
     summary: Display = None
     permalink: StrictStr | Literal[False] | None = None
     tags: Strings = []
-    order: Annotated[StrictInt | StrictFloat, Field(ge=-MAX_ORDER, le=MAX_ORDER)] | None = None
+    order: Annotated[int | float, BeforeValidator(_number)] | None = None
     date: Annotated[dt.date, BeforeValidator(_day)] | None = None
     redirect_from: Strings = []
     alternative_format_contact: EmailStr | None = None

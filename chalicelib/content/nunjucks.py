@@ -379,9 +379,10 @@ class _Rewriter:
 
     def __init__(self, template: nodes.Template) -> None:
         self.assigned = {
-            node.target.name
+            target.name
             for node in template.find_all((nodes.Assign, nodes.AssignBlock))
-            if isinstance(node.target, nodes.Name) and not self._in_macro(template, node)
+            if isinstance(target := getattr(node, "target", None), nodes.Name)
+            and not self._in_macro(template, node)
         }
 
     @staticmethod
@@ -494,9 +495,12 @@ class _NunjucksEnvironment(SandboxedEnvironment):
             return left**right
         if operator_name == "*":
             for sequence, count in ((left, right), (right, left)):
-                if isinstance(sequence, (str, list, tuple)) and isinstance(count, int):
-                    if len(sequence) * count > limit:
-                        raise _Limit(f"a value is longer than {limit} characters")
+                if (
+                    isinstance(sequence, (str, list, tuple))
+                    and isinstance(count, int)
+                    and len(sequence) * count > limit
+                ):
+                    raise _Limit(f"a value is longer than {limit} characters")
             return left * right
         # `+`: JavaScript adds numbers and otherwise joins strings.
         if isinstance(left, (int, float)) and isinstance(right, (int, float)) and not isinstance(left, bool):

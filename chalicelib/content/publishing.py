@@ -11,14 +11,17 @@ from __future__ import annotations
 
 import hashlib
 import json
+import mimetypes
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .sources import engine_of
+
 if TYPE_CHECKING:
-    from .rendering import RenderedPage
+    from .rendering import RenderedPage, Site
 
 from .. import aws
 from ..errors import Refused
@@ -28,10 +31,10 @@ from ..settings import get_settings
 from ..tables import content_table
 
 Report = Callable[[str], None]
-CONTENT_FILES = ("*.md", "*.json")
 # DynamoDB's item limit is 400 KB; leave room for keys and attribute names.
 MAX_RECORD_BYTES = 380 * 1024
-SKIPPED_FOLDERS = {"node_modules", "_site", "_includes", "_data"}
+# The manifest entry of what the site's Netlify redirect files publish.
+REDIRECTS_SOURCE = "netlify.toml+_redirects"
 
 
 class PublishError(Exception):
@@ -66,17 +69,13 @@ class Summary:
 
 
 def load_directory(content_dir: Path) -> dict[str, bytes]:
-    """The Markdown files and directory data files of a content folder."""
+    """The content files of a folder: a content folder or the site's whole
+    repository (see sources.py for which files count)."""
+    from .sources import read_directory
+
     if not content_dir.is_dir():
         raise PublishError(f"{content_dir} is not a folder")
-    sources = {}
-    for pattern in CONTENT_FILES:
-        for file in content_dir.rglob(pattern):
-            relative = file.relative_to(content_dir)
-            if any(part.startswith(".") or part in SKIPPED_FOLDERS for part in relative.parts):
-                continue
-            sources[relative.as_posix()] = file.read_bytes()
-    return sources
+    return read_directory(content_dir)
 
 
 def load_bucket() -> dict[str, bytes]:
@@ -181,17 +180,36 @@ def publish(sources: dict[str, bytes], *, upload: bool, dry_run: bool, report: R
             )
         )
 
+    redirects_entry = manifest.get(REDIRECTS_SOURCE)
+    if (
+        redirects_entry is None
+        or redirects_entry.get("fingerprint", {}).get("S") != site.redirects_fingerprint
+    ):
+        items = _redirect_items(site)
+        new_keys = {content_table.item_key(item) for item in items}
+        puts += items
+        deletes += [key for key in _owned_keys(redirects_entry) if key not in new_keys]
+        manifest_puts.append(
+            content_table.item(
+                content_table.source_key(REDIRECTS_SOURCE),
+                fingerprint=site.redirects_fingerprint,
+                keys=[list(key) for key in sorted(new_keys)],
+            )
+        )
+    removed_files = [name for name in removed_files if name != REDIRECTS_SOURCE]
+
     for name in removed_files:
         report(f"delete {name}")
-        if name.endswith(".md"):
+        if engine_of(name):
             summary.deleted.append(name)
         deletes += [*_owned_keys(manifest[name]), content_table.source_key(name)]
 
-    # Directory data files have no records of their own: only their hash.
+    # Data, configuration and skipped files have no records of their own: only their hash.
+    pages_by_source = {page.source for page in site.pages}
     manifest_puts += [
         content_table.item(content_table.source_key(name), file_hash=file_hashes[name])
         for name in changed_files
-        if not name.endswith(".md")
+        if name not in pages_by_source
     ]
 
     if too_large:
@@ -230,29 +248,40 @@ def _owned_keys(manifest_item: dict | None) -> list[content_table.Key]:
 
 
 def _page_items(page: RenderedPage, record: dict) -> list[dict]:
+    """Every item a page is read by: by slug, by path, in the list of its
+    kind and in each of its collections, unless it is kept out of lists."""
     from .records import summary_of
 
     full = dumps(record)
     summary = dumps(summary_of(record))
     if page.kind == "post":
-        items = [
-            content_table.item(content_table.post_key(page.slug), json=full),
-            content_table.item(content_table.post_summary_key(page.date or "", page.slug), json=summary),
-        ]
+        items = [content_table.item(content_table.post_key(page.slug), json=full)]
+        listing = content_table.post_summary_key(page.date or "", page.slug)
     else:
-        items = [
-            content_table.item(content_table.page_key(page.slug), json=full),
-            content_table.item(content_table.page_summary_key(page.slug), json=summary),
-        ]
+        items = [content_table.item(content_table.page_key(page.slug), json=full)]
+        listing = content_table.page_summary_key(page.slug)
+    if page.listed:
+        items.append(content_table.item(listing, json=summary))
     if page.path:
         items.append(content_table.item(content_table.path_key(page.path), json=full))
-        items += [
-            content_table.item(content_table.path_key(old), redirect=page.path) for old in page.redirect_from
-        ]
+        items += [content_table.redirect_item(old, page.path, 301) for old in page.redirect_from]
     items += [
-        content_table.item(content_table.collection_key(tag, page.order, page.title, page.slug), json=full)
-        for tag in page.tags
+        content_table.item(content_table.collection_key(name, rank), json=full)
+        for name, rank in page.collections.items()
     ]
+    return items
+
+
+def _redirect_items(site: Site) -> list[dict]:
+    """The site's Netlify redirects: one item per old path, and the prefix
+    rules together, read only when a path has no item of its own."""
+    items = [
+        content_table.redirect_item(old, target, status)
+        for old, (target, status) in site.redirects.redirects.items()
+    ]
+    if site.redirects.prefixes:
+        prefixes = [[rule.from_prefix, rule.to, rule.status, rule.splat] for rule in site.redirects.prefixes]
+        items.append(content_table.item(content_table.REDIRECT_PREFIXES, prefixes=dumps(prefixes)))
     return items
 
 
@@ -286,7 +315,7 @@ def _sync_bucket(sources: dict[str, bytes], changed: list[str], removed: list[st
     s3, bucket = aws.s3(), get_settings().content_bucket
 
     def upload(name: str) -> None:
-        content_type = "text/markdown; charset=utf-8" if name.endswith(".md") else "application/json"
+        content_type = mimetypes.guess_type(name)[0] or "text/plain"
         s3.put_object(Bucket=bucket, Key=SOURCE_PREFIX + name, Body=sources[name], ContentType=content_type)
 
     def remove(name: str) -> None:

@@ -28,6 +28,7 @@ MAX_TAG_LENGTH = 200
 class Found:
     json: str = ""
     redirect_to: str | None = None
+    status: int = 301
 
 
 @contextmanager
@@ -64,15 +65,28 @@ def _checked_slug(slug: str) -> str:
 
 
 def page_at_path(raw_path: str | None) -> Found:
+    """The page at a path, or where it moved. A path with no item of its own
+    costs a second read: the site's prefix redirects (/blog/*)."""
     path = normalise_path(raw_path)
     with _reading():
         stored = content_table.get(content_table.path_key(path))
     if stored is None:
-        raise NotFound(f"There is no page at {path}")
-    target = content_table.redirect_target(stored)
-    if target is not None:
-        return Found(redirect_to=target)
+        return _by_prefix(path)
+    redirect = content_table.redirect_of(stored)
+    if redirect is not None:
+        return Found(redirect_to=redirect[0], status=redirect[1])
     return Found(json=stored["json"]["S"])
+
+
+def _by_prefix(path: str) -> Found:
+    with _reading():
+        stored = content_table.get(content_table.REDIRECT_PREFIXES)
+    rules = json.loads(stored["prefixes"]["S"]) if stored else []
+    # The longest prefix that covers the path wins.
+    for prefix, target, status, splat in sorted(rules, key=lambda rule: -len(rule[0])):
+        if path.startswith(prefix) and path != prefix:
+            return Found(redirect_to=target + path[len(prefix) :] if splat else target, status=status)
+    raise NotFound(f"There is no page at {path}")
 
 
 def page(slug: str) -> str:

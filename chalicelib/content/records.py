@@ -19,7 +19,7 @@ class DocumentLink(BaseModel):
 
 class LinkingPage(BaseModel):
     path: str | None
-    title: str
+    title: str | None
 
 
 class DocumentRecord(DocumentLink):
@@ -28,17 +28,19 @@ class DocumentRecord(DocumentLink):
 
 
 class PageSummary(BaseModel):
-    """A page's front-matter fields at the top level, with where it lives."""
+    """A page's data (its front matter over its directory data) at the top
+    level, with where it lives. A field the file never set is absent."""
 
     model_config = ConfigDict(extra="allow")
 
-    title: str
+    title: str | None = None
     slug: str
     path: str | None = Field(description="URL path on the site; null when permalink is false")
+    input_path: str = Field(description="The source file, relative to the content folder")
     tags: list[str] = []
     permalink: str | Literal[False] | None = None
     navtitle: str | None = None
-    order: int | None = None
+    order: int | float | None = None
     metadesc: str | None = None
     layout: str | None = None
     updated: dt.datetime

@@ -28,7 +28,15 @@ from typing import Any, Literal
 
 from .documents import find_documents, text_of
 from .engines import Engines, chain_for
-from .front_matter import FrontMatter, directory_data, jsonable, merge, parse_json, split_front_matter, validate
+from .front_matter import (
+    FrontMatter,
+    directory_data,
+    jsonable,
+    merge,
+    parse_json,
+    split_front_matter,
+    validate,
+)
 from .netlify_redirects import RedirectPlan, resolve_site_redirects
 from .paths import InvalidPath, normalise_path
 from .problems import ContentError, ContentInvalid
@@ -133,6 +141,11 @@ def build_site(sources: Mapping[str, bytes]) -> Site:
         else:
             data_files[name] = parsed
 
+    if "package.json" in sources:
+        try:
+            global_data.setdefault("pkg", parse_json("package.json", sources["package.json"]))
+        except ContentInvalid as invalid:
+            errors += invalid.errors
     engines = Engines(config.markdown)
     shared = _fingerprint_of_shared(sources, data_files)
     templates: list[_Template] = []
@@ -162,19 +175,29 @@ def build_site(sources: Mapping[str, bytes]) -> Site:
             errors += invalid.errors
             continue
         template.item["templateContent"] = html
-        depends_on = [shared, template.raw, json.dumps(template.data, sort_keys=True, default=str).encode()]
+        depends_on: list[bytes | str] = [
+            shared,
+            template.raw,
+            json.dumps(template.data, sort_keys=True, default=str),
+        ]
         if template.uses_collections:
             depends_on.append(everything)
         pages.append(_page(template, html, config, _digest(*depends_on)))
     errors += _clashes(pages)
     redirects = resolve_site_redirects(sources, [page.path for page in pages if page.path])
-    errors += [ContentError(*problem.split(" ", 1)) for problem in redirects.errors]
+    errors += [ContentError(*_file_and_message(problem)) for problem in redirects.errors]
     warnings += redirects.warnings
     if errors:
         raise ContentInvalid(errors)
     paths = "\n".join(sorted(page.path for page in pages if page.path)).encode()
     rule_files = [sources.get(name, b"") for name in ("netlify.toml", "_redirects")]
     return Site(pages, warnings, redirects, _digest(*rule_files, paths))
+
+
+def _file_and_message(problem: str) -> tuple[str, str]:
+    """A redirect plan's problem, which starts with the rule's file name."""
+    file, _, message = problem.partition(" ")
+    return file, message
 
 
 def _place(data: dict, parts: tuple[str, ...], value: Any) -> None:
@@ -252,7 +275,8 @@ def _path(
     if permalink is None:
         folder = source.parent.as_posix()
         stem = "" if source.stem == "index" else source.stem
-        raw = "/" + "/".join(part for part in (folder, stem) if part not in ("", "."))
+        # Always a folder: team.md.njk is /team.md/, as Eleventy writes it.
+        raw = "/" + "".join(f"{part}/" for part in (folder, stem) if part not in ("", "."))
     else:
         # Written with the page's own template engine; relative to the site's root.
         engine = tuple(part for part in chain if part != "md")[:1] or ("liquid",)
@@ -366,7 +390,9 @@ def _clashes(pages: list[RenderedPage]) -> list[ContentError]:
         for claim in claims:
             if claim in claimed:
                 what = "URL path" if claim[0] == "path" else f"{claim[0]} name"
-                errors.append(ContentError(page.source, f"{what} {claim[1]} is already used by {claimed[claim]}"))
+                errors.append(
+                    ContentError(page.source, f"{what} {claim[1]} is already used by {claimed[claim]}")
+                )
             else:
                 claimed[claim] = page.source
     return errors

@@ -107,8 +107,8 @@ def parse_site_config(raw: bytes | str | None, *, file: str = SITE_CONFIG_FILE) 
         try:
             text = raw.decode("utf-8-sig")
         except UnicodeDecodeError as error:
-            line = raw[: error.start].count(b"\n") + 1
-            raise SiteConfigInvalid([ConfigProblem(file, "is not UTF-8 text", line=line)]) from None
+            at = raw[: error.start].count(b"\n") + 1
+            raise SiteConfigInvalid([ConfigProblem(file, "is not UTF-8 text", line=at)]) from None
     else:
         text = raw
     try:
@@ -241,7 +241,9 @@ def _describe(value: Any) -> str:
     )
 
 
-def sort_collection[T](pages: Sequence[T], sort: str | None, data: Callable[[T], Mapping[str, Any]]) -> list[T]:
+def sort_collection[T](
+    pages: Sequence[T], sort: str | None, data: Callable[[T], Mapping[str, Any]]
+) -> list[T]:
     """A custom collection's order. `pages` must already be in Eleventy's
     default order (date, then input path), as getFilteredByTag gives them;
     the sort is stable (as Array.prototype.sort is in Node 12 and later), so

@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 TEMPLATE_ENGINES = ("md", "njk", "html", "liquid")
-SITE_FILES = ("site.toml", "netlify.toml", "_redirects", ".eleventyignore", ".gitignore")
+# package.json is Eleventy's `pkg` global.
+SITE_FILES = ("site.toml", "netlify.toml", "_redirects", ".eleventyignore", ".gitignore", "package.json")
 IGNORE_FILES = (".eleventyignore", ".gitignore")
 INCLUDES, GLOBAL_DATA = "_includes", "_data"
 # Never content, whatever the ignore files say (Eleventy ignores them too).
@@ -79,7 +80,9 @@ class IgnoreRules:
 
 
 def _ignore_rules(sources: Mapping[str, bytes]) -> IgnoreRules:
-    return IgnoreRules.parse(*(sources[name].decode("utf-8", "replace") for name in IGNORE_FILES if name in sources))
+    return IgnoreRules.parse(
+        *(sources[name].decode("utf-8", "replace") for name in IGNORE_FILES if name in sources)
+    )
 
 
 def _never_read(parts: tuple[str, ...]) -> bool:

@@ -5,12 +5,13 @@ Every read is one GetItem or one Query, never a Scan. Records are stored as
 the JSON the API returns (attribute `json`), so a read is a lookup and a copy.
 
     pk                sk                       holds
-    path#<url path>   -                        the page at that path, or a redirect
+    path#<url path>   -                        the page at that path, or a redirect (and its status)
+    redirects         prefixes                 the site's prefix redirects (/blog/* to /posts/:splat)
     page#<slug>       -                        a page, in full
     post#<slug>       -                        a blog post, in full
     pages             <slug>                   a page summary (no html)
     posts             <YYYY-MM-DD>#<slug>      a post summary, newest last
-    tag#<tag>         <order>#<title>#<slug>   a collection item, in full, menu order
+    tag#<name>        <rank>                   a collection item, in full, in the collection's order
     documents         <url>                    a linked document
     source            <relative file path>     what publishing wrote for that file
 
@@ -68,10 +69,24 @@ def collection_partition(tag: str) -> str:
     return f"tag#{tag}"
 
 
-def collection_key(tag: str, order: int | None, title: str, slug: str) -> Key:
-    # Eleventy's menus sort by `order`, then title; unordered items come last.
-    rank = f"{order + 10**9:012d}" if order is not None else "~"
-    return (collection_partition(tag), f"{rank}#{title.casefold()}#{slug}")
+def collection_key(name: str, rank: str) -> Key:
+    """An item of a collection (a tag's or a custom one), at its place:
+    `rank` sorts as the collection is ordered (see rendering.py)."""
+    return (collection_partition(name), rank)
+
+
+REDIRECT_PREFIXES: Key = ("redirects", "prefixes")
+
+
+def redirect_item(old_path: str, target: str, status: int) -> dict:
+    return item(path_key(old_path), redirect=target, status=str(status))
+
+
+def redirect_of(stored: dict) -> tuple[str, int] | None:
+    """Where a path item redirects, and with which status; None for a page."""
+    if "redirect" not in stored:
+        return None
+    return stored["redirect"]["S"], int(stored["status"]["S"]) if "status" in stored else 301
 
 
 def document_key(url: str) -> Key:
@@ -105,10 +120,6 @@ def item_key(stored: dict) -> Key:
 def record_json(stored: dict) -> str | None:
     """The stored record's JSON text; None for a redirect, which has none."""
     return stored["json"]["S"] if "json" in stored else None
-
-
-def redirect_target(stored: dict) -> str | None:
-    return stored["redirect"]["S"] if "redirect" in stored else None
 
 
 def text_attribute(stored: dict, name: str) -> str | None:

@@ -30,7 +30,7 @@ def health() -> Response:
 def get_content() -> Response:
     found = reads.page_at_path(_query("path"))
     if found.redirect_to:
-        return content_redirect(found.redirect_to)
+        return content_redirect(found.redirect_to, found.status)
     return _cacheable(found.json)
 
 

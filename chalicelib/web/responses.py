@@ -48,8 +48,9 @@ def _etag_matches(if_none_match: str | None, etag: str) -> bool:
     return "*" in candidates or etag in {tag.removeprefix("W/") for tag in candidates}
 
 
-def content_redirect(site_path: str) -> Response:
-    """A permanent redirect to the page now at `site_path`.
+def content_redirect(site_path: str, status: int = 301) -> Response:
+    """A redirect (301 unless the site says otherwise) to the page now at
+    `site_path`, or to the full URL the site redirects to.
 
     Location names the API's own answer for that page, relative to this
     request's URL (so it keeps API Gateway's stage prefix): a browser's fetch
@@ -57,9 +58,9 @@ def content_redirect(site_path: str) -> Response:
     """
     return Response(
         body=dumps({"path": site_path}),
-        status_code=301,
+        status_code=status,
         headers={
-            "Location": "content?path=" + quote(site_path, safe=""),
+            "Location": site_path if "://" in site_path else "content?path=" + quote(site_path, safe=""),
             "Content-Type": JSON,
             "Cache-Control": f"public, max-age={get_settings().cache_max_age}",
         },
