@@ -26,6 +26,8 @@ WHEELS := $(WHEELHOUSE)/.fetched
 PLATFORMS := $(foreach minor,$(shell seq 17 34),--platform manylinux_2_$(minor)_x86_64) --platform manylinux2014_x86_64
 # axe-core for the browser tests, installed from tests/browser's lock file.
 AXE := tests/browser/node_modules/.package-lock.json
+# Eleventy 0.11 itself, for the differential tests of rendering, from its lock file.
+ELEVENTY := tests/eleventy/node_modules/.package-lock.json
 
 .PHONY: run test lint install lock package wheelhouse bench clean
 
@@ -86,7 +88,12 @@ lint: $(STAMP)
 	echo "mypy"; $(BIN)/mypy $(wildcard app.py chalicelib nlc_tools) || status=1; \
 	exit $$status
 
-test: lint $(WHEELS) $(AXE)
+$(ELEVENTY): tests/eleventy/package.json tests/eleventy/package-lock.json
+	@if command -v npm >/dev/null; then echo "Installing Eleventy 0.11 for the differential tests (first run only)…"; \
+		cd tests/eleventy && npm ci --no-audit --no-fund --loglevel=error; \
+	else echo "npm not found: the differential tests will skip (install Node.js and npm to run them)"; fi
+
+test: lint $(WHEELS) $(AXE) $(ELEVENTY)
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)
