@@ -15,6 +15,7 @@ Eleventy behaviours this pins down (each surprising at least once):
 - A member's templateContent is its rendered Markdown without its layout.
 - Nunjucks autoescapes; a captured {% set %} block is escaped again.
 """
+
 from __future__ import annotations
 
 import json
@@ -76,7 +77,11 @@ def test_custom_collections_follow_site_toml(built):
     order = eleventy.collections(built)
     by_url = {}
     for path in SITE.rglob("*"):
-        if path.suffix not in (".md", ".njk", ".html", ".liquid") or "_includes" in path.parts or path.name == "README.md":
+        if (
+            path.suffix not in (".md", ".njk", ".html", ".liquid")
+            or "_includes" in path.parts
+            or path.name == "README.md"
+        ):
             continue
         data, _ = front_matter(path)
         folder_data = path.parent / f"{path.parent.name}.json"
@@ -89,7 +94,9 @@ def test_custom_collections_follow_site_toml(built):
     assert config.data_deep_merge is False
     for collection in config.collections:
         tagged = [url for url in default_order if collection.tag in by_url[url]["tags"]]
-        assert sort_collection(tagged, collection.sort, lambda url: by_url[url]) == order[collection.name], collection.name
+        assert sort_collection(tagged, collection.sort, lambda url: by_url[url]) == order[collection.name], (
+            collection.name
+        )
 
 
 def default_url(path: Path, data: dict) -> str:

@@ -67,7 +67,11 @@ def test_a_page_kept_out_of_collections_is_served_but_never_listed(site, client)
 def test_a_nunjucks_page_lists_its_custom_collection_with_each_members_content(site, client):
     team = body(content(client, "/pages/who-we-are/team.md/"))
     assert team["input_path"] == "pages/who-we-are/team.md.njk"
-    assert team["html"].index("Alice Smith") < team["html"].index("Chen Wei") < team["html"].index("Bola Adeyemi")
+    assert (
+        team["html"].index("Alice Smith")
+        < team["html"].index("Chen Wei")
+        < team["html"].index("Bola Adeyemi")
+    )
     assert "<p>Alice leads the Centre.<br>\nShe joined in 2019.</p>" in team["html"]
 
 

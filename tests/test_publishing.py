@@ -150,7 +150,10 @@ def test_dry_run_validates_and_writes_nothing(publish, aws_backend):
     "files, expected",
     [
         ({"bad.md": "---\ntitle: T\norder: second\n---\n"}, "bad.md:3: order: must be a number, like 2"),
-        ({"bad.md": "---\ntitle: T\ntags: [a, 2]\n---\n"}, "bad.md:3: tags.1: input should be a valid string"),
+        (
+            {"bad.md": "---\ntitle: T\ntags: [a, 2]\n---\n"},
+            "bad.md:3: tags.1: input should be a valid string",
+        ),
         ({"bad.md": "---\ntitle: [a, b]\n---\n"}, "bad.md:2: title: must be text, a number or a date"),
         ({"bad.md": "---\ntitle: T\ndate: someday\n---\n"}, "bad.md:3: date: input should be a valid date"),
         ({"bad.md": "---\ntitle: T\ntags: [a, b\n---\n"}, "bad.md:4: front matter is not valid YAML"),
@@ -163,7 +166,10 @@ def test_dry_run_validates_and_writes_nothing(publish, aws_backend):
             "bad.md:3: alternative_format_contact",
         ),
         ({"bad.md": "---\ntitle: T\npermalink: 5\n---\n"}, "bad.md:3: permalink"),
-        ({"bad.md": "---\ntitle: T\npermalink: /a/../b/\n---\n"}, "bad.md: permalink: The path must not contain"),
+        (
+            {"bad.md": "---\ntitle: T\npermalink: /a/../b/\n---\n"},
+            "bad.md: permalink: The path must not contain",
+        ),
         ({"posts/undated.md": "---\ntitle: T\n---\n"}, "posts/undated.md: date: a post needs a date"),
         (
             {"a.md": page("A", "permalink: /same/\n"), "b.md": page("B", "permalink: /same/\n")},
@@ -197,9 +203,7 @@ def test_a_page_too_large_for_dynamodb_is_refused_before_any_write(publish, tmp_
 
 
 def test_every_problem_is_reported_at_once(publish, tmp_path):
-    site = write(
-        tmp_path, {"a.md": "---\norder: x\ntags: 3\n---\n", "b.md": "---\ntitle: [\n---\n"}
-    )
+    site = write(tmp_path, {"a.md": "---\norder: x\ntags: 3\n---\n", "b.md": "---\ntitle: [\n---\n"})
     output = fails(publish, site)
     assert "a.md:2: order:" in output
     assert "a.md:3: tags" in output

@@ -41,7 +41,7 @@ from .netlify_redirects import RedirectPlan, resolve_site_redirects
 from .paths import InvalidPath, normalise_path
 from .problems import ContentError, ContentInvalid
 from .records import PageRecord, PostRecord
-from .site_config import SiteConfig, SiteConfigInvalid, load_site_config, sort_collection
+from .site_config import SiteConfig, load_site_config, sort_collection
 from .sources import SITE_FILES, classify, engine_of
 
 # Bump when rendering changes, so the next publish rewrites every page.
@@ -123,8 +123,8 @@ def build_site(sources: Mapping[str, bytes]) -> Site:
     warnings: list[str] = []
     try:
         config = load_site_config(sources)
-    except SiteConfigInvalid as invalid:
-        errors += [ContentError(p.file, p.message, p.line, p.key) for p in invalid.problems]
+    except ContentInvalid as invalid:
+        errors += invalid.errors
         config = SiteConfig()
     found = classify(sources)
     warnings += found.warnings

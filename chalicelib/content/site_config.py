@@ -29,6 +29,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from .problems import ContentError, ContentInvalid
+
 SITE_CONFIG_FILE = "site.toml"
 RESERVED_COLLECTIONS = ("all",)  # Eleventy's own collection of every page
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
@@ -38,10 +40,8 @@ T = TypeVar("T")
 __all__ = [
     "SITE_CONFIG_FILE",
     "Collection",
-    "ConfigProblem",
     "MarkdownOptions",
     "SiteConfig",
-    "SiteConfigInvalid",
     "load_site_config",
     "parse_site_config",
     "sort_collection",
@@ -76,24 +76,6 @@ class SiteConfig:
         return next((item for item in self.collections if item.name == name), None)
 
 
-@dataclass(frozen=True)
-class ConfigProblem:
-    file: str
-    message: str
-    key: str | None = None
-    line: int | None = None
-
-    def __str__(self) -> str:
-        where = self.file + (f":{self.line}" if self.line else "")
-        return f"{where}: {self.key + ': ' if self.key else ''}{self.message}"
-
-
-class SiteConfigInvalid(Exception):
-    def __init__(self, problems: list[ConfigProblem]) -> None:
-        super().__init__("; ".join(str(problem) for problem in problems))
-        self.problems = problems
-
-
 def load_site_config(sources: Mapping[str, bytes]) -> SiteConfig:
     """The site's configuration from its source files (names relative to
     the content root): site.toml's, or the defaults when there is none."""
@@ -108,7 +90,7 @@ def parse_site_config(raw: bytes | str | None, *, file: str = SITE_CONFIG_FILE) 
             text = raw.decode("utf-8-sig")
         except UnicodeDecodeError as error:
             at = raw[: error.start].count(b"\n") + 1
-            raise SiteConfigInvalid([ConfigProblem(file, "is not UTF-8 text", line=at)]) from None
+            raise ContentInvalid([ContentError(file, "is not UTF-8 text", line=at)]) from None
     else:
         text = raw
     try:
@@ -118,7 +100,7 @@ def parse_site_config(raw: bytes | str | None, *, file: str = SITE_CONFIG_FILE) 
         found = re.search(r"\(at line (\d+), column \d+\)", message)
         line = getattr(error, "lineno", None) or (int(found.group(1)) if found else None)
         plain = re.sub(r"\s*\(at (line \d+, column \d+|end of document)\)", "", message)
-        raise SiteConfigInvalid([ConfigProblem(file, f"is not valid TOML: {plain}", line=line)]) from None
+        raise ContentInvalid([ContentError(file, f"is not valid TOML: {plain}", line=line)]) from None
     return _Reader(file, text).read(document)
 
 
@@ -126,10 +108,10 @@ class _Reader:
     def __init__(self, file: str, text: str) -> None:
         self.file = file
         self.lines = text.split("\n")
-        self.problems: list[ConfigProblem] = []
+        self.problems: list[ContentError] = []
 
     def problem(self, key: str, message: str) -> None:
-        self.problems.append(ConfigProblem(self.file, message, key=key, line=self.line_of(key)))
+        self.problems.append(ContentError(self.file, message, line=self.line_of(key), field=key))
 
     def line_of(self, dotted: str) -> int | None:
         """Where a key is written: `[a.b]` or `[[a.b]]` for a table, else
@@ -167,7 +149,7 @@ class _Reader:
         markdown = self.markdown(document.get("markdown", {}))
         deep_merge = self.boolean(document, "data_deep_merge", "data_deep_merge", True)
         if self.problems:
-            raise SiteConfigInvalid(self.problems)
+            raise ContentInvalid(self.problems)
         return SiteConfig(collections=collections, markdown=markdown, data_deep_merge=deep_merge)
 
     def collections(self, table: Any) -> tuple[Collection, ...]:

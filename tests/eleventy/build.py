@@ -1,5 +1,6 @@
 """Eleventy 0.11 itself, run on a site, as the truth the API's rendering is
 compared with. Needs Node.js and `cd tests/eleventy && npm ci`."""
+
 from __future__ import annotations
 
 import difflib
@@ -45,14 +46,20 @@ def build(site: Path = FIXTURE_SITE, timeout: float = 120) -> dict[str, str]:
             timeout=timeout,
         )
         if completed.returncode != 0:
-            raise RuntimeError(f"Eleventy failed ({completed.returncode}):\n{completed.stdout}\n{completed.stderr}")
+            raise RuntimeError(
+                f"Eleventy failed ({completed.returncode}):\n{completed.stdout}\n{completed.stderr}"
+            )
         pages: dict[str, str] = {}
         root = Path(output)
         for file in sorted(root.rglob("*")):
             if not file.is_file():
                 continue
             relative = file.relative_to(root).as_posix()
-            url = "/" + (relative[: -len("index.html")] if relative == "index.html" or relative.endswith("/index.html") else relative)
+            url = "/" + (
+                relative[: -len("index.html")]
+                if relative == "index.html" or relative.endswith("/index.html")
+                else relative
+            )
             pages[url] = file.read_text(encoding="utf-8")
         return pages
 
@@ -63,7 +70,9 @@ def collections(pages: dict[str, str]) -> dict[str, list[str]]:
     return json.loads(pages[COLLECTIONS_DEBUG])
 
 
-def compare_pages(eleventy: dict[str, str], ours: dict[str, str], *, only: set[str] | None = None) -> list[str]:
+def compare_pages(
+    eleventy: dict[str, str], ours: dict[str, str], *, only: set[str] | None = None
+) -> list[str]:
     """Differences between Eleventy's bodies and the API's, by URL path: a
     unified diff for each page whose body differs, and each page only one
     side has. `only` limits the comparison to those paths. Empty when the

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
+from chalicelib.content.problems import ContentInvalid
 from chalicelib.content.site_config import (
     Collection,
     MarkdownOptions,
     SiteConfig,
-    SiteConfigInvalid,
     load_site_config,
     parse_site_config,
     sort_collection,
@@ -53,27 +53,27 @@ def test_sort_defaults_to_order_and_markdown_keys_override_defaults():
 
 
 def problems(text: str) -> list:
-    with pytest.raises(SiteConfigInvalid) as raised:
+    with pytest.raises(ContentInvalid) as raised:
         parse_site_config(text)
-    return raised.value.problems
+    return raised.value.errors
 
 
 def test_unknown_top_level_key_names_file_key_and_line():
     [problem] = problems("data_deep_merge = true\nlayouts = 1\n")
-    assert (problem.file, problem.key, problem.line) == ("site.toml", "layouts", 2)
+    assert (problem.file, problem.field, problem.line) == ("site.toml", "layouts", 2)
     assert str(problem).startswith("site.toml:2: layouts: ")
 
 
 def test_unknown_collection_and_markdown_keys():
     found = problems('[collections.nav]\ntag = "nav"\nreverse = true\n\n[markdown]\ntypographer = true\n')
-    assert [(p.key, p.line) for p in found] == [("collections.nav.reverse", 3), ("markdown.typographer", 6)]
+    assert [(p.field, p.line) for p in found] == [("collections.nav.reverse", 3), ("markdown.typographer", 6)]
 
 
 def test_wrong_types_are_errors_with_lines():
     found = problems(
         'data_deep_merge = "yes"\n[markdown]\nhtml = 1\n[collections.nav]\ntag = 3\n[collections.footer]\nsort = "order"\n'
     )
-    assert [(p.key, p.line) for p in found] == [
+    assert [(p.field, p.line) for p in found] == [
         ("collections.nav.tag", 5),
         ("collections.footer.tag", None),
         ("markdown.html", 3),
@@ -85,7 +85,7 @@ def test_wrong_types_are_errors_with_lines():
 
 def test_reserved_and_badly_named_collections():
     found = problems('[collections.all]\ntag = "x"\n[collections."two words"]\ntag = "y"\n')
-    assert [p.key for p in found] == ["collections.all", "collections.two words"]
+    assert [p.field for p in found] == ["collections.all", "collections.two words"]
 
 
 def test_invalid_toml_gives_the_line():
@@ -95,9 +95,9 @@ def test_invalid_toml_gives_the_line():
 
 
 def test_not_utf8():
-    with pytest.raises(SiteConfigInvalid) as raised:
+    with pytest.raises(ContentInvalid) as raised:
         parse_site_config(b"[markdown]\n\xff = 1\n")
-    assert raised.value.problems[0].line == 2
+    assert raised.value.errors[0].line == 2
 
 
 def test_sort_is_stable_on_ties_and_puts_missing_values_last():
