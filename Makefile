@@ -27,7 +27,7 @@ PLATFORMS := $(foreach minor,$(shell seq 17 34),--platform manylinux_2_$(minor)_
 # axe-core for the browser tests, installed from tests/browser's lock file.
 AXE := tests/browser/node_modules/.package-lock.json
 
-.PHONY: run test lint install lock package wheelhouse bench clean
+.PHONY: run test test-unit test-api test-deploy lint install lock package wheelhouse bench clean
 
 # uv itself, into the venv with pip, at the version uv.lock holds.
 $(UV):
@@ -88,6 +88,19 @@ lint: $(STAMP)
 
 test: lint $(WHEELS) $(AXE)
 	$(BIN)/python -m pytest
+
+# One tier of the tests at a time (each test's tier: tests/conftest.py).
+# Pure code, no moto: seconds.
+test-unit: $(STAMP)
+	$(BIN)/python -m pytest -m unit
+
+# Through the HTTP API and the CLI against moto.
+test-api: $(STAMP)
+	$(BIN)/python -m pytest -m api
+
+# Packaging, provisioning, the deploy rehearsal, IAM and schemathesis.
+test-deploy: $(STAMP) $(WHEELS)
+	$(BIN)/python -m pytest -m deploy
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks
