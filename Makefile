@@ -29,7 +29,7 @@ AXE := tests/browser/node_modules/.package-lock.json
 # Eleventy 0.11 itself, for the differential tests of rendering, from its lock file.
 ELEVENTY := tests/eleventy/node_modules/.package-lock.json
 
-.PHONY: run test lint install lock package wheelhouse bench clean
+.PHONY: run test test-unit test-api test-deploy lint install lock package wheelhouse bench clean
 
 # uv itself, into the venv with pip, at the version uv.lock holds.
 $(UV):
@@ -95,6 +95,19 @@ $(ELEVENTY): tests/eleventy/package.json tests/eleventy/package-lock.json
 
 test: lint $(WHEELS) $(AXE) $(ELEVENTY)
 	$(BIN)/python -m pytest
+
+# One tier of the tests at a time (each test's tier: tests/conftest.py).
+# Pure code, no moto: seconds.
+test-unit: $(STAMP)
+	$(BIN)/python -m pytest -m unit
+
+# Through the HTTP API and the CLI against moto.
+test-api: $(STAMP)
+	$(BIN)/python -m pytest -m api
+
+# Packaging, provisioning, the deploy rehearsal, IAM and schemathesis.
+test-deploy: $(STAMP) $(WHEELS)
+	$(BIN)/python -m pytest -m deploy
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks

@@ -2,17 +2,65 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 from pathlib import Path
 
 import pytest
-from chalice.test import Client
-from moto import mock_aws
 
 from chalicelib import aws
 from chalicelib.settings import PROJECT_DIR, get_settings, stage_environment
 
 SEED_CONTENT = PROJECT_DIR / "content"
+TESTS = Path(__file__).resolve().parent
+
+
+# Tiers -----------------------------------------------------------------------
+# Each test gets its tier from where it lives and what it uses, so a new test
+# needs no marker of its own: `pytest -m unit` runs in seconds without moto.
+TIERS = ("unit", "api", "deploy", "browser")
+DEPLOY_FILES = {"test_deploy.py", "test_packaging.py", "test_provision.py", "test_iam.py"}
+DEPLOY_FIXTURES = {"project_copy", "package_environment"}
+# A unit or api test longer than this is a deploy test, or wants cutting down.
+SLOW_SECONDS = 30
+
+
+def _tier(item: pytest.Item) -> str:
+    uses = set(getattr(item, "fixturenames", ()))
+    if item.path.name in DEPLOY_FILES or uses & DEPLOY_FIXTURES:
+        return "deploy"
+    if "aws_backend" in uses:
+        return "api"
+    if TESTS / "unit" in item.path.parents:
+        return "unit"
+    return "api" if _imports_moto(getattr(item, "module", None)) else "unit"
+
+
+def _imports_moto(module) -> bool:
+    return module is not None and any(
+        (value.__name__ if inspect.ismodule(value) else getattr(value, "__module__", None) or "").startswith(
+            "moto"
+        )
+        for value in vars(module).values()
+    )
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if not any(item.get_closest_marker(tier) for tier in TIERS):
+            item.add_marker(_tier(item))
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    report = (yield).get_result()
+    slow = call.when == "call" and call.duration > SLOW_SECONDS
+    if slow and report.passed and (item.get_closest_marker("unit") or item.get_closest_marker("api")):
+        report.outcome = "failed"
+        report.longrepr = (
+            f"took {call.duration:.0f} s: a unit or api test must finish within {SLOW_SECONDS} s "
+            "(make it smaller, or mark it deploy)"
+        )
 
 
 @pytest.fixture(autouse=True)
@@ -33,18 +81,44 @@ def aws_environment(monkeypatch):
     aws.reset_clients()
 
 
+EMULATOR = pytest.StashKey["Emulator"]()
+
+
+@pytest.fixture(scope="session")
+def emulator(pytestconfig):
+    """moto for the whole run, provisioned once (see tests/fake_aws.py)."""
+    from fake_aws import Emulator
+
+    emulator = pytestconfig.stash[EMULATOR] = Emulator()
+    yield emulator
+    emulator.off()
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    # A test outside the emulator finds moto off and empty, as it always did.
+    emulator = item.config.stash.get(EMULATOR, None)
+    if emulator is not None and "aws_backend" not in getattr(item, "fixturenames", ()):
+        emulator.off()
+
+
 @pytest.fixture
-def aws_backend():
-    """A fresh moto backend holding the local stage's bucket and tables."""
+def aws_backend(emulator, monkeypatch):
+    """moto holding the local stage's bucket and tables and nothing else."""
     from nlc_tools.provision import provision
 
-    with mock_aws():
-        provision(get_settings(), report=lambda _line: None)
-        yield
+    emulator.test(monkeypatch, lambda: provision(get_settings(), report=lambda _line: None))
+
+
+@pytest.fixture
+def fake_aws(emulator, aws_backend):
+    """The test's AWS calls: recorded, failed on demand (`fake_aws.fail`)."""
+    return emulator.fake
 
 
 @pytest.fixture
 def client(aws_backend):
+    from chalice.test import Client
+
     from app import app
 
     with Client(app, stage_name="local", project_dir=str(PROJECT_DIR)) as test_client:
@@ -63,8 +137,9 @@ def publish(aws_backend):
 
 
 @pytest.fixture
-def seeded(publish):
-    publish()
+def seeded(emulator, publish):
+    """The seed content, published (from a snapshot after the first time)."""
+    emulator.reach("seeded", publish)
 
 
 def body(response) -> dict:
@@ -72,19 +147,10 @@ def body(response) -> dict:
 
 
 @pytest.fixture
-def aws_calls(monkeypatch):
-    """Every AWS API call made, as (service, operation), in order."""
-    from botocore.client import BaseClient
-
-    calls: list[tuple[str, str]] = []
-    make_api_call = BaseClient._make_api_call
-
-    def recording(self, operation_name, api_params):
-        calls.append((self.meta.service_model.service_id, operation_name))
-        return make_api_call(self, operation_name, api_params)
-
-    monkeypatch.setattr(BaseClient, "_make_api_call", recording)
-    return calls
+def aws_calls(fake_aws):
+    """Every AWS API call made from here on, as (service, operation), in order."""
+    fake_aws.calls.clear()
+    return fake_aws.calls
 
 
 @pytest.fixture(scope="session")
@@ -142,60 +208,18 @@ def client_error(code: str, operation: str = "SendEmail"):
 
 
 @pytest.fixture
-def aws_faults(monkeypatch) -> dict[str, Exception]:
+def aws_faults(fake_aws) -> dict[str, Exception]:
     """Make AWS operations fail: `aws_faults["SendEmail"] = client_error(...)`;
-    delete the entry to heal it."""
-    from botocore.client import BaseClient
-
-    faults: dict[str, Exception] = {}
-    make_api_call = BaseClient._make_api_call
-
-    def failing(self, operation_name, api_params):
-        if operation_name in faults:
-            raise faults[operation_name]
-        return make_api_call(self, operation_name, api_params)
-
-    monkeypatch.setattr(BaseClient, "_make_api_call", failing)
-    return faults
+    delete the entry to heal it. `fake_aws.fail` has more kinds of fault."""
+    return fake_aws.failing
 
 
 @pytest.fixture
-def outbox(aws_backend, monkeypatch) -> list[dict]:
-    """Every email SES accepted, as our code sent it: moto records no
-    Reply-To, so the request is kept too. Each is checked against moto's own
-    record of sent messages."""
-    from botocore.client import BaseClient
-    from moto.core import DEFAULT_ACCOUNT_ID
-    from moto.ses.models import ses_backends
-
-    sent: list[dict] = []
-    make_api_call = BaseClient._make_api_call
-
-    def sending(self, operation_name, api_params):
-        response = make_api_call(self, operation_name, api_params)
-        if operation_name == "SendEmail":
-            recorded = ses_backends[DEFAULT_ACCOUNT_ID][self.meta.region_name].sent_messages[-1]
-            simple = api_params["Content"]["Simple"]
-            email = {
-                "from": api_params["FromEmailAddress"],
-                "to": api_params["Destination"]["ToAddresses"],
-                "destination": api_params["Destination"],
-                "reply_to": api_params.get("ReplyToAddresses"),
-                "subject": simple["Subject"]["Data"],
-                "text": simple["Body"]["Text"]["Data"],
-                "html": simple["Body"].get("Html"),
-            }
-            assert (recorded.source, recorded.destinations, recorded.subject, recorded.body) == (
-                email["from"],
-                email["destination"],
-                email["subject"],
-                email["text"],
-            )
-            sent.append(email)
-        return response
-
-    monkeypatch.setattr(BaseClient, "_make_api_call", sending)
-    return sent
+def outbox(fake_aws) -> list[dict]:
+    """Every email SES accepted from here on, as our code sent it (moto
+    records no Reply-To), each checked against moto's record of it."""
+    fake_aws.outbox.clear()
+    return fake_aws.outbox
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import body
+from conftest import body, client_error
 
 WHAT_WE_DO = "/content?path=/what-we-do/"
 SEED_POST = "what-is-the-national-leadership-centre"
@@ -225,16 +225,15 @@ def test_no_route_is_a_json_error_not_a_stack_trace(client):
     "failure",
     ["ProvisionedThroughputExceededException", "ThrottlingException", "InternalServerError", "unreachable"],
 )
-def test_a_dynamodb_fault_is_a_503_to_retry_not_a_500(client, monkeypatch, capsys, failure):
-    from botocore.client import BaseClient
-    from botocore.exceptions import ClientError, EndpointConnectionError
+def test_a_dynamodb_fault_is_a_503_to_retry_not_a_500(client, fake_aws, capsys, failure):
+    from botocore.exceptions import EndpointConnectionError
 
-    def failing(self, operation_name, api_params):
-        if failure == "unreachable":
-            raise EndpointConnectionError(endpoint_url="https://dynamodb.eu-west-2.amazonaws.com")
-        raise ClientError({"Error": {"Code": failure, "Message": "no"}}, operation_name)
-
-    monkeypatch.setattr(BaseClient, "_make_api_call", failing)
+    fake_aws.fail(
+        service="DynamoDB",
+        error=EndpointConnectionError(endpoint_url="https://dynamodb.eu-west-2.amazonaws.com")
+        if failure == "unreachable"
+        else client_error(failure, "Query"),
+    )
     for url in (WHAT_WE_DO, "/collections/nav", "/posts"):
         response = client.http.get(url, headers={"Origin": "http://localhost:8080"})
         assert response.status_code == 503

@@ -14,7 +14,6 @@ import json
 from dataclasses import dataclass
 
 import pytest
-from botocore.client import BaseClient
 from botocore.exceptions import ClientError
 from conftest import body
 
@@ -76,21 +75,9 @@ def _table(name: str) -> str:
 
 
 @pytest.fixture
-def recorded(monkeypatch):
-    """Every AWS call, as the IAM checks it needs; SES fails while `ses_down`."""
-    calls: list[Access] = []
-    state = {"ses_down": False, "recording": True}
-    make_api_call = BaseClient._make_api_call
-
-    def recording(self, operation_name, api_params):
-        if state["recording"]:
-            calls.extend(accesses(self.meta.service_model.service_id, operation_name, api_params))
-        if state["ses_down"] and operation_name == "SendEmail":
-            raise ClientError({"Error": {"Code": "ServiceUnavailable", "Message": "down"}}, operation_name)
-        return make_api_call(self, operation_name, api_params)
-
-    monkeypatch.setattr(BaseClient, "_make_api_call", recording)
-    return calls, state
+def recorded(aws_calls, aws_faults):
+    """Every AWS call with its parameters, and the faults to make SES fail."""
+    return aws_calls, aws_faults
 
 
 ENQUIRY = {"name": "Ada", "email": "ada@example.com", "message": "How do I join?"}
@@ -98,17 +85,16 @@ JSON = {"Content-Type": "application/json"}
 ORIGIN = {"Origin": "http://localhost:8080", "Access-Control-Request-Method": "POST"}
 
 
-def put_source(state: dict, name: str, text: str) -> None:
+def put_source(calls: list, name: str, text: str) -> None:
     """An editor's upload: theirs, not the functions', so not recorded."""
-    state["recording"] = False
     aws.s3().put_object(Bucket=get_settings().content_bucket, Key=SOURCE_PREFIX + name, Body=text.encode())
-    state["recording"] = True
+    calls.pop()
 
 
 @pytest.fixture
 def every_entry_point_run(client, seeded, recorded):
     """Run each route and event handler, on its good and failing paths."""
-    calls, state = recorded
+    calls, faults = recorded
     calls.clear()  # provisioning and publishing are staff's, not the functions'
     driven: set[tuple[str, str]] = set()
 
@@ -134,7 +120,9 @@ def every_entry_point_run(client, seeded, recorded):
         headers=JSON,
         body=json.dumps({"email": "ada@example.com", "document_url": document, "format": "large-print"}),
     )
-    state["ses_down"] = True
+    faults["SendEmail"] = ClientError(
+        {"Error": {"Code": "ServiceUnavailable", "Message": "down"}}, "SendEmail"
+    )
     failing = body(http("POST", "/enquiries", headers=JSON, body=json.dumps(ENQUIRY)))["reference"]
     client.lambda_.invoke(
         "retry_submissions",
@@ -142,13 +130,13 @@ def every_entry_point_run(client, seeded, recorded):
             source="aws.events", detail_type="Scheduled Event", detail={}, resources=[]
         ),
     )
-    state["ses_down"] = False
+    del faults["SendEmail"]
     http("GET", "/admin/submissions?status=received")
     http("POST", f"/admin/submissions/{failing}/retry")
     # Staff and the bucket's events re-index after an editor's change.
-    put_source(state, "pages/about.md", "---\ntitle: About\n---\n\nWho we are.\n")
+    put_source(calls, "pages/about.md", "---\ntitle: About\n---\n\nWho we are.\n")
     http("POST", "/admin/publish")
-    put_source(state, "pages/about.md", "---\ntitle: About us\n---\n\nWho we are.\n")
+    put_source(calls, "pages/about.md", "---\ntitle: About us\n---\n\nWho we are.\n")
     client.lambda_.invoke(
         "index_content",
         client.events.generate_cw_event(
@@ -161,7 +149,7 @@ def every_entry_point_run(client, seeded, recorded):
             resources=[],
         ),
     )
-    return set(calls), driven
+    return {access for call in calls for access in accesses(*call, call.params)}, driven
 
 
 def route_of(path: str) -> str:

@@ -7,7 +7,6 @@ import json
 from urllib.parse import urlencode
 
 import pytest
-from botocore.client import BaseClient
 from botocore.exceptions import EndpointConnectionError
 from conftest import body, client_error, stored_submissions
 
@@ -194,15 +193,12 @@ def test_retrying_an_unknown_reference_says_so(client):
         retry("--reference", "'; DROP TABLE")
 
 
-def test_a_failed_acknowledgement_does_not_resend_the_team_copy(client, outbox, monkeypatch, capsys):
-    make_api_call = BaseClient._make_api_call
-
-    def visitor_unreachable(self, operation_name, params):
-        if operation_name == "SendEmail" and params["Destination"]["ToAddresses"] == ["ada@example.com"]:
-            raise client_error("MessageRejected")
-        return make_api_call(self, operation_name, params)
-
-    monkeypatch.setattr(BaseClient, "_make_api_call", visitor_unreachable)
+def test_a_failed_acknowledgement_does_not_resend_the_team_copy(client, outbox, fake_aws, capsys):
+    fake_aws.fail(
+        "SendEmail",
+        client_error("MessageRejected"),
+        when=lambda params: params["Destination"]["ToAddresses"] == ["ada@example.com"],
+    )
 
     reference = body(post(client))["reference"]
     retry()
@@ -218,17 +214,15 @@ def test_a_failed_acknowledgement_does_not_resend_the_team_copy(client, outbox, 
 
 
 @pytest.fixture
-def overlapping_run(monkeypatch) -> list[delivery.RetryReport]:
+def overlapping_run(fake_aws) -> list[delivery.RetryReport]:
     """Start a retry run in the middle of the next send; its report lands here."""
     reports: list[delivery.RetryReport] = []
-    make_api_call = BaseClient._make_api_call
 
-    def send_while_another_run_starts(self, operation_name, params):
-        if operation_name == "SendEmail" and not reports:
+    def send_while_another_run_starts(call):
+        if call == ("SESv2", "SendEmail") and not reports:
             reports.append(delivery.retry_pending(ignore_backoff=True))
-        return make_api_call(self, operation_name, params)
 
-    monkeypatch.setattr(BaseClient, "_make_api_call", send_while_another_run_starts)
+    fake_aws.before_call.append(send_while_another_run_starts)
     return reports
 
 
