@@ -7,7 +7,7 @@ import pytest
 
 from chalicelib.content.documents import find_documents
 from chalicelib.content.paths import InvalidPath, is_slug, normalise_path
-from chalicelib.content.rendering import anchor_slug
+from chalicelib.content.engines import anchor_slug
 
 
 @pytest.mark.parametrize(
