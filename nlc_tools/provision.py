@@ -196,10 +196,14 @@ def _ensure_sender_identity(domain: str) -> tuple[dict, list[str]]:
 
 
 def _report_dkim_records(domain: str, identity: dict, report: Report) -> None:
-    # Not a change: a reminder on every run until DNS is in place.
+    # Not a change: a reminder on every run until DNS is in place. An
+    # emulator's identity has no records to add, and needs none.
+    tokens = identity.get("DkimAttributes", {}).get("Tokens", [])
+    if not tokens:
+        return
     report(
         f"SES cannot send from {domain} until these DNS records exist "
         "(it then verifies by itself, within 72 hours):"
     )
-    for token in identity.get("DkimAttributes", {}).get("Tokens", []):
+    for token in tokens:
         report(f"  {token}._domainkey.{domain} CNAME {token}.dkim.amazonses.com")
