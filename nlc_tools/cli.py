@@ -33,8 +33,9 @@ class CommandError(Exception):
 
 def _stage_settings(args: argparse.Namespace) -> Settings:
     """The stage's settings; for the local stage, AWS is the running local
-    stack's emulator, found through its state file."""
-    if args.stage == "local":
+    stack's emulator, found through its state file (`run`, in-process, uses
+    the AWS this process already has)."""
+    if args.stage == "local" and args.find_local_stack:
         from .local import LocalStackError, connect_to_local_stack
 
         try:
@@ -233,6 +234,7 @@ class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="nlc-api", description=DESCRIPTION, formatter_class=_HelpFormatter)
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    parser.set_defaults(find_local_stack=True)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def command(name: str, help: str) -> argparse.ArgumentParser:
@@ -347,6 +349,7 @@ def run(argv: list[str]) -> str:
     """Run a command in this process and return what it printed (for tests);
     a failure raises CommandError, carrying the output in `.output`."""
     args = build_parser().parse_args(argv)
+    args.find_local_stack = False
     output = io.StringIO()
     try:
         with redirect_stdout(output):
