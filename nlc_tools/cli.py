@@ -77,14 +77,16 @@ def _dry_run(args: argparse.Namespace) -> None:
         except publishing.PublishError as error:
             print("\n".join(lines))
             raise CommandError(str(error)) from None
-        except Exception as error:  # noqa: BLE001 - only AWS failures are expected here
+        except Exception as error:  # an AWS failure, if aws_problem knows it
             reason = aws_problem(error, args.stage)
             if reason is None:
                 raise
         else:
             print("\n".join(lines))
             return
-    print(f"Not compared with the {args.stage} stage ({reason}); checking the content alone.", file=sys.stderr)
+    print(
+        f"Not compared with the {args.stage} stage ({reason}); checking the content alone.", file=sys.stderr
+    )
     try:
         publishing.publish_directory(Path(args.content), dry_run=True, compare=False, report=print)
     except publishing.PublishError as error:

@@ -32,7 +32,9 @@ QUERY_PLACEHOLDER = re.compile(rb"%QUERY:([a-z_]+)%")
 # the parts every page shares, as the real site's layouts give them.
 INCLUDE = re.compile(rb'<!--#include "([a-z-]+\.html)" -->')
 STATE_FILE = PROJECT_DIR / "build" / "local-stack.json"
-NOT_RUNNING = "the local stack is not running: start it with `make run` (or `nlc-api local`) in another terminal"
+NOT_RUNNING = (
+    "the local stack is not running: start it with `make run` (or `nlc-api local`) in another terminal"
+)
 
 
 def state_file() -> Path:
