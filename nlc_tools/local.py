@@ -19,6 +19,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from chalice.local import ChaliceRequestHandler, ForbiddenError, LocalGatewayException
 
+from chalicelib.resources import NO_SUCH_ROUTE
 from chalicelib.settings import PROJECT_DIR, Settings, apply_stage_environment
 from chalicelib.web.errors import error_response
 
@@ -182,7 +183,7 @@ class _ApiHandler(ChaliceRequestHandler):
 
     def _send_error_response(self, error: LocalGatewayException) -> None:
         if isinstance(error, ForbiddenError) and b"Missing Authentication Token" in (error.body or b""):
-            self._send_ours(404, "not_found", "There is no such route in this API.")
+            self._send_ours(404, "not_found", NO_SUCH_ROUTE)
         else:
             super()._send_error_response(error)
 
