@@ -32,6 +32,14 @@ QUERY_PLACEHOLDER = re.compile(rb"%QUERY:([a-z_]+)%")
 # `<!--#include "header.html" -->` in a page becomes that file of _includes/,
 # the parts every page shares, as the real site's layouts give them.
 INCLUDE = re.compile(rb'<!--#include "([a-z-]+\.html)" -->')
+# GOV.UK Frontend's precompiled files (`make run` installs them with npm
+# ci), at the addresses its stylesheet names for fonts and images.
+GOVUK_FRONTEND = EXAMPLE_SITE / "node_modules" / "govuk-frontend" / "dist" / "govuk"
+GOVUK_FRONTEND_URLS = {
+    "/assets/govuk/": GOVUK_FRONTEND,
+    "/assets/fonts/": GOVUK_FRONTEND / "assets" / "fonts",
+    "/assets/images/": GOVUK_FRONTEND / "assets" / "images",
+}
 STATE_FILE = PROJECT_DIR / "build" / "local-stack.json"
 NOT_RUNNING = (
     "the local stack is not running: start it with `make run` (or `nlc-api local`) in another terminal"
@@ -124,6 +132,17 @@ class _SiteHandler(SimpleHTTPRequestHandler):
     """
 
     api_url = ""
+
+    def translate_path(self, path: str) -> str:
+        """GOV.UK Frontend's files from node_modules, where its stylesheet
+        expects them; npm's own files are not the site's to serve."""
+        url_path = urlsplit(path).path
+        for prefix, folder in GOVUK_FRONTEND_URLS.items():
+            if url_path.startswith(prefix):
+                return str(folder / url_path.removeprefix(prefix))
+        if url_path.startswith("/node_modules/") or url_path.startswith("/package"):
+            return str(EXAMPLE_SITE / "_not_served")
+        return super().translate_path(path)
 
     def send_head(self):
         path = Path(self.translate_path(self.path))
