@@ -250,3 +250,13 @@ def test_results_on_stdout_and_log_lines_on_stderr(running_stack, capsys):
     assert printed.out == f"{reference}: forwarded\n"
     logged = [json.loads(line) for line in printed.err.splitlines()]
     assert {"type": "submission", "reference": reference, "status": "forwarded"}.items() <= logged[-1].items()
+
+
+def test_the_local_stage_follows_the_example_site_port(monkeypatch):
+    from nlc_tools.local import local_stage_settings
+
+    for name in ("NLC_SITE_ORIGINS", "NLC_CONFIRMATION_URL"):
+        monkeypatch.delenv(name)
+    settings = local_stage_settings(9090)
+    assert settings.site_origins == ("http://localhost:9090", "http://127.0.0.1:9090")
+    assert settings.confirmation_url == "http://localhost:9090/request-received.html"
