@@ -135,7 +135,7 @@ def cmd_retry(args: argparse.Namespace) -> None:
         try:
             found = staff.retry_submission(args.reference)
         except DomainError as error:
-            raise CommandError(aws_problem(error, args.stage) or error.message) from None
+            raise CommandError(aws_problem(error, args.stage, refusals=False) or error.message) from None
         print(f"{found['reference']}: {found['status']}")
         return
     report = delivery.retry_pending(ignore_backoff=True)
@@ -165,7 +165,7 @@ def cmd_submissions(args: argparse.Namespace) -> None:
             for submission in staff.list_submissions(status)
         ]
     except DomainError as error:
-        raise CommandError(aws_problem(error, args.stage) or error.message) from None
+        raise CommandError(aws_problem(error, args.stage, refusals=False) or error.message) from None
     if args.json:
         print(json.dumps(found, indent=2, ensure_ascii=False))
         return
@@ -181,9 +181,11 @@ def cmd_submissions(args: argparse.Namespace) -> None:
 # AWS out of reach ------------------------------------------------------------------
 
 
-def aws_problem(error: BaseException, stage: str) -> str | None:
+def aws_problem(error: BaseException, stage: str, refusals: bool = True) -> str | None:
     """Why AWS could not be used, with what to do, in one line; None when
-    the error (or what it wraps) is no AWS failure the user can mend."""
+    the error (or what it wraps) is no AWS failure the user can mend.
+    Without `refusals`, only a setup that never reached AWS counts: the
+    domain's own message says best what an answer from AWS means."""
     from botocore import exceptions as boto
 
     from .local import NOT_RUNNING
@@ -203,8 +205,7 @@ def aws_problem(error: BaseException, stage: str) -> str | None:
             else "AWS cannot be reached ({error}): check the network connection",
         ),
         (boto.ConnectTimeoutError, "AWS did not answer in time ({error}): try again"),
-        (boto.ClientError, "AWS refused: {error}"),
-    )
+    ) + (((boto.ClientError, "AWS refused: {error}"),) if refusals else ())
     seen: BaseException | None = error
     while seen is not None:
         for kind, fix in fixes:

@@ -88,7 +88,7 @@ def test_api_gateway_answers_an_unknown_route_in_the_api_error_shape(deployed, a
 
 
 def test_provision_deploy_and_publish_succeed(deployed):
-    provision, deploy, publish = deployed
+    provision, deploy, _, publish = deployed
     assert "created table nlc-dev-submissions" in provision.stdout
     assert "Rest API URL: https://" in deploy.stdout
     assert "Published: 2 created" in publish.stdout
