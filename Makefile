@@ -8,6 +8,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 UV := $(BIN)/uv
 PORT ?= 8000
+# The example website's port: the local stage's site origins and
+# confirmation page follow it.
+SITE_PORT ?= 8080
 STAMP := $(VENV)/.installed
 # uv resolves and installs; never let it fetch a Python of its own. It trusts
 # the system's certificates, as pip does, so that it works behind a TLS proxy.
@@ -24,10 +27,28 @@ EXPORT := $(UV) export --frozen --no-dev --no-emit-project --no-hashes --no-anno
 WHEELHOUSE := build/wheelhouse
 WHEELS := $(WHEELHOUSE)/.fetched
 PLATFORMS := $(foreach minor,$(shell seq 17 34),--platform manylinux_2_$(minor)_x86_64) --platform manylinux2014_x86_64
+# Counts the wheels pip saves ("3 of 24: name.whl"), passes on anything
+# else it says but its routine lines, and exits with pip's status.
+WHEEL_PROGRESS := /^(Saved|File was already downloaded)/ { i++; f = $$NF; sub(/.*\//, "", f); \
+	printf "  %d of %d: %s\n", i, n, f; fflush(); next } \
+	/^exit [0-9]+$$/ { code = $$2; next } \
+	!/^(Looking in|Processing|Collecting|  Downloading|  File was|Successfully|WARNING: Location)/ { print; fflush() } \
+	END { exit code }
 # axe-core for the browser tests, installed from tests/browser's lock file.
 AXE := tests/browser/node_modules/.package-lock.json
 # Eleventy 0.11 itself, for the differential tests of rendering, from its lock file.
 ELEVENTY := tests/eleventy/node_modules/.package-lock.json
+# GOV.UK Frontend for the example website, from its lock file: its
+# precompiled CSS, JavaScript, fonts and images, served from node_modules.
+GOVUK := examples/website/node_modules/.package-lock.json
+
+# npm ci in a folder, saying what and how many: $(call npm_ci,folder,what,without npm).
+define npm_ci
+	@if command -v npm >/dev/null; then \
+		echo "Installing $(2) with npm ci in $(1) ($$(grep -c '"node_modules/' $(1)/package-lock.json) package(s), first run only)…"; \
+		cd $(1) && npm ci --no-audit --no-fund --loglevel=error && echo "  installed in $(1)/node_modules"; \
+	else echo "npm not found: $(3) (install Node.js and npm)"; fi
+endef
 
 .PHONY: run test test-unit test-api test-deploy lint install lock package wheelhouse bench clean
 
@@ -41,7 +62,7 @@ $(UV):
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check "uv==$$version"
 
 $(STAMP): pyproject.toml uv.lock | $(UV)
-	@echo "Installing Python dependencies from uv.lock (first run only, about a minute)…"
+	@echo "Installing $$(grep -c '^\[\[package\]\]' uv.lock) Python packages from uv.lock into $(VENV) (first run only, about a minute)…"
 	$(UV) sync --locked --python $(BIN)/python
 	@touch $(STAMP)
 
@@ -58,9 +79,11 @@ lock: | $(UV)
 	@echo "uv.lock and requirements.txt are up to date"
 
 $(WHEELS): requirements.txt $(STAMP)
-	@echo "Fetching Linux wheels of requirements.txt into $(WHEELHOUSE) (first run only)…"
-	@$(BIN)/python -m pip download --quiet --disable-pip-version-check --dest $(WHEELHOUSE) \
-		--only-binary=:all: $(PLATFORMS) --implementation cp --python-version 3.13 -r requirements.txt
+	@n=$$(grep -c '==' requirements.txt); \
+	echo "Fetching $$n Linux wheels of requirements.txt into $(WHEELHOUSE), for packaging (first run only)…"; \
+	{ $(BIN)/python -m pip download --disable-pip-version-check --progress-bar off --dest $(WHEELHOUSE) \
+		--only-binary=:all: $(PLATFORMS) --implementation cp --python-version 3.13 -r requirements.txt 2>&1; \
+	  echo "exit $$?"; } | awk -v n=$$n '$(WHEEL_PROGRESS)'
 	@touch $(WHEELS)
 
 wheelhouse: $(WHEELS)
@@ -70,13 +93,14 @@ package: $(STAMP) $(WHEELS)
 	PATH="$(CURDIR)/$(BIN):$$PATH" scripts/package.sh prod build/package
 
 $(AXE): tests/browser/package.json tests/browser/package-lock.json
-	@if command -v npm >/dev/null; then echo "Installing axe-core for the browser tests…"; \
-		cd tests/browser && npm ci --no-audit --no-fund --loglevel=error; \
-	else echo "npm not found: the browser tests will skip (install Node.js and npm to run them)"; fi
+	$(call npm_ci,tests/browser,axe-core for the browser tests,the browser tests will skip)
 
-# The API, and the example website on http://localhost:8080/.
-run: $(STAMP)
-	$(BIN)/nlc-api local --port $(PORT)
+$(GOVUK): examples/website/package.json examples/website/package-lock.json
+	$(call npm_ci,examples/website,GOV.UK Frontend for the example website,the example website will be unstyled)
+
+# The API, and the example website on http://localhost:$(SITE_PORT)/.
+run: $(STAMP) $(GOVUK)
+	$(BIN)/nlc-api local --port $(PORT) --site-port $(SITE_PORT)
 
 # Ruff's and mypy's settings are in pyproject.toml. All three checks run, and
 # lint fails if any did. mypy is given those folders of its `files` setting
@@ -89,11 +113,9 @@ lint: $(STAMP)
 	exit $$status
 
 $(ELEVENTY): tests/eleventy/package.json tests/eleventy/package-lock.json
-	@if command -v npm >/dev/null; then echo "Installing Eleventy 0.11 for the differential tests (first run only)…"; \
-		cd tests/eleventy && npm ci --no-audit --no-fund --loglevel=error; \
-	else echo "npm not found: the differential tests will skip (install Node.js and npm to run them)"; fi
+	$(call npm_ci,tests/eleventy,Eleventy 0.11 for the differential tests,the differential tests will skip)
 
-test: lint $(WHEELS) $(AXE) $(ELEVENTY)
+test: lint $(WHEELS) $(AXE) $(GOVUK) $(ELEVENTY)
 	$(BIN)/python -m pytest
 
 # One tier of the tests at a time (each test's tier: tests/conftest.py).
@@ -113,4 +135,4 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache build *.egg-info tests/browser/node_modules
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache build *.egg-info tests/browser/node_modules examples/website/node_modules

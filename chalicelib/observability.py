@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import sys
 import time
-from typing import Any
+from typing import Any, TextIO
 
 from .settings import get_settings
 
@@ -20,9 +20,15 @@ METRICS_NAMESPACE = "NLC/API"
 FAILED_FORWARDS = "FailedForwards"
 
 
+# Where the lines go when not stdout: the nlc-api command sends them to
+# stderr, keeping stdout for its results.
+stream: TextIO | None = None
+
+
 def emit(record: dict[str, Any]) -> None:
-    sys.stdout.write(json.dumps(record, separators=(",", ":")) + "\n")
-    sys.stdout.flush()
+    out = stream or sys.stdout
+    out.write(json.dumps(record, separators=(",", ":")) + "\n")
+    out.flush()
 
 
 def submission_event(event: str, reference: str, status: str, **extra: Any) -> None:

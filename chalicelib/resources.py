@@ -3,6 +3,7 @@ the local stack, the tests and the CloudFormation template."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 
 from .settings import Settings
@@ -109,3 +110,35 @@ def sender_identity(settings: Settings) -> str:
     """The SES identity mail is sent from: the sender's domain, verified once
     by DNS (DKIM), so any address at it can send and DMARC passes."""
     return settings.sender.rpartition("@")[2]
+
+
+@dataclass(frozen=True)
+class GatewayResponse:
+    """An answer API Gateway gives by itself, before the API's code runs (an
+    unknown route, a refused signature, its own faults), in the API's error
+    shape. `status` None keeps API Gateway's; `message` None is its own."""
+
+    response_type: str
+    code: str
+    status: str | None = None
+    message: str | None = None
+
+    def body(self) -> str:
+        message = json.dumps(self.message) if self.message else "$context.error.messageString"
+        return f'{{"error": {{"code": "{self.code}", "message": {message}}}}}'
+
+
+NO_SUCH_ROUTE = (
+    "No route of this API answers this method and path "
+    "(the /admin routes also need requests signed with AWS credentials)."
+)
+# Set by the packaged template (the REST API's GatewayResponses) and by
+# provisioning once `chalice deploy` has made the API; the local server
+# answers the same (nlc_tools/local.py).
+GATEWAY_RESPONSES = (
+    GatewayResponse("MISSING_AUTHENTICATION_TOKEN", "not_found", status="404", message=NO_SUCH_ROUTE),
+    GatewayResponse("ACCESS_DENIED", "forbidden"),
+    GatewayResponse("DEFAULT_4XX", "bad_request"),
+    GatewayResponse("DEFAULT_5XX", "internal_error", message="Something went wrong. Try again later."),
+)
+GATEWAY_RESPONSE_HEADERS = {"Cache-Control": "'no-store'"}

@@ -1,17 +1,28 @@
-"""The `nlc-api` command: local stack, publishing, provisioning and the
-submission tools staff use by hand."""
+"""The nlc-api command: the local stack, publishing, provisioning, and the
+submission tools staff use by hand.
+
+Results go to stdout; log lines (JSON) and problems to stderr. An expected
+failure (bad content, AWS out of reach, a busy port) is one line on stderr
+and exit status 1; a usage error is exit status 2.
+"""
 
 from __future__ import annotations
 
 import argparse
 import io
 import sys
-from contextlib import redirect_stdout
+from collections.abc import Iterator
+from contextlib import contextmanager, redirect_stdout
+from importlib import metadata
 from pathlib import Path
 
 from chalicelib.settings import PROJECT_DIR, STAGES, Settings, apply_stage_environment
 
 DEFAULT_CONTENT = PROJECT_DIR / "content"
+DESCRIPTION = (
+    "The National Leadership Centre API's tools: run the whole stack on this machine, "
+    "publish content, provision a stage, and list or resend form submissions."
+)
 
 
 class CommandError(Exception):
@@ -21,15 +32,63 @@ class CommandError(Exception):
 
 
 def _stage_settings(args: argparse.Namespace) -> Settings:
+    """The stage's settings; for the local stage, AWS is the running local
+    stack's emulator, found through its state file (`run`, in-process, uses
+    the AWS this process already has)."""
+    if args.stage == "local" and args.find_local_stack:
+        from .local import LocalStackError, connect_to_local_stack
+
+        try:
+            connect_to_local_stack()
+        except LocalStackError as error:
+            raise CommandError(str(error)) from None
     return apply_stage_environment(args.stage)
 
 
 def cmd_publish(args: argparse.Namespace) -> None:
     from chalicelib.content import publishing
 
+    if args.dry_run:
+        _dry_run(args)
+        return
     _stage_settings(args)
     try:
-        publishing.publish_directory(Path(args.content), dry_run=args.dry_run, report=print)
+        publishing.publish_directory(Path(args.content), report=print)
+    except publishing.PublishError as error:
+        raise CommandError(str(error)) from None
+
+
+def _dry_run(args: argparse.Namespace) -> None:
+    """Validate and report, writing nothing. Compared with what the stage
+    holds when it can be reached; otherwise the content is checked alone,
+    with no AWS call at all."""
+    from chalicelib.content import publishing
+
+    reason = None
+    try:
+        _stage_settings(args)
+    except CommandError as error:
+        reason = str(error)
+        apply_stage_environment(args.stage)
+    if reason is None:
+        lines: list[str] = []
+        try:
+            publishing.publish_directory(Path(args.content), dry_run=True, report=lines.append)
+        except publishing.PublishError as error:
+            print("\n".join(lines))
+            raise CommandError(str(error)) from None
+        except Exception as error:  # an AWS failure, if aws_problem knows it
+            reason = aws_problem(error, args.stage)
+            if reason is None:
+                raise
+        else:
+            print("\n".join(lines))
+            return
+    print(
+        f"Not compared with the {args.stage} stage ({reason}); checking the content alone.", file=sys.stderr
+    )
+    try:
+        publishing.publish_directory(Path(args.content), dry_run=True, compare=False, report=print)
     except publishing.PublishError as error:
         raise CommandError(str(error)) from None
 
@@ -48,18 +107,23 @@ def cmd_cloudformation(args: argparse.Namespace) -> None:
 
     from .cloudformation import template
 
-    print(json.dumps(template(_stage_settings(args)), indent=2))
+    print(json.dumps(template(apply_stage_environment(args.stage)), indent=2))
 
 
 def cmd_local(args: argparse.Namespace) -> None:
-    from .local import run_local_stack
+    from chalicelib.content.publishing import PublishError
 
-    run_local_stack(
-        port=args.port,
-        aws_endpoint=args.aws_endpoint,
-        content_dir=Path(args.content),
-        site_port=args.site_port,
-    )
+    from .local import LocalStackError, run_local_stack
+
+    try:
+        run_local_stack(
+            port=args.port,
+            aws_endpoint=args.aws_endpoint,
+            content_dir=Path(args.content),
+            site_port=args.site_port,
+        )
+    except (LocalStackError, PublishError) as error:
+        raise CommandError(str(error)) from None
 
 
 def cmd_retry(args: argparse.Namespace) -> None:
@@ -71,7 +135,7 @@ def cmd_retry(args: argparse.Namespace) -> None:
         try:
             found = staff.retry_submission(args.reference)
         except DomainError as error:
-            raise CommandError(error.message) from None
+            raise CommandError(aws_problem(error, args.stage, refusals=False) or error.message) from None
         print(f"{found['reference']}: {found['status']}")
         return
     report = delivery.retry_pending(ignore_backoff=True)
@@ -101,7 +165,7 @@ def cmd_submissions(args: argparse.Namespace) -> None:
             for submission in staff.list_submissions(status)
         ]
     except DomainError as error:
-        raise CommandError(error.message) from None
+        raise CommandError(aws_problem(error, args.stage, refusals=False) or error.message) from None
     if args.json:
         print(json.dumps(found, indent=2, ensure_ascii=False))
         return
@@ -114,48 +178,133 @@ def cmd_submissions(args: argparse.Namespace) -> None:
     print(f"{len(found)} submission(s)" + (f" with status {args.status}." if args.status else "."))
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="nlc-api", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
+# AWS out of reach ------------------------------------------------------------------
 
-    def with_stage(sub: argparse.ArgumentParser) -> argparse.ArgumentParser:
-        sub.add_argument("--stage", required=True, choices=STAGES)
+
+def aws_problem(error: BaseException, stage: str, refusals: bool = True) -> str | None:
+    """Why AWS could not be used, with what to do, in one line; None when
+    the error (or what it wraps) is no AWS failure the user can mend.
+    Without `refusals`, only a setup that never reached AWS counts: the
+    domain's own message says best what an answer from AWS means."""
+    from botocore import exceptions as boto
+
+    from .local import NOT_RUNNING
+
+    fixes: tuple[tuple[type[BaseException], str], ...] = (
+        (boto.NoRegionError, "no AWS region is set: export AWS_DEFAULT_REGION=eu-west-2"),
+        (
+            boto.NoCredentialsError,
+            "no AWS credentials were found: sign in (for example `aws sso login`, "
+            "or export AWS_PROFILE) and try again",
+        ),
+        (boto.PartialCredentialsError, "the AWS credentials are incomplete: {error}"),
+        (
+            boto.EndpointConnectionError,
+            NOT_RUNNING
+            if stage == "local"
+            else "AWS cannot be reached ({error}): check the network connection",
+        ),
+        (boto.ConnectTimeoutError, "AWS did not answer in time ({error}): try again"),
+    ) + (((boto.ClientError, "AWS refused: {error}"),) if refusals else ())
+    seen: BaseException | None = error
+    while seen is not None:
+        for kind, fix in fixes:
+            if isinstance(seen, kind):
+                return fix.format(error=seen)
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
+# The command line ------------------------------------------------------------------
+
+
+def _version() -> str:
+    try:
+        return metadata.version("nlc-api")
+    except metadata.PackageNotFoundError:  # run from a checkout that was never installed
+        return "unknown"
+
+
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows each option's default, except where there is none to show."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        if action.default in (None, False) or action.default is argparse.SUPPRESS:
+            return action.help or ""
+        return super()._get_help_string(action) or ""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="nlc-api", description=DESCRIPTION, formatter_class=_HelpFormatter)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    parser.set_defaults(find_local_stack=True)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name: str, help: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(
+            name, help=help, description=help[0].upper() + help[1:] + ".", formatter_class=_HelpFormatter
+        )
+        sub.add_argument(
+            "--debug", action="store_true", help="show the full traceback of a failure instead of one line"
+        )
         return sub
 
-    local = commands.add_parser("local", help="run the whole stack on this machine")
-    local.add_argument("--port", type=int, default=8000)
-    local.add_argument("--aws-endpoint", help="use this running AWS emulator instead of starting one")
-    local.add_argument("--content", default=str(DEFAULT_CONTENT))
-    local.add_argument("--site-port", type=int, default=8080, help="port of the example website")
+    def with_stage(sub: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        sub.add_argument(
+            "--stage",
+            required=True,
+            choices=STAGES,
+            help="the stage to work on, as .chalice/config.json defines it; local is the running "
+            "local stack, found without any AWS variables",
+        )
+        return sub
+
+    def with_content(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument("--content", default=str(DEFAULT_CONTENT), metavar="DIR", help="the content folder")
+
+    local = command("local", "run the whole stack on this machine")
+    local.add_argument("--port", type=int, default=8000, help="the API's port on 127.0.0.1")
+    local.add_argument(
+        "--site-port",
+        type=int,
+        default=8080,
+        help="the example website's port; the local stage's site origins and confirmation page follow it",
+    )
+    local.add_argument(
+        "--aws-endpoint", metavar="URL", help="use this running AWS emulator instead of starting one"
+    )
+    with_content(local)
     local.set_defaults(handler=cmd_local)
 
-    publish = with_stage(commands.add_parser("publish", help="validate and publish a content directory"))
-    publish.add_argument("--content", default=str(DEFAULT_CONTENT))
-    publish.add_argument("--dry-run", action="store_true", help="validate and report; write nothing")
+    publish = with_stage(command("publish", "validate and publish a content folder"))
+    with_content(publish)
+    publish.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="validate and report what would change; write nothing (needs no AWS access)",
+    )
     publish.set_defaults(handler=cmd_publish)
 
-    provision = with_stage(
-        commands.add_parser("provision", help="create the stage's bucket, tables and sender")
-    )
+    provision = with_stage(command("provision", "create the stage's bucket, tables and sender"))
     provision.set_defaults(handler=cmd_provision)
 
     cloudformation = with_stage(
-        commands.add_parser(
-            "cloudformation", help="print the stage's bucket, tables and sender as a CloudFormation template"
-        )
+        command("cloudformation", "print the stage's bucket, tables and sender as a CloudFormation template")
     )
     cloudformation.set_defaults(handler=cmd_cloudformation)
 
-    retry = with_stage(
-        commands.add_parser("retry", help="send every pending submission now, whatever its backoff")
-    )
+    retry = with_stage(command("retry", "send every pending submission now, whatever its backoff"))
     retry.add_argument(
-        "--reference", help="send this one submission, even if it failed for good or was taken for spam"
+        "--reference",
+        metavar="NLC-XXXX-XXXX",
+        help="send this one submission, even if it failed for good or was taken for spam",
     )
     retry.set_defaults(handler=cmd_retry)
 
-    listing = with_stage(commands.add_parser("submissions", help="list stored submissions, oldest first"))
-    listing.add_argument("--status", help="only these: received, forwarded, failed or spam")
+    from chalicelib.submissions.submission import STATUSES
+
+    listing = with_stage(command("submissions", "list stored submissions, oldest first"))
+    listing.add_argument("--status", choices=STATUSES, help="only those with this status (default: all)")
     listing.add_argument(
         "--json", action="store_true", help="print every stored field, personal data included"
     )
@@ -163,12 +312,38 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+@contextmanager
+def _logs_to_stderr() -> Iterator[None]:
+    """The JSON log lines the domain code writes (to stdout, for Lambda) go
+    to stderr here, so that stdout holds the command's results alone."""
+    from chalicelib import observability
+
+    observability.stream = sys.stderr
+    try:
+        yield
+    finally:
+        observability.stream = None
+
+
+def _execute(args: argparse.Namespace) -> None:
+    with _logs_to_stderr():
+        args.handler(args)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        args.handler(args)
+        _execute(args)
     except CommandError as error:
+        if args.debug:
+            raise
         print(f"nlc-api {args.command}: {error}", file=sys.stderr)
+        return 1
+    except Exception as error:
+        problem = aws_problem(error, getattr(args, "stage", ""))
+        if problem is None or args.debug:
+            raise
+        print(f"nlc-api {args.command}: {problem} (--debug shows the traceback)", file=sys.stderr)
         return 1
     return 0
 
@@ -177,10 +352,11 @@ def run(argv: list[str]) -> str:
     """Run a command in this process and return what it printed (for tests);
     a failure raises CommandError, carrying the output in `.output`."""
     args = build_parser().parse_args(argv)
+    args.find_local_stack = False
     output = io.StringIO()
     try:
         with redirect_stdout(output):
-            args.handler(args)
+            _execute(args)
     except CommandError as error:
         error.output = output.getvalue()
         raise

@@ -1,16 +1,28 @@
-"""The stage's bucket, tables and sender identity as CloudFormation, for
-`chalice package --merge-template`: built from the same definitions in
-resources.py that provisioning applies, so the two cannot disagree."""
+"""The stage's bucket, tables and sender identity, and API Gateway's own
+error answers, as CloudFormation for `chalice package --merge-template`:
+built from the same definitions in resources.py that provisioning applies,
+so the two cannot disagree. The gateway responses are merged into Chalice's
+REST API, so the template is complete only once merged."""
 
 from __future__ import annotations
 
-from chalicelib.resources import CONTENT_BUCKET, BucketSpec, TableSpec, sender_identity, tables
+from chalicelib.resources import (
+    CONTENT_BUCKET,
+    GATEWAY_RESPONSE_HEADERS,
+    GATEWAY_RESPONSES,
+    BucketSpec,
+    TableSpec,
+    sender_identity,
+    tables,
+)
 from chalicelib.settings import Settings
 
 # Data outlives the stack: deleting or replacing it must never delete content
 # or submissions.
 _KEEP = {"DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain"}
 DKIM_RECORDS = 3  # Easy DKIM always asks for three CNAME records
+# Chalice's REST API in the packaged template: merged with its own definition.
+CHALICE_REST_API = "RestAPI"
 
 
 def _bucket(name: str, spec: BucketSpec) -> dict:
@@ -42,6 +54,18 @@ def _table(name: str, spec: TableSpec) -> dict:
     return {"Type": "AWS::DynamoDB::Table", **_KEEP, "Properties": properties}
 
 
+def gateway_responses() -> dict:
+    """API Gateway's own answers in the API's error shape, as SAM takes them."""
+    return {
+        response.response_type: {
+            **({"StatusCode": response.status} if response.status else {}),
+            "ResponseParameters": {"Headers": GATEWAY_RESPONSE_HEADERS},
+            "ResponseTemplates": {"application/json": response.body()},
+        }
+        for response in GATEWAY_RESPONSES
+    }
+
+
 def template(settings: Settings) -> dict:
     resources = {CONTENT_BUCKET.logical_name: _bucket(settings.content_bucket, CONTENT_BUCKET)}
     for name, spec in tables(settings).items():
@@ -52,6 +76,9 @@ def template(settings: Settings) -> dict:
         **_KEEP,
         "Properties": {"EmailIdentity": domain},
     }
+    # A property of the API rather than GatewayResponse resources: SAM puts
+    # them in the API's definition, so every deployment of it carries them.
+    resources[CHALICE_REST_API] = {"Properties": {"GatewayResponses": gateway_responses()}}
     outputs = {
         f"SenderDkimRecord{n}": {
             "Description": f"DNS record {n} of {DKIM_RECORDS} that lets SES send from {domain}",

@@ -4,11 +4,20 @@ nothing, and a run that stopped halfway can simply be run again."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 
 from chalicelib import aws
-from chalicelib.resources import CONTENT_BUCKET, BucketSpec, TableSpec, sender_identity, tables
-from chalicelib.settings import Settings
+from chalicelib.resources import (
+    CONTENT_BUCKET,
+    GATEWAY_RESPONSE_HEADERS,
+    GATEWAY_RESPONSES,
+    BucketSpec,
+    TableSpec,
+    sender_identity,
+    tables,
+)
+from chalicelib.settings import CHALICE_CONFIG, Settings
 
 Report = Callable[[str], None]
 
@@ -37,6 +46,7 @@ def provision(settings: Settings, report: Report = print) -> list[str]:
     record(made)
     if not identity.get("VerifiedForSendingStatus"):
         _report_dkim_records(domain, identity, report)
+    record(_ensure_gateway_responses(settings.stage, report))
     if not changes:
         report("Nothing to change: every resource is already in place.")
     return changes
@@ -196,10 +206,65 @@ def _ensure_sender_identity(domain: str) -> tuple[dict, list[str]]:
 
 
 def _report_dkim_records(domain: str, identity: dict, report: Report) -> None:
-    # Not a change: a reminder on every run until DNS is in place.
+    # Not a change: a reminder on every run until DNS is in place. An
+    # emulator's identity has no records to add, and needs none.
+    tokens = identity.get("DkimAttributes", {}).get("Tokens", [])
+    if not tokens:
+        return
     report(
         f"SES cannot send from {domain} until these DNS records exist "
         "(it then verifies by itself, within 72 hours):"
     )
-    for token in identity.get("DkimAttributes", {}).get("Tokens", []):
+    for token in tokens:
         report(f"  {token}._domainkey.{domain} CNAME {token}.dkim.amazonses.com")
+
+
+# API Gateway's own answers -----------------------------------------------------------
+
+
+def _deployed_rest_api(stage: str) -> tuple[str, str] | None:
+    """The REST API `chalice deploy` made for the stage, and its API Gateway
+    stage name; None before the first deploy."""
+    deployed = CHALICE_CONFIG.parent / "deployed" / f"{stage}.json"
+    try:
+        resources = json.loads(deployed.read_text(encoding="utf-8"))["resources"]
+        config = json.loads(CHALICE_CONFIG.read_text(encoding="utf-8"))
+    except (OSError, ValueError, KeyError):
+        return None
+    api_id = next((r.get("rest_api_id") for r in resources if r.get("resource_type") == "rest_api"), None)
+    api_stage = config["stages"].get(stage, {}).get("api_gateway_stage", "api")
+    return (api_id, api_stage) if api_id else None
+
+
+def _ensure_gateway_responses(stage: str, report: Report) -> list[str]:
+    """Answer an unknown route (and API Gateway's other refusals) in the
+    API's error shape. Only once `chalice deploy` has made the API, and again
+    after each deploy, which replaces the API's definition."""
+    deployed = _deployed_rest_api(stage)
+    if deployed is None:
+        if stage != "local":
+            report("API Gateway's own error answers are set by provisioning again after `chalice deploy`")
+        return []
+    api_id, api_stage = deployed
+    apigateway = aws.client("apigateway")
+    headers = {f"gatewayresponse.header.{name}": value for name, value in GATEWAY_RESPONSE_HEADERS.items()}
+    changes = []
+    for response in GATEWAY_RESPONSES:
+        wanted: dict = {
+            "responseParameters": headers,
+            "responseTemplates": {"application/json": response.body()},
+        }
+        if response.status:
+            wanted["statusCode"] = response.status
+        try:
+            current = apigateway.get_gateway_response(restApiId=api_id, responseType=response.response_type)
+        except apigateway.exceptions.NotFoundException:
+            current = {}
+        if any(current.get(key) != value for key, value in wanted.items()):
+            apigateway.put_gateway_response(restApiId=api_id, responseType=response.response_type, **wanted)
+            changes.append(f"answered {response.response_type} in the API's error shape")
+    if changes:
+        # Gateway responses take effect with the API's next deployment.
+        apigateway.create_deployment(restApiId=api_id, stageName=api_stage)
+        changes.append(f"deployed the API's stage {api_stage} again")
+    return changes

@@ -72,13 +72,23 @@ def deployed(run, project_copy):
     outputs = [
         run("nlc-api", "provision", "--stage", STAGE),
         run("chalice", "deploy", "--stage", STAGE),
+        run("nlc-api", "provision", "--stage", STAGE),
         run("nlc-api", "publish", "--stage", STAGE),
     ]
     return outputs
 
 
+def test_api_gateway_answers_an_unknown_route_in_the_api_error_shape(deployed, aws):
+    gateway = aws("apigateway")
+    (api,) = gateway.get_rest_apis()["items"]
+    answer = gateway.get_gateway_response(restApiId=api["id"], responseType="MISSING_AUTHENTICATION_TOKEN")
+    assert answer["statusCode"] == "404"
+    assert json.loads(answer["responseTemplates"]["application/json"])["error"]["code"] == "not_found"
+    assert "answered MISSING_AUTHENTICATION_TOKEN in the API's error shape" in deployed[2].stdout
+
+
 def test_provision_deploy_and_publish_succeed(deployed):
-    provision, deploy, publish = deployed
+    provision, deploy, _, publish = deployed
     assert "created table nlc-dev-submissions" in provision.stdout
     assert "Rest API URL: https://" in deploy.stdout
     assert "Published: 2 created" in publish.stdout

@@ -107,8 +107,10 @@ def every_entry_point_run(client, seeded, recorded):
     for url in ("/health", "/content?path=/what-we-do/", "/pages", "/collections/nav", "/posts",
                 "/documents", "/openapi.json", "/pages/what-we-do"):  # fmt: skip
         http("GET", url)
+        http("HEAD", url)
     post_slug = body(client.http.get("/posts"))["posts"][0]["slug"]
     http("GET", f"/posts/{post_slug}")
+    http("HEAD", f"/posts/{post_slug}")
     document = body(client.http.get("/documents"))["documents"][0]["url"]
     for url in ("/enquiries", "/accessible-format-requests"):
         http("OPTIONS", url, headers=ORIGIN)

@@ -67,9 +67,21 @@ def test_provision_creates_everything_then_changes_nothing(moto):
     assert_provisioned(*moto)
 
 
-def test_provision_says_which_dns_records_verify_the_sender(moto):
-    output = provision_local()
-    assert "SES cannot send from local.nationalleadership.gov.uk until these DNS records exist" in output
+def test_provision_says_which_dns_records_verify_the_sender():
+    from nlc_tools.provision import _report_dkim_records
+
+    lines: list[str] = []
+    _report_dkim_records("example.gov.uk", {"DkimAttributes": {"Tokens": ["abc"]}}, lines.append)
+    assert lines == [
+        "SES cannot send from example.gov.uk until these DNS records exist "
+        "(it then verifies by itself, within 72 hours):",
+        "  abc._domainkey.example.gov.uk CNAME abc.dkim.amazonses.com",
+    ]
+
+
+def test_provision_lists_no_records_when_there_are_none(moto):
+    # The emulator's identities have no DKIM records, and need none.
+    assert "DNS records" not in provision_local()
 
 
 def test_provision_completes_resources_made_by_hand_and_keeps_their_other_settings(moto):

@@ -130,7 +130,7 @@ def test_the_scheduled_retry_waits_for_each_submissions_backoff(
     assert stored_submissions()[reference]["status"] == "forwarded"
 
 
-def test_after_the_last_attempt_a_submission_is_failed_listed_and_counted(client, outbox, ses_down):
+def test_after_the_last_attempt_a_submission_is_failed_listed_and_counted(client, outbox, ses_down, capsys):
     reference = body(post(client))["reference"]
     for _ in range(POLICY.max_attempts - 2):
         assert f"{reference}: still failing" in retry()
@@ -142,7 +142,8 @@ def test_after_the_last_attempt_a_submission_is_failed_listed_and_counted(client
     stored = stored_submissions()[reference]
     assert stored["status"] == "failed"
     assert stored["attempts"] == POLICY.max_attempts
-    metric = [json.loads(line) for line in output.splitlines() if "FailedForwards" in line]
+    # Log lines go to stderr, leaving stdout to the command's results.
+    metric = [json.loads(line) for line in capsys.readouterr().err.splitlines() if "FailedForwards" in line]
     assert len(metric) == 1 and metric[0]["FailedForwards"] == 1
     # A failed submission is left for staff: the retry run no longer tries it.
     assert retry().startswith("0 forwarded")
@@ -390,6 +391,8 @@ def test_staff_are_told_when_the_submissions_table_cannot_be_reached(client, aws
         cli.run(["submissions", "--stage", "local", "--status", "failed"])
 
 
-def test_an_unknown_status_is_refused(client):
-    with pytest.raises(cli.CommandError, match="status must be one of received, forwarded, failed, spam"):
+def test_an_unknown_status_is_refused(client, capsys):
+    with pytest.raises(SystemExit) as usage_error:
         cli.run(["submissions", "--stage", "local", "--status", "lost"])
+    assert usage_error.value.code == 2
+    assert "choose from 'received', 'forwarded', 'failed', 'spam'" in capsys.readouterr().err

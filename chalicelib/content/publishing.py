@@ -89,8 +89,10 @@ def load_bucket() -> dict[str, bytes]:
     return sources
 
 
-def publish_directory(content_dir: Path, dry_run: bool = False, report: Report = print) -> Summary:
-    return publish(load_directory(content_dir), upload=True, dry_run=dry_run, report=report)
+def publish_directory(
+    content_dir: Path, dry_run: bool = False, report: Report = print, compare: bool = True
+) -> Summary:
+    return publish(load_directory(content_dir), upload=True, dry_run=dry_run, report=report, compare=compare)
 
 
 def index_bucket(report: Report = print) -> Summary:
@@ -124,7 +126,11 @@ def handle_bucket_event(detail: dict, report: Report = print) -> Summary | None:
     return index_bucket(report)
 
 
-def publish(sources: dict[str, bytes], *, upload: bool, dry_run: bool, report: Report) -> Summary:
+def publish(
+    sources: dict[str, bytes], *, upload: bool, dry_run: bool, report: Report, compare: bool = True
+) -> Summary:
+    """Validate, then write what changed. A dry run that does not `compare`
+    makes no AWS call: every page counts as new."""
     from .problems import ContentInvalid
     from .rendering import build_site
 
@@ -141,7 +147,10 @@ def publish(sources: dict[str, bytes], *, upload: bool, dry_run: bool, report: R
     for warning in site.warnings:
         report(f"warning: {warning}")
 
-    manifest = content_table.read_partition("source")
+    def stored(partition: str) -> dict[str, dict]:
+        return content_table.read_partition(partition) if compare or not dry_run else {}
+
+    manifest = stored("source")
     file_hashes = {name: hashlib.sha256(raw).hexdigest() for name, raw in sources.items()}
     changed_files = [
         name
@@ -217,7 +226,7 @@ def publish(sources: dict[str, bytes], *, upload: bool, dry_run: bool, report: R
             report(f"error: {problem}")
         raise PublishError(f"{len(too_large)} page(s) too large; nothing was published")
 
-    document_puts, document_deletes = _document_changes(site.pages)
+    document_puts, document_deletes = _document_changes(site.pages, stored)
     summary.documents_written = len(document_puts) + len(document_deletes)
 
     if upload:
@@ -285,7 +294,9 @@ def _redirect_items(site: Site) -> list[dict]:
     return items
 
 
-def _document_changes(pages: list[RenderedPage]) -> tuple[list[dict], list[content_table.Key]]:
+def _document_changes(
+    pages: list[RenderedPage], stored: Callable[[str], dict[str, dict]]
+) -> tuple[list[dict], list[content_table.Key]]:
     """Document items to write and delete, so the table matches the pages."""
     from .records import DocumentRecord
 
@@ -301,7 +312,7 @@ def _document_changes(pages: list[RenderedPage]) -> tuple[list[dict], list[conte
         url: dumps(DocumentRecord.model_validate(document).model_dump(mode="json"))
         for url, document in documents.items()
     }
-    existing = {url: item["json"]["S"] for url, item in content_table.read_partition("documents").items()}
+    existing = {url: item["json"]["S"] for url, item in stored("documents").items()}
     puts = [
         content_table.item(content_table.document_key(url), json=text)
         for url, text in wanted.items()

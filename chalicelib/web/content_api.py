@@ -4,6 +4,9 @@ read path, so cold starts stay at the floor."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from chalice.app import Response
 
 from ..content import reads
@@ -21,12 +24,18 @@ def _cacheable(body: str | dict) -> Response:
     return cacheable(content_api.current_request, body)
 
 
-@content_api.route("/health")
+def _read(path: str) -> Callable[..., Any]:
+    """A read route, answering HEAD as GET (the middleware drops the body):
+    API Gateway answers only the methods a route declares."""
+    return content_api.route(path, methods=["GET", "HEAD"])
+
+
+@_read("/health")
 def health() -> Response:
     return _cacheable(reads.health())
 
 
-@content_api.route("/content")
+@_read("/content")
 def get_content() -> Response:
     found = reads.page_at_path(_query("path"))
     if found.redirect_to:
@@ -34,37 +43,37 @@ def get_content() -> Response:
     return _cacheable(found.json)
 
 
-@content_api.route("/pages")
+@_read("/pages")
 def list_pages() -> Response:
     return _cacheable(reads.list_pages())
 
 
-@content_api.route("/pages/{slug}")
+@_read("/pages/{slug}")
 def get_page(slug: str) -> Response:
     return _cacheable(reads.page(slug))
 
 
-@content_api.route("/collections/{tag}")
+@_read("/collections/{tag}")
 def get_collection(tag: str) -> Response:
     return _cacheable(reads.collection(tag))
 
 
-@content_api.route("/posts")
+@_read("/posts")
 def list_posts() -> Response:
     return _cacheable(reads.list_posts(_query("limit"), _query("cursor")))
 
 
-@content_api.route("/posts/{slug}")
+@_read("/posts/{slug}")
 def get_post(slug: str) -> Response:
     return _cacheable(reads.post(slug))
 
 
-@content_api.route("/documents")
+@_read("/documents")
 def list_documents() -> Response:
     return _cacheable(reads.list_documents())
 
 
-@content_api.route("/openapi.json")
+@_read("/openapi.json")
 def openapi_document() -> Response:
     from . import openapi
 

@@ -27,6 +27,7 @@ FORM = "application/x-www-form-urlencoded"
 # character becomes %XX%XX%XX), with room to spare for the other fields.
 MAX_BODY_BYTES = 64 * 1024
 MAX_FORM_FIELDS = 50
+SITE_NAME = "National Leadership Centre"
 
 
 def _is_form_post(request: Request) -> bool:
@@ -111,6 +112,7 @@ def rejected(request: Request, error: ApiError) -> Response:
     items = "\n".join(f"<li>{html.escape(problem)}</li>" for problem in problems)
     page = _PAGE.format(
         items=items,
+        site_name=_site_name(),
         back=_back_link(request.headers.get("referer")),
     )
     return Response(
@@ -123,6 +125,14 @@ def rejected(request: Request, error: ApiError) -> Response:
             "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'",
         },
     )
+
+
+def _site_name() -> str:
+    """The site's header, as its pages have it: its name, linking home."""
+    origins = get_settings().site_origins
+    if not origins:
+        return SITE_NAME
+    return f'<a href="{html.escape(origins[0])}/">{SITE_NAME}</a>'
 
 
 def _back_link(referer: str | None) -> str:
@@ -140,16 +150,23 @@ _PAGE = """<!DOCTYPE html>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Error: There is a problem - National Leadership Centre</title>
 <style>
-body {{ font-family: arial, sans-serif; font-size: 19px; line-height: 1.3; color: #0b0c0c; margin: 0; }}
-main {{ max-width: 960px; margin: 0 auto; padding: 40px 15px; }}
-.summary {{ border: 5px solid #d4351c; padding: 20px; margin-bottom: 30px; }}
+body {{ font-family: arial, sans-serif; font-size: 19px; line-height: 1.3; color: #0b0c0c; margin: 0;
+  overflow-wrap: anywhere; }}
+.header {{ background: #f4f8fb; border-bottom: 1px solid #8eb8dc; }}
+.header, main {{ padding-left: 15px; padding-right: 15px; }}
+.inner {{ max-width: 960px; margin: 0 auto; padding: 15px 0; font-weight: bold; }}
+main {{ max-width: 960px; margin: 0 auto; padding-top: 40px; padding-bottom: 40px; }}
+.summary {{ border: 5px solid #ca3535; padding: 15px; margin-bottom: 30px; }}
 .summary:focus {{ outline: 3px solid #ffdd00; }}
-h1 {{ font-size: 36px; margin-top: 0; }}
-li {{ color: #d4351c; font-weight: bold; margin-bottom: 10px; }}
-a {{ color: #1d70b8; }}
+h1 {{ font-size: 27px; margin-top: 0; }}
+li {{ color: #ca3535; font-weight: bold; margin-bottom: 10px; }}
+a {{ color: #1a65a6; }}
+.header a {{ color: #0b0c0c; text-decoration: none; }}
+a:focus {{ outline: 3px solid transparent; background: #ffdd00; color: #0b0c0c; box-shadow: 0 4px #0b0c0c; }}
 </style>
 </head>
 <body>
+<header class="header"><div class="inner">{site_name}</div></header>
 <main>
 <div class="summary" role="alert" tabindex="-1">
 <h1>There is a problem</h1>

@@ -34,6 +34,8 @@ def handle(request: Request, get_response: Callable[[Request], Response]) -> Res
         response = _chalice_error_to_ours(response)
         for name, value in cors_headers(request.headers.get("origin")).items():
             response.headers.setdefault(name, value)
+        if request.method == "HEAD":
+            response.body = ""  # the headers GET would have, and no body
         return response
     finally:
         _log_request(request, response, started)

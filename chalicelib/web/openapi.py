@@ -285,6 +285,22 @@ RESPONSE_MODELS = (
 REQUEST_MODELS = (EnquiryRequest, AccessibleFormatRequest)
 
 
+def _with_head(paths: dict) -> dict:
+    """Every GET answers HEAD too: the same status and headers, no body."""
+    for operations in paths.values():
+        if "get" in operations:
+            get = operations["get"]
+            operations["head"] = {
+                "summary": f"{get['summary']}: the headers only",
+                "parameters": get["parameters"],
+                "responses": {
+                    status: {key: value for key, value in answer.items() if key != "content"}
+                    for status, answer in get["responses"].items()
+                },
+            }
+    return paths
+
+
 @functools.cache
 def document() -> dict:
     _, schemas = models_json_schema(
@@ -303,6 +319,6 @@ def document() -> dict:
         },
         # Relative: the API's address, wherever this document is served from.
         "servers": [{"url": "."}],
-        "paths": _paths(),
+        "paths": _with_head(_paths()),
         "components": {"schemas": schemas["$defs"]},
     }

@@ -5,6 +5,7 @@ is screenshotted and checked with axe-core."""
 
 from __future__ import annotations
 
+import os
 import re
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -267,3 +268,132 @@ def test_a_page_from_another_origin_cannot_read_the_api(stack, visit):
     # The same reads from the site's own origin succeed.
     page.goto(stack.site + "/contact.html")
     assert page.evaluate(read, [nav, {}]) == "read"
+
+
+# On a phone: 320 px wide, nothing scrolls sideways (WCAG 1.4.10) ------------------
+
+PHONE = 320
+
+
+def test_the_pages_reflow_on_a_phone_and_show_what_they_promise(stack, visit):
+    visitor = visit("phone-pages", width=PHONE)
+    page = visitor.page
+    asked: list[str] = []
+    page.on("request", lambda request: asked.append(request.url))
+    page.goto(stack.site + "/")
+    expect(page.get_by_role("heading", level=1)).to_have_text("National Leadership Centre")
+    expect(page.get_by_role("link", name="What is the National Leadership Centre?")).to_be_visible()
+    # The home page asks only for what it shows.
+    assert not [url for url in asked if "/content?" in url], asked
+    visitor.look("home")
+
+    # GOV.UK's service navigation folds the menu behind a button.
+    menu = page.get_by_role("navigation", name="Menu")
+    menu.get_by_role("button", name="Menu").click()
+    menu.get_by_role("link", name="What we do").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("What We Do")
+    cover = page.get_by_role("img", name="Image of taskforce report")
+    expect(cover).to_be_visible()
+    assert cover.evaluate("image => image.complete && image.naturalWidth > 0"), "the cover did not load"
+    visitor.look("what-we-do")
+
+    page.goto(stack.site + "/blog/what-is-the-national-leadership-centre/")
+    notice = page.get_by_role("region", name="Important")
+    expect(notice).to_contain_text("The NLC will become part of the new Leadership College for Government")
+    visitor.look("blog-post-with-notice")
+
+    page.goto(stack.site + "/no-such-page/")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Page not found")
+    visitor.look("not-found")
+
+
+def test_the_accessible_format_form_reflows_on_a_phone_in_every_state(stack, visit):
+    visitor = visit("phone-accessible-format", width=PHONE)
+    page = visitor.page
+    page.goto(stack.site + form_link())
+    visitor.look("empty")
+
+    other = page.get_by_label("Format you need")
+    expect(other).to_be_hidden()  # revealed only by "Another format"
+    page.get_by_label("Another format").check()
+    expect(other).to_be_visible()
+    visitor.look("another-format")
+
+    page.get_by_role("button", name="Send request").click()
+    expect(page.locator(".govuk-error-summary")).to_be_focused()
+    expect(page.locator("#other_format-error")).to_be_visible()
+    visitor.look("errors")
+
+    other.fill("A Word document")
+    page.get_by_label("Email address").fill("reader@example.com")
+    message = page.get_by_label("Anything else we should know (optional)")
+    message.fill("Thank you")
+    expect(page.locator(".govuk-character-count__status")).to_have_text("You have 4,991 characters remaining")
+    page.get_by_role("button", name="Send request").click()
+    reference = confirmed_reference(visitor)
+    [forwarded] = stack.emails_to(ACCESSIBLE_FORMAT_MAILBOX, reference)
+    assert "A Word document" in forwarded["body"]
+
+
+def test_the_enquiry_form_reflows_on_a_phone_with_javascript_off(stack, visit):
+    visitor = visit("phone-enquiry-without-javascript", javascript=False, width=PHONE)
+    page = visitor.page
+    page.goto(stack.site + "/contact.html")
+    visitor.look("empty")
+
+    page.get_by_label("Full name").fill("Jo Bloggs")
+    page.get_by_role("button", name="Send message").click()
+    # The API's own page, with the site's header linking home.
+    expect(page.get_by_role("heading", level=1)).to_have_text("There is a problem")
+    expect(
+        page.get_by_role("banner").get_by_role("link", name="National Leadership Centre")
+    ).to_have_attribute("href", stack.site + "/")
+    visitor.look("errors")
+    page.go_back()
+
+    fill_enquiry(page, "Jo Bloggs", "jo@example.com", "Is the programme open to the voluntary sector?")
+    page.get_by_role("button", name="Send message").click()
+    confirmed_reference(visitor)
+
+
+def test_the_enquiry_form_reflows_on_a_phone_with_errors_shown_beside_the_fields(stack, visit):
+    visitor = visit("phone-enquiry-with-javascript", width=PHONE)
+    page = visitor.page
+    page.goto(stack.site + "/contact.html")
+    page.get_by_label("Email address").fill(
+        "an.address.with.no.at.sign.that.is.much.too.long.to.fit.example.com"
+    )
+    page.get_by_role("button", name="Send message").click()
+    expect(page.locator("#email-error")).to_be_visible()
+    visitor.look("errors")
+
+
+# The local stack as a newcomer meets it ------------------------------------------------
+
+
+def test_staff_commands_find_the_running_stack_and_head_answers(stack):
+    import subprocess
+    import sys
+    import urllib.request
+
+    from chalicelib.settings import PROJECT_DIR
+
+    from .conftest import _direct
+
+    env = {name: value for name, value in os.environ.items() if not name.startswith(("AWS_", "NLC_"))}
+    env["NLC_LOCAL_STATE"] = str(stack.state)  # what `nlc-api local` wrote: no AWS variables at all
+    printed = {}
+    for command in ("submissions", "publish"):
+        done = subprocess.run(
+            [sys.executable, "-m", "nlc_tools.cli", command, "--stage", "local"],
+            cwd=PROJECT_DIR, env=env, capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        printed[command] = done.stdout
+    assert "submission(s)." in printed["submissions"]
+    assert "Published: 0 created, 0 updated, 0 deleted, 2 unchanged" in printed["publish"]
+
+    head = urllib.request.Request(stack.api + "/content?path=/what-we-do/", method="HEAD")
+    with _direct.open(head, timeout=10) as answer:
+        assert answer.status == 200
+        assert answer.headers["ETag"] and answer.read() == b""

@@ -12,15 +12,16 @@ const path = sitePath(window.location.pathname);
 showPage().finally(() => main.removeAttribute("aria-busy"));
 
 async function showPage() {
+  if (path === "/") {
+    // The home page is the menu and the latest posts: no content of its own to ask for.
+    await showHome();
+    return;
+  }
   try {
     showContent(await getJSON(`/content?path=${encodeURIComponent(path)}`));
   } catch (error) {
     if (error instanceof ApiError && error.status === 404) {
-      if (path === "/") {
-        await showHome();
-      } else {
-        showNotFound();
-      }
+      showNotFound();
     } else {
       showProblem();
     }
@@ -38,10 +39,29 @@ function showContent(page) {
   // editors' Markdown exactly as the site's build would render it.
   body.innerHTML = page.html;
   show(
-    element("h1", {}, page.title),
+    page.notice ? notice(page.notice) : null,
+    element("h1", { class: "govuk-heading-l" }, page.title),
     postDetails(page),
     body,
     page.documents?.length ? documentList(page.documents) : null,
+  );
+}
+
+// A post's `notice` (front matter) in GOV.UK's notification banner.
+function notice(text) {
+  return element(
+    "div",
+    { class: "govuk-notification-banner", role: "region", "aria-labelledby": "app-notice-title" },
+    element(
+      "div",
+      { class: "govuk-notification-banner__header" },
+      element("h2", { class: "govuk-notification-banner__title", id: "app-notice-title" }, "Important"),
+    ),
+    element(
+      "div",
+      { class: "govuk-notification-banner__content" },
+      element("p", { class: "govuk-notification-banner__heading" }, text),
+    ),
   );
 }
 
@@ -57,7 +77,7 @@ function postDetails(page) {
   const details = [page.author, page.reading_time_minutes && `${page.reading_time_minutes} minute read`];
   return element(
     "p",
-    { class: "app-meta" },
+    { class: "govuk-body-s app-meta" },
     element("time", { datetime: page.date }, published),
     ...details.filter(Boolean).map((detail) => ` · ${detail}`),
   );
@@ -67,8 +87,8 @@ function documentList(documents) {
   return element(
     "section",
     { "aria-labelledby": "app-documents-heading" },
-    element("h2", { id: "app-documents-heading" }, "Documents"),
-    element("ul", { class: "app-documents" }, ...documents.map(documentItem)),
+    element("h2", { class: "govuk-heading-m", id: "app-documents-heading" }, "Documents"),
+    element("ul", { class: "govuk-list app-documents" }, ...documents.map(documentItem)),
   );
 }
 
@@ -78,14 +98,14 @@ function documentItem(file) {
   return element(
     "li",
     { class: "app-documents__item" },
-    element("p", {}, element("a", { href: file.url }, file.title)),
-    element("p", { class: "app-meta" }, details.filter(Boolean).join(", ")),
+    element("p", { class: "govuk-body" }, element("a", { class: "govuk-link", href: file.url }, file.title)),
+    element("p", { class: "govuk-body-s app-meta" }, details.filter(Boolean).join(", ")),
     element(
       "p",
-      {},
+      { class: "govuk-body" },
       element(
         "a",
-        { href: `${ACCESSIBLE_FORMAT_FORM}?${request}` },
+        { class: "govuk-link", href: `${ACCESSIBLE_FORMAT_FORM}?${request}` },
         "Request an accessible format",
         element("span", { class: "govuk-visually-hidden" }, ` of ${file.title}`),
       ),
@@ -100,13 +120,17 @@ async function showHome() {
     getJSON("/posts?limit=5").then((answer) => answer.posts, () => []),
   ]);
   const links = (list) =>
-    element("ul", {}, ...list.map((item) => element("li", {}, element("a", { href: item.path }, item.title))));
+    element(
+      "ul",
+      { class: "govuk-list" },
+      ...list.map((item) => element("li", {}, element("a", { class: "govuk-link", href: item.path }, item.title))),
+    );
   show(
-    element("h1", {}, SITE_NAME),
-    element("p", {}, "This example site reads every page from the content API."),
-    items.length ? element("h2", {}, "Pages") : null,
+    element("h1", { class: "govuk-heading-l" }, SITE_NAME),
+    element("p", { class: "govuk-body" }, "This example site reads every page from the content API."),
+    items.length ? element("h2", { class: "govuk-heading-m" }, "Pages") : null,
     items.length ? links(items) : null,
-    posts.length ? element("h2", {}, "Latest blog posts") : null,
+    posts.length ? element("h2", { class: "govuk-heading-m" }, "Latest blog posts") : null,
     posts.length ? links(posts) : null,
   );
 }
@@ -114,18 +138,18 @@ async function showHome() {
 function showNotFound() {
   setTitle("Page not found");
   show(
-    element("h1", {}, "Page not found"),
-    element("p", {}, "If you typed the web address, check it is correct."),
-    element("p", {}, "If you pasted the web address, check you copied the entire address."),
-    element("p", {}, element("a", { href: "/" }, "Go to the home page")),
+    element("h1", { class: "govuk-heading-l" }, "Page not found"),
+    element("p", { class: "govuk-body" }, "If you typed the web address, check it is correct."),
+    element("p", { class: "govuk-body" }, "If you pasted the web address, check you copied the entire address."),
+    element("p", { class: "govuk-body" }, element("a", { class: "govuk-link", href: "/" }, "Go to the home page")),
   );
 }
 
 function showProblem() {
   setTitle("Sorry, there is a problem with the service");
   show(
-    element("h1", {}, "Sorry, there is a problem with the service"),
-    element("p", {}, "Try again later."),
+    element("h1", { class: "govuk-heading-l" }, "Sorry, there is a problem with the service"),
+    element("p", { class: "govuk-body" }, "Try again later."),
   );
 }
 

@@ -1,7 +1,19 @@
-// What every page of the example site shares: the API's address, JSON reads
-// and the menu. The site server writes the API's base URL in below, as a real
-// site's build step would.
+// What every page of the example site shares: GOV.UK Frontend's components,
+// the API's address, JSON reads and the menu. The site server writes the
+// API's base URL in below, as a real site's build step would.
 export const API_URL = "%API_URL%";
+
+// GOV.UK Frontend's own scripts (radios' conditional reveal, character
+// count, the menu toggle), from its precompiled bundle. Imported apart, so
+// that the site still works if the bundle cannot load.
+import("/assets/govuk/govuk-frontend.min.js")
+  .then(({ initAll, isSupported }) => {
+    document.body.classList.add("js-enabled", "govuk-frontend-supported");
+    if (isSupported()) {
+      initAll();
+    }
+  })
+  .catch(() => {});
 
 export class ApiError extends Error {
   constructor(status, body) {
@@ -42,21 +54,18 @@ export function sitePath(pathname) {
 export async function showMenu(currentPath) {
   const nav = document.querySelector("[data-site-menu]");
   const { items } = await getJSON("/collections/nav");
-  const links = items.map((item) =>
-    element(
+  const links = items.map((item) => {
+    const current = item.path === currentPath;
+    return element(
       "li",
-      { class: "app-nav__item" },
+      { class: `govuk-service-navigation__item${current ? " govuk-service-navigation__item--active" : ""}` },
       element(
         "a",
-        {
-          class: "app-nav__link",
-          href: item.path,
-          "aria-current": item.path === currentPath ? "page" : null,
-        },
+        { class: "govuk-service-navigation__link", href: item.path, "aria-current": current ? "page" : null },
         item.navtitle || item.title,
       ),
-    ),
-  );
-  nav.replaceChildren(element("ul", { class: "app-nav__list" }, ...links));
+    );
+  });
+  nav.replaceChildren(...links);
   return items;
 }
