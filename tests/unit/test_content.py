@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from chalicelib.content.documents import find_documents
-from chalicelib.content.paths import InvalidPath, is_slug, normalise_path
 from chalicelib.content.engines import anchor_slug
+from chalicelib.content.paths import InvalidPath, is_slug, normalise_path
 
 
 @pytest.mark.parametrize(
