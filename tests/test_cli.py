@@ -115,9 +115,9 @@ def test_a_dry_run_needs_no_aws(state):
 
 
 def test_a_dry_run_reports_broken_content(state, tmp_path):
-    (tmp_path / "bad.md").write_text("---\nmetadesc: no title\n---\n")
+    (tmp_path / "bad.md").write_text("---\ntitle: T\norder: second\n---\n")
     result = nlc_api("publish", "--stage", "local", "--dry-run", "--content", str(tmp_path), state=state)
-    assert "error: bad.md: title: is required" in result.out
+    assert "error: bad.md:3: order: must be a number, like 2" in result.out
     assert_one_line_failure(result, "1 problem(s) in the content; nothing was published")
 
 
@@ -187,7 +187,7 @@ def test_broken_content_stops_the_local_stack_as_publish_reports_it(state, tmp_p
     result = nlc_api(
         "local", "--port", str(free_port()), "--site-port", "0", "--content", str(tmp_path), state=state
     )
-    assert "publish: error: bad.md:3: order: input should be a valid integer" in result.out
+    assert "publish: error: bad.md:3: order: must be a number, like 2" in result.out
     assert_one_line_failure(result, "nlc-api local: 1 problem(s) in the content; nothing was published")
     assert not state.exists()
 
