@@ -7,10 +7,14 @@ from __future__ import annotations
 from chalice.app import Response
 
 from ..content import reads
-from .errors import ApiBlueprint
+from ..tables import content_table
+from .errors import JSON, ApiBlueprint
 from .responses import cacheable, content_redirect, query_param
 
 content_api = ApiBlueprint(__name__)
+ATOM = "application/atom+xml"
+JSON_FEED = "application/feed+json"
+XML = "application/xml"
 
 
 def _query(name: str) -> str | None:
@@ -19,6 +23,12 @@ def _query(name: str) -> str | None:
 
 def _cacheable(body: str | dict) -> Response:
     return cacheable(content_api.current_request, body)
+
+
+def _answer(found: reads.Found, content_type: str = JSON) -> Response:
+    return cacheable(
+        content_api.current_request, found.json, last_modified=found.modified, content_type=content_type
+    )
 
 
 @content_api.route("/health")
@@ -31,37 +41,57 @@ def get_content() -> Response:
     found = reads.page_at_path(_query("path"))
     if found.redirect_to:
         return content_redirect(found.redirect_to)
-    return _cacheable(found.json)
+    return _answer(found)
 
 
 @content_api.route("/pages")
 def list_pages() -> Response:
-    return _cacheable(reads.list_pages())
+    return _answer(reads.list_pages())
 
 
 @content_api.route("/pages/{slug}")
 def get_page(slug: str) -> Response:
-    return _cacheable(reads.page(slug))
+    return _answer(reads.page(slug))
 
 
 @content_api.route("/collections/{tag}")
 def get_collection(tag: str) -> Response:
-    return _cacheable(reads.collection(tag))
+    return _answer(reads.collection(tag, _query("include")))
 
 
 @content_api.route("/posts")
 def list_posts() -> Response:
-    return _cacheable(reads.list_posts(_query("limit"), _query("cursor")))
+    return _answer(reads.list_posts(_query("limit"), _query("cursor")))
 
 
 @content_api.route("/posts/{slug}")
 def get_post(slug: str) -> Response:
-    return _cacheable(reads.post(slug))
+    return _answer(reads.post(slug))
 
 
 @content_api.route("/documents")
 def list_documents() -> Response:
-    return _cacheable(reads.list_documents())
+    return _answer(reads.list_documents())
+
+
+@content_api.route("/search")
+def search() -> Response:
+    return _answer(reads.search(_query("q"), _query("limit")))
+
+
+@content_api.route("/feed.xml")
+def atom_feed() -> Response:
+    return _answer(reads.derived_text(content_table.ATOM_FEED), ATOM)
+
+
+@content_api.route("/feed.json")
+def json_feed() -> Response:
+    return _answer(reads.derived_text(content_table.JSON_FEED), JSON_FEED)
+
+
+@content_api.route("/sitemap.xml")
+def sitemap() -> Response:
+    return _answer(reads.derived_text(content_table.SITEMAP), XML)
 
 
 @content_api.route("/openapi.json")
