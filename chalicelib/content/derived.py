@@ -102,7 +102,7 @@ class Publication:
         site_url = get_settings().site_url
         index = search.build(
             [
-                search.Document(page.path or "", page.title, page.kind, _text(page.fields["html"]))
+                search.Document(page.path or "", page.title, page.kind, search.plain_text(page.fields["html"]))
                 for page in listed
             ],
             max_bytes,
@@ -204,12 +204,6 @@ def _feed_entries(listed: list[RenderedPage], modified: dict[str, str]) -> list[
 
 def _compressed(build: Callable[[int], bytes]) -> Callable[[int], bytes]:
     return lambda count: zlib.compress(build(count), 9)
-
-
-def _text(html: str) -> str:
-    from .documents import text_of
-
-    return " ".join(text_of(html).split())
 
 
 def _digest(parts: list[str]) -> str:

@@ -18,6 +18,7 @@ import zlib
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
+from html.parser import HTMLParser
 from typing import Any
 
 TITLE_WEIGHT = 3
@@ -101,6 +102,44 @@ def stem(word: str) -> str | None:
     if word in STOP_WORDS:
         return None
     return str(_stemmer().stemWord(word))
+
+
+class _Text(HTMLParser):
+    """A page's words as a reader sees them: inline markup joins its
+    neighbours (`<a>Taskforce</a>.`), blocks are apart, scripts unread."""
+
+    BLOCKS = frozenset(
+        "address article aside blockquote br dd div dl dt figcaption figure footer h1 h2 h3 h4 h5 h6 "
+        "header hr li main nav ol p pre section table td th tr ul".split()
+    )
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self._hidden = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in ("script", "style", "template"):
+            self._hidden += 1
+        elif tag in self.BLOCKS:
+            self.parts.append(" ")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("script", "style", "template"):
+            self._hidden = max(0, self._hidden - 1)
+        elif tag in self.BLOCKS:
+            self.parts.append(" ")
+
+    def handle_data(self, data: str) -> None:
+        if not self._hidden:
+            self.parts.append(data)
+
+
+def plain_text(html_text: str) -> str:
+    parser = _Text()
+    parser.feed(html_text)
+    parser.close()
+    return " ".join("".join(parser.parts).split())
 
 
 def terms(text: str) -> list[str]:
@@ -227,7 +266,8 @@ def snippet(text: str, wanted: set[str]) -> str:
             inside = [hit for hit in hits if first <= hit < first + SNIPPET_WORDS]
             return (len({stem(words[hit].group()) for hit in inside}), len(inside), -first)
 
-        start = max((max(0, hit - 3) for hit in hits), key=covered)
+        latest = max(0, len(words) - SNIPPET_WORDS)
+        start = max((min(max(0, hit - 3), latest) for hit in hits), key=covered)
     end = min(len(words), start + SNIPPET_WORDS)
     marked = set(hits)
     parts = ["…" if start else ""]
