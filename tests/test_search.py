@@ -145,7 +145,9 @@ def test_an_index_too_large_for_one_record_trims_snippet_text_then_pages():
 
 
 def test_html_is_read_as_text_with_inline_markup_joined():
-    html = '<p>The <a href="/x">Taskforce</a>.</p><script>var hidden;</script><ul><li>One</li><li>Two</li></ul>'
+    html = (
+        '<p>The <a href="/x">Taskforce</a>.</p><script>var hidden;</script><ul><li>One</li><li>Two</li></ul>'
+    )
     assert search.plain_text(html) == "The Taskforce. One Two"
 
 
