@@ -102,7 +102,9 @@ class Publication:
         site_url = get_settings().site_url
         index = search.build(
             [
-                search.Document(page.path or "", page.title, page.kind, search.plain_text(page.fields["html"]))
+                search.Document(
+                    page.path or "", page.title, page.kind, search.plain_text(page.fields["html"])
+                )
                 for page in listed
             ],
             max_bytes,

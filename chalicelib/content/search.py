@@ -33,42 +33,11 @@ MAX_QUERY_TERMS = 12
 TEXT_LIMITS = (None, 2000, 600, 200, 0)
 
 _WORD = re.compile(r"\w+(?:['’]\w+)*")
-STOP_WORDS = frozenset(
-    [
-        "a",
-        "an",
-        "and",
-        "are",
-        "as",
-        "at",
-        "be",
-        "but",
-        "by",
-        "for",
-        "from",
-        "has",
-        "have",
-        "in",
-        "into",
-        "is",
-        "it",
-        "its",
-        "of",
-        "on",
-        "or",
-        "our",
-        "that",
-        "the",
-        "their",
-        "this",
-        "to",
-        "was",
-        "we",
-        "were",
-        "will",
-        "with",
-    ]
-)
+STOP_WORDS = frozenset((
+    "a", "an", "and", "are", "as", "at", "be", "but", "by", "for", "from", "has", "have", "in",
+    "into", "is", "it", "its", "of", "on", "or", "our", "that", "the", "their", "this", "to", "was",
+    "we", "were", "will", "with",
+))  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -108,10 +77,11 @@ class _Text(HTMLParser):
     """A page's words as a reader sees them: inline markup joins its
     neighbours (`<a>Taskforce</a>.`), blocks are apart, scripts unread."""
 
-    BLOCKS = frozenset(
-        "address article aside blockquote br dd div dl dt figcaption figure footer h1 h2 h3 h4 h5 h6 "
-        "header hr li main nav ol p pre section table td th tr ul".split()
-    )
+    BLOCKS = frozenset((
+        "address", "article", "aside", "blockquote", "br", "dd", "div", "dl", "dt", "figcaption",
+        "figure", "footer", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "li", "main", "nav",
+        "ol", "p", "pre", "section", "table", "td", "th", "tr", "ul",
+    ))  # fmt: skip
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
