@@ -205,7 +205,7 @@ def _feed_entries(listed: list[RenderedPage], modified: dict[str, str]) -> list[
 
 
 def _compressed(build: Callable[[int], bytes]) -> Callable[[int], bytes]:
-    return lambda count: zlib.compress(build(count), 9)
+    return lambda count: zlib.compress(build(count))
 
 
 def _digest(parts: list[str]) -> str:

@@ -196,8 +196,4 @@ def derived_text(name: str) -> Found:
 def preview(raw_path: str | None) -> str:
     """A draft's or scheduled page's record, for staff."""
     path = normalise_path(raw_path)
-    with _reading():
-        stored = content_table.get(content_table.preview_key(path))
-    if stored is None:
-        raise NotFound(f"There is no draft or scheduled page at {path}")
-    return stored["json"]["S"]
+    return _record(content_table.preview_key(path), f"There is no draft or scheduled page at {path}").json
