@@ -123,11 +123,13 @@ def terms(text: str) -> list[str]:
 def build(documents: list[Document], max_bytes: int) -> Built:
     """The index of `documents`, compressed to at most `max_bytes`."""
     counted = [(Counter(terms(doc.title)), Counter(terms(doc.text))) for doc in documents]
-    for limit in TEXT_LIMITS:
-        body = _pack(documents, counted, limit)
-        if len(body) <= max_bytes:
-            return Built(body, len(documents), len(documents), limit)
-    # Even without text it is too large: keep as many documents as fit.
+    # Without any text first: if even that is too large, no text limit helps.
+    if len(_pack(documents, counted, 0)) <= max_bytes:
+        for limit in TEXT_LIMITS:
+            body = _pack(documents, counted, limit)
+            if len(body) <= max_bytes:
+                return Built(body, len(documents), len(documents), limit)
+    # Too large even without text: keep as many documents as fit.
     body, kept = largest_fitting(
         lambda count: _pack(documents[:count], counted[:count], 0), len(documents), max_bytes
     )
