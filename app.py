@@ -25,6 +25,14 @@ def retry_submissions(event):
     print(delivery.retry_pending().summary(), flush=True)
 
 
+@app.schedule(Rate(5, unit=Rate.MINUTES), name="publish_scheduled")
+def publish_scheduled(event):
+    """Make scheduled pages whose `publish_at` has come public, as a publish would."""
+    from chalicelib.content import derived
+
+    derived.publish_due()
+
+
 @app.on_cw_event(
     {"source": ["aws.s3"], "detail-type": ["Object Created", "Object Deleted"]},
     name="index_content",

@@ -34,6 +34,7 @@ class Settings:
     submissions_table: str
     content_bucket: str
     site_origins: tuple[str, ...]
+    site_url: str  # the site's address, for absolute links in feeds and the sitemap
     cache_max_age: int
     enquiries_mailbox: str
     accessible_format_mailbox: str
@@ -54,6 +55,7 @@ class Settings:
             submissions_table=env.get("NLC_SUBMISSIONS_TABLE", f"nlc-{stage}-submissions"),
             content_bucket=env.get("NLC_CONTENT_BUCKET", f"nlc-{stage}-content"),
             site_origins=_csv(env.get("NLC_SITE_ORIGINS", "")),
+            site_url=env.get("NLC_SITE_URL", "").rstrip("/"),
             cache_max_age=int(env.get("NLC_CACHE_MAX_AGE", "300")),
             enquiries_mailbox=env.get("NLC_ENQUIRIES_MAILBOX", "nlc@cabinetoffice.gov.uk"),
             accessible_format_mailbox=env.get(

@@ -269,3 +269,37 @@ def submissions_clock(monkeypatch):
     moved = Clock()
     monkeypatch.setattr(clock, "now", moved.now)
     return moved
+
+
+# Drafts, scheduling, search and feeds ------------------------------------------
+
+FUTURE = "2099-01-04T09:00:00Z"
+
+
+@pytest.fixture
+def reader_content(tmp_path) -> Path:
+    """The seed content plus a draft, a post scheduled for 2099, a post whose
+    `publish_at` has passed, a page about mentoring and a page with no URL."""
+    import shutil
+
+    folder = tmp_path / "content"
+    shutil.copytree(SEED_CONTENT, folder)
+    files = {
+        "pages/draft-plans.md": "---\ntitle: Draft plans\ndraft: true\n---\n\nOur zephyrine strategy.\n",
+        "posts/2099-01-04-future-vision.md": (
+            f"---\ntitle: A future vision\npublish_at: {FUTURE}\nsummary: Later.\n---\n\n"
+            "Quokkas will lead the public services.\n"
+        ),
+        "posts/2024-05-01-mentoring-resilience.md": (
+            "---\ntitle: Leaders & their networks\npublish_at: 2024-05-02T09:00:00+01:00\n"
+            "author: Ada Lovelace\nsummary: Mentoring <and> resilience.\n---\n\n"
+            "Senior leaders told us that mentoring builds resilience across the system.\n"
+        ),
+        "pages/mentoring.md": (
+            "---\ntitle: Programme\n---\n\nMentoring is part of the programme. Mentoring matters.\n"
+        ),
+        "pages/hidden-data.md": "---\ntitle: Data only\npermalink: false\n---\n\nNo address of its own.\n",
+    }
+    for name, text in files.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    return folder

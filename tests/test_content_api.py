@@ -179,10 +179,16 @@ def test_pages_lists_summaries_and_a_slug_gives_the_whole_page(client):
     assert page == body(client.http.get(WHAT_WE_DO))
 
 
-def test_collection_items_carry_their_data_and_html(client):
+def test_collection_items_carry_their_data_and_html_only_when_asked(client):
     items = body(client.http.get("/collections/nav"))["items"]
     assert [item["navtitle"] for item in items] == ["What we do"]
-    assert items[0]["html"].startswith('<div class="header-block highlight">')
+    assert items[0]["path"] == "/what-we-do/"
+    assert "html" not in items[0] and "documents" not in items[0]
+
+    [full] = body(client.http.get("/collections/nav?include=html"))["items"]
+    assert full["html"].startswith('<div class="header-block highlight">')
+    assert full == body(client.http.get(WHAT_WE_DO))
+    assert client.http.get("/collections/nav?include=everything").status_code == 400
 
 
 def test_seed_post_is_listed_with_its_date_author_summary_and_reading_time(client):

@@ -92,7 +92,7 @@ def put_source(calls: list, name: str, text: str) -> None:
 
 
 @pytest.fixture
-def every_entry_point_run(client, seeded, recorded):
+def every_entry_point_run(client, seeded, recorded, submissions_clock):
     """Run each route and event handler, on its good and failing paths."""
     calls, faults = recorded
     calls.clear()  # provisioning and publishing are staff's, not the functions'
@@ -105,7 +105,8 @@ def every_entry_point_run(client, seeded, recorded):
         return response
 
     for url in ("/health", "/content?path=/what-we-do/", "/pages", "/collections/nav", "/posts",
-                "/documents", "/openapi.json", "/pages/what-we-do"):  # fmt: skip
+                "/documents", "/openapi.json", "/pages/what-we-do", "/search?q=leader", "/feed.xml",
+                "/feed.json", "/sitemap.xml"):  # fmt: skip
         http("GET", url)
         http("HEAD", url)
     post_slug = body(client.http.get("/posts"))["posts"][0]["slug"]
@@ -137,7 +138,9 @@ def every_entry_point_run(client, seeded, recorded):
     http("POST", f"/admin/submissions/{failing}/retry")
     # Staff and the bucket's events re-index after an editor's change.
     put_source(calls, "pages/about.md", "---\ntitle: About\n---\n\nWho we are.\n")
+    put_source(calls, "pages/soon.md", "---\ntitle: Soon\npublish_at: 2099-01-04T09:00:00Z\n---\n\nLater.\n")
     http("POST", "/admin/publish")
+    http("GET", "/admin/preview?path=/pages/soon/")
     put_source(calls, "pages/about.md", "---\ntitle: About us\n---\n\nWho we are.\n")
     client.lambda_.invoke(
         "index_content",
@@ -151,6 +154,14 @@ def every_entry_point_run(client, seeded, recorded):
             resources=[],
         ),
     )
+    # The schedule finds nothing due, then, in 2099, makes the page live.
+    scheduled = client.events.generate_cw_event(
+        source="aws.events", detail_type="Scheduled Event", detail={}, resources=[]
+    )
+    client.lambda_.invoke("publish_scheduled", scheduled)
+    submissions_clock.offset = 100 * 365 * 24 * 3600
+    client.lambda_.invoke("publish_scheduled", scheduled)
+    assert client.http.get("/content?path=/pages/soon/").status_code == 200
     return {access for call in calls for access in accesses(*call, call.params)}, driven
 
 
@@ -169,7 +180,11 @@ def route_of(path: str) -> str:
 def test_every_route_and_event_handler_is_run(every_entry_point_run):
     _, driven = every_entry_point_run
     assert driven == {(path, method) for path, methods in app.routes.items() for method in methods}
-    assert {source.name for source in app.event_sources} == {"retry_submissions", "index_content"}
+    assert {source.name for source in app.event_sources} == {
+        "retry_submissions",
+        "index_content",
+        "publish_scheduled",
+    }
 
 
 def stage_settings(stage: str) -> Settings:

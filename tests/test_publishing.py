@@ -279,7 +279,7 @@ def test_collections_sort_by_order_then_title_unordered_last(publish, client, tm
         },
     )
     publish(site)
-    items = body(client.http.get("/collections/nav"))["items"]
+    items = body(client.http.get("/collections/nav?include=html"))["items"]
     assert [item["title"] for item in items] == ["Zulu", "bravo", "Charlie", "Delta", "Alpha"]
     assert all(item["html"] == "<p>Some words.</p>\n" for item in items)
     assert [item["title"] for item in body(client.http.get("/collections/footer"))["items"]] == ["Delta"]

@@ -51,6 +51,8 @@ def test_values_are_sane(stage):
     for mailbox in (settings.enquiries_mailbox, settings.accessible_format_mailbox, settings.sender):
         assert re.fullmatch(r"[^@\s]+@[a-z0-9.-]+\.[a-z]{2,}", mailbox), mailbox
     assert settings.site_origins
+    # Feeds and the sitemap link to the site itself.
+    assert settings.site_url in settings.site_origins
 
 
 @pytest.mark.parametrize("stage", DEPLOYED)

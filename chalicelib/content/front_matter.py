@@ -3,6 +3,7 @@ folders' directory data files, validated by `FrontMatter`."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import re
@@ -15,9 +16,11 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     EmailStr,
+    Field,
     StrictBool,
     StrictStr,
     ValidationError,
+    field_validator,
 )
 from pydantic_core import PydanticCustomError
 
@@ -82,6 +85,22 @@ class FrontMatter(BaseModel):
     redirect_from: Strings = []
     alternative_format_contact: EmailStr | None = None
     eleventyExcludeFromCollections: StrictBool = False
+    # A draft is never public; a page with `publish_at` becomes public then.
+    # Left out of the record while false: public records are never drafts.
+    draft: bool = Field(False, exclude_if=lambda draft: not draft, strict=True)
+    publish_at: dt.datetime | None = None
+
+    @field_validator("publish_at", mode="before")
+    @classmethod
+    def _moment(cls, value: Any) -> Any:
+        if value is None:
+            return None
+        if isinstance(value, str):  # from JSON directory data; YAML reads timestamps itself
+            with contextlib.suppress(ValueError):
+                value = dt.datetime.fromisoformat(value)
+        if not isinstance(value, dt.datetime) or value.tzinfo is None:
+            raise ValueError("must be an ISO 8601 date and time with a timezone, like 2027-01-04T09:00:00Z")
+        return value
 
 
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)

@@ -23,12 +23,13 @@ from .sources import engine_of
 if TYPE_CHECKING:
     from .rendering import RenderedPage, Site
 
-from .. import aws
+from .. import aws, clock
 from ..errors import Refused
 from ..json_text import dumps
 from ..resources import SOURCE_PREFIX
 from ..settings import get_settings
 from ..tables import content_table
+from . import derived
 
 Report = Callable[[str], None]
 # DynamoDB's item limit is 400 KB; leave room for keys and attribute names.
@@ -146,6 +147,12 @@ def publish(
     summary = Summary(warnings=site.warnings)
     for warning in site.warnings:
         report(f"warning: {warning}")
+    # Reader hook (content/derived.py): a draft or scheduled page writes staff's
+    # preview only, and the search index, feeds, sitemap and list markers are
+    # rebuilt from the public pages, below.
+    now = clock.now()
+    reader = derived.Publication(site.pages, now)
+    site.pages = reader.pages
 
     def stored(partition: str) -> dict[str, dict]:
         return content_table.read_partition(partition) if compare or not dry_run else {}
@@ -158,7 +165,7 @@ def publish(
         if manifest.get(name, {}).get("file_hash", {}).get("S") != file_hashes[name]
     ]
     removed_files = [name for name in manifest if name not in sources]
-    updated_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    updated_at = datetime.fromtimestamp(now, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     puts: list[dict] = []
     deletes: list[content_table.Key] = []
     manifest_puts: list[dict] = []
@@ -171,7 +178,8 @@ def publish(
             continue
         (summary.updated if old else summary.created).append(page.path or page.slug)
         report(f"{'update' if old else 'create'} {page.path or page.slug}  ({page.source})")
-        items = _page_items(page, page.record(updated_at))
+        record = page.record(updated_at)
+        items = _page_items(page, record) if reader.is_public(page) else reader.preview_items(page, record)
         largest = max(len(item["json"]["S"].encode()) for item in items if "json" in item)
         if largest > MAX_RECORD_BYTES:
             too_large.append(
@@ -228,6 +236,9 @@ def publish(
 
     document_puts, document_deletes = _document_changes(site.pages, stored)
     summary.documents_written = len(document_puts) + len(document_deletes)
+    derived_puts, derived_deletes = reader.records(updated_at, report)
+    puts += derived_puts
+    deletes += derived_deletes
 
     if upload:
         summary.uploads = len(changed_files)

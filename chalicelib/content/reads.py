@@ -8,15 +8,18 @@ import base64
 import binascii
 import json
 import re
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
 from .. import aws, observability
 from ..errors import InvalidRequest, NotFound, Unavailable
+from ..json_text import dumps
 from ..settings import get_settings
 from ..tables import content_table
 from .paths import CONTROL, is_slug, normalise_path
+from .summaries import summary_of
 
 POSTS_PAGE_DEFAULT = 10
 POSTS_PAGE_MAX = 50
@@ -29,6 +32,7 @@ class Found:
     json: str = ""
     redirect_to: str | None = None
     status: int = 301
+    modified: str | None = None  # when this answer last changed, for Last-Modified
 
 
 @contextmanager
@@ -49,13 +53,18 @@ def _wrap(name: str, records: list[str], **extra: object) -> str:
     return f'{{"{name}":[{",".join(records)}]{tail}}}'
 
 
-def _record(key: content_table.Key, missing: str) -> str:
+def _record(key: content_table.Key, missing: str) -> Found:
     with _reading():
         stored = content_table.get(key)
     text = content_table.record_json(stored) if stored else None
     if text is None:
         raise NotFound(missing)
-    return text
+    return _found(text)
+
+
+def _found(record: str) -> Found:
+    """A record's answer: it last changed when it was `updated`."""
+    return Found(json=record, modified=json.loads(record).get("updated"))
 
 
 def _checked_slug(slug: str) -> str:
@@ -75,7 +84,7 @@ def page_at_path(raw_path: str | None) -> Found:
     redirect = content_table.redirect_of(stored)
     if redirect is not None:
         return Found(redirect_to=redirect[0], status=redirect[1])
-    return Found(json=stored["json"]["S"])
+    return _found(stored["json"]["S"])
 
 
 def _by_prefix(path: str) -> Found:
@@ -89,51 +98,61 @@ def _by_prefix(path: str) -> Found:
     raise NotFound(f"There is no page at {path}")
 
 
-def page(slug: str) -> str:
+def page(slug: str) -> Found:
     return _record(content_table.page_key(_checked_slug(slug)), f"There is no page called {slug}")
 
 
-def post(slug: str) -> str:
+def post(slug: str) -> Found:
     return _record(content_table.post_key(_checked_slug(slug)), f"There is no post called {slug}")
 
 
-def list_pages() -> str:
+def _list(name: str, pk: str) -> Found:
     with _reading():
-        return _wrap("pages", list(content_table.records(content_table.PAGES)))
+        records, modified = content_table.list_records(pk)
+    return Found(json=_wrap(name, records), modified=modified)
 
 
-def collection(tag: str) -> str:
+def list_pages() -> Found:
+    return _list("pages", content_table.PAGES)
+
+
+def collection(tag: str, include: str | None = None) -> Found:
+    """A collection's items without their bodies (a menu needs titles and
+    paths), or in full with `include=html`."""
     if CONTROL.search(tag) or len(tag) > MAX_TAG_LENGTH:
         raise NotFound("There is no such collection.")
+    if include not in (None, "", "html"):
+        raise InvalidRequest("include can only be html.")
     with _reading():
-        items = list(content_table.records(content_table.collection_partition(tag)))
+        items, modified = content_table.list_records(content_table.collection_partition(tag))
     if not items:
         raise NotFound(f"There is no collection tagged {tag}")
-    return _wrap("items", items)
+    if include != "html":
+        items = [dumps(summary_of(json.loads(item))) for item in items]
+    return Found(json=_wrap("items", items), modified=modified)
 
 
-def list_documents() -> str:
-    with _reading():
-        return _wrap("documents", list(content_table.records(content_table.DOCUMENTS)))
+def list_documents() -> Found:
+    return _list("documents", content_table.DOCUMENTS)
 
 
-def list_posts(raw_limit: str | None, raw_cursor: str | None) -> str:
+def list_posts(raw_limit: str | None, raw_cursor: str | None) -> Found:
     limit = _parse_limit(raw_limit)
     after = _decode_cursor(raw_cursor) if raw_cursor else None
     with _reading():
-        posts, last = content_table.newest_posts(limit, after)
-    return _wrap("posts", posts, next=_encode_cursor(last) if last else None)
+        posts, last, modified = content_table.newest_posts_page(limit, after)
+    return Found(json=_wrap("posts", posts, next=_encode_cursor(last) if last else None), modified=modified)
 
 
 def health() -> dict:
     return {"status": "ok", "stage": get_settings().stage}
 
 
-def _parse_limit(raw: str | None) -> int:
+def _parse_limit(raw: str | None, default: int = POSTS_PAGE_DEFAULT, most: int = POSTS_PAGE_MAX) -> int:
     if raw is None or raw == "":
-        return POSTS_PAGE_DEFAULT
-    if not raw.isdigit() or not 1 <= int(raw) <= POSTS_PAGE_MAX:
-        raise InvalidRequest(f"limit must be a whole number from 1 to {POSTS_PAGE_MAX}.")
+        return default
+    if not raw.isdigit() or not 1 <= int(raw) <= most:
+        raise InvalidRequest(f"limit must be a whole number from 1 to {most}.")
     return int(raw)
 
 
@@ -149,3 +168,46 @@ def _decode_cursor(cursor: str) -> str:
     if not re.match(r"^\d{4}-\d{2}-\d{2}#", sort_key) or CONTROL.search(sort_key):
         raise InvalidRequest("That cursor is not valid: use the `next` value from the last page.")
     return sort_key
+
+
+# Search, feeds, sitemap, preview ----------------------------------------------------
+
+SEARCH_DEFAULT = 10
+SEARCH_MAX = 50
+
+
+def search(raw_query: str | None, raw_limit: str | None) -> Found:
+    """The public pages and posts best matching the query: one GetItem, of the
+    index the last publish built."""
+    from . import search as index_search
+
+    query = (raw_query or "").strip()
+    if not query:
+        raise InvalidRequest("Give some words to search for, like ?q=leadership")
+    if len(query) > index_search.MAX_QUERY_LENGTH or CONTROL.search(query):
+        raise InvalidRequest(f"q must be {index_search.MAX_QUERY_LENGTH} characters or fewer, on one line.")
+    limit = _parse_limit(raw_limit, SEARCH_DEFAULT, SEARCH_MAX)
+    with _reading():
+        stored = content_table.get(content_table.derived_key(content_table.SEARCH_INDEX))
+    results = []
+    if stored is not None:
+        results = index_search.search(index_search.load(stored["body"]["B"]), query, limit)
+    return Found(
+        json=dumps({"query": query, "results": results}),
+        modified=content_table.text_attribute(stored, "modified") if stored else None,
+    )
+
+
+def derived_text(name: str) -> Found:
+    """A feed or the sitemap, as the last publish built it."""
+    with _reading():
+        stored = content_table.get(content_table.derived_key(name))
+    if stored is None:
+        raise NotFound("Nothing is published yet.")
+    return Found(json=zlib.decompress(stored["body"]["B"]).decode(), modified=stored["modified"]["S"])
+
+
+def preview(raw_path: str | None) -> str:
+    """A draft's or scheduled page's record, for staff."""
+    path = normalise_path(raw_path)
+    return _record(content_table.preview_key(path), f"There is no draft or scheduled page at {path}").json

@@ -8,6 +8,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
+from .summaries import summary_of as summary_of  # where publishing finds it
+
 
 class DocumentLink(BaseModel):
     url: str
@@ -61,8 +63,3 @@ class PostSummary(PageSummary):
 class PostRecord(PostSummary):
     html: str
     documents: list[DocumentLink] = []
-
-
-def summary_of(record: dict) -> dict:
-    """A record as lists show it: without its body and documents."""
-    return {name: value for name, value in record.items() if name not in ("html", "documents")}

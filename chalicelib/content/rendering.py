@@ -78,6 +78,11 @@ class RenderedPage:
     collections: dict[str, str]
     fields: dict = field(repr=False)  # the record's fields, except `updated`
 
+    @property
+    def label(self) -> str:
+        """What to call the page where a title must be shown: a file need not have one."""
+        return self.title or self.path or self.slug
+
     def record(self, updated: str) -> dict:
         model = PostRecord if self.kind == "post" else PageRecord
         validated = model.model_validate({**self.fields, "updated": updated})

@@ -15,6 +15,15 @@ the JSON the API returns (attribute `json`), so a read is a lookup and a copy.
     documents         <url>                    a linked document
     source            <relative file path>     what publishing wrote for that file
 
+and, for readers and editors beyond a page (the section at the end):
+
+    derived           search|sitemap|atom|jsonfeed   built from every public page at publish
+    changes           page#.. list#.. record#..      when each page, list and derived record last changed
+    <list pk>         ~modified                when that list (pages, posts, tag#x, documents) last changed
+    preview#<path>    -                        a draft's or scheduled page's record, for staff only
+                                               (by file when it has no URL: preview#pages/x.md)
+    pending           <publish_at>#<source>    a scheduled page, by when it is due (UTC)
+
 AWS errors propagate: the caller decides what a failure means.
 """
 
@@ -22,7 +31,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -134,41 +143,6 @@ def get(key: Key) -> dict | None:
     return response.get("Item")
 
 
-def _query_records(pk: str, **extra: Any) -> dict:
-    return aws.dynamodb().query(
-        TableName=get_settings().content_table,
-        KeyConditionExpression="pk = :pk",
-        ExpressionAttributeValues={":pk": {"S": pk}},
-        ProjectionExpression="#json",
-        ExpressionAttributeNames={"#json": "json"},
-        **extra,
-    )
-
-
-def records(pk: str) -> Iterator[str]:
-    """Every record's JSON under a partition, in sort-key order. Lists are
-    small (a site's pages): more than one call only past DynamoDB's 1 MB."""
-    extra: dict[str, Any] = {}
-    while True:
-        response = _query_records(pk, **extra)
-        for stored in response.get("Items", []):
-            yield stored["json"]["S"]
-        if "LastEvaluatedKey" not in response:
-            return
-        extra["ExclusiveStartKey"] = response["LastEvaluatedKey"]
-
-
-def newest_posts(limit: int, after_sort_key: str | None) -> tuple[list[str], str | None]:
-    """One page of post summaries, newest first, and the sort key to go on
-    from (None on the last page)."""
-    extra: dict[str, Any] = {"ScanIndexForward": False, "Limit": limit}
-    if after_sort_key is not None:
-        extra["ExclusiveStartKey"] = _key((POSTS, after_sort_key))
-    response = _query_records(POSTS, **extra)
-    last = response.get("LastEvaluatedKey")
-    return [stored["json"]["S"] for stored in response.get("Items", [])], last["sk"]["S"] if last else None
-
-
 # Writes (publishing only) ---------------------------------------------------
 
 
@@ -185,7 +159,8 @@ def read_partition(pk: str) -> dict[str, dict]:
             **extra,
         )
         for stored in response.get("Items", []):
-            items[stored["sk"]["S"]] = stored
+            if stored["sk"]["S"] != LIST_MARKER:  # a list's marker is not one of its records
+                items[stored["sk"]["S"]] = stored
         if "LastEvaluatedKey" not in response:
             return items
         extra["ExclusiveStartKey"] = response["LastEvaluatedKey"]
@@ -225,3 +200,104 @@ def in_parallel[T, R](work: Callable[[T], R], items: list[T]) -> list[R]:
         return [work(one) for one in items]
     with ThreadPoolExecutor(max_workers=PARALLEL_REQUESTS) as pool:
         return list(pool.map(work, items))
+
+
+# Search, feeds, sitemap, drafts and scheduling, list markers ------------------
+#
+# Written by publishing through content/derived.py, in the same batches as the
+# pages. A list's marker sorts after its records (after every post, so a
+# newest-first Query meets it first) and holds when the list last changed.
+
+DERIVED = "derived"
+CHANGES = "changes"
+PENDING = "pending"
+LIST_MARKER = "~modified"
+# The derived records, each one compressed item (`body`).
+SEARCH_INDEX, SITEMAP, ATOM_FEED, JSON_FEED = "search", "sitemap", "atom", "jsonfeed"
+
+
+def derived_key(name: str) -> Key:
+    return (DERIVED, name)
+
+
+def change_key(subject: str) -> Key:
+    return (CHANGES, subject)
+
+
+def list_marker_key(list_pk: str) -> Key:
+    return (list_pk, LIST_MARKER)
+
+
+def preview_key(path_or_source: str) -> Key:
+    return (f"preview#{path_or_source}", DETAIL)
+
+
+def pending_key(due: str, source: str) -> Key:
+    return (PENDING, f"{due}#{source}")
+
+
+def binary_item(key: Key, body: bytes, **attributes: str) -> dict:
+    """An item whose `body` is bytes (compressed text), with string attributes."""
+    return {**item(key, **attributes), "body": {"B": body}}
+
+
+def list_records(pk: str) -> tuple[list[str], str | None]:
+    """Every record's JSON under a list's partition, in sort-key order, and
+    when the list last changed (None before its first marker). Lists are
+    small (a site's pages): more than one call only past DynamoDB's 1 MB."""
+    found: list[str] = []
+    modified = None
+    extra: dict[str, Any] = {}
+    while True:
+        response = _query_list(pk, **extra)
+        for stored in response.get("Items", []):
+            if stored["sk"]["S"] == LIST_MARKER:
+                modified = stored["modified"]["S"]
+            else:
+                found.append(stored["json"]["S"])
+        if "LastEvaluatedKey" not in response:
+            return found, modified
+        extra["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+
+def newest_posts_page(limit: int, after_sort_key: str | None) -> tuple[list[str], str | None, str | None]:
+    """One page of post summaries, newest first; the sort key to go on from
+    (None on the last page); and, on the first page, when the list last
+    changed. The marker sorts first newest-first, so it costs no extra call."""
+    extra: dict[str, Any] = {"ScanIndexForward": False, "Limit": limit + (after_sort_key is None)}
+    if after_sort_key is not None:
+        extra["ExclusiveStartKey"] = _key((POSTS, after_sort_key))
+    response = _query_list(POSTS, **extra)
+    stored = response.get("Items", [])
+    modified = None
+    if stored and stored[0]["sk"]["S"] == LIST_MARKER:
+        modified = stored.pop(0)["modified"]["S"]
+    last = response.get("LastEvaluatedKey")
+    next_key = last["sk"]["S"] if last and last["sk"]["S"] != LIST_MARKER else None
+    if len(stored) > limit:  # no marker yet: the extra item is a post
+        stored = stored[:limit]
+        next_key = stored[-1]["sk"]["S"]
+    return [one["json"]["S"] for one in stored], next_key, modified
+
+
+def _query_list(pk: str, **extra: Any) -> dict:
+    return aws.dynamodb().query(
+        TableName=get_settings().content_table,
+        KeyConditionExpression="pk = :pk",
+        ExpressionAttributeValues={":pk": {"S": pk}},
+        ProjectionExpression="sk, #json, modified",
+        ExpressionAttributeNames={"#json": "json"},
+        **extra,
+    )
+
+
+def any_pending_due(now: str) -> bool:
+    """Whether a scheduled page is due by `now` (UTC, as pending keys hold it)."""
+    response = aws.dynamodb().query(
+        TableName=get_settings().content_table,
+        KeyConditionExpression="pk = :pk AND sk <= :now",
+        ExpressionAttributeValues={":pk": {"S": PENDING}, ":now": {"S": f"{now}~"}},
+        ProjectionExpression="sk",
+        Limit=1,
+    )
+    return bool(response.get("Items"))

@@ -10,10 +10,14 @@ from typing import Any
 from chalice.app import Response
 
 from ..content import reads
-from .errors import ApiBlueprint
+from ..tables import content_table
+from .errors import JSON, ApiBlueprint
 from .responses import cacheable, content_redirect, query_param
 
 content_api = ApiBlueprint(__name__)
+ATOM = "application/atom+xml"
+JSON_FEED = "application/feed+json"
+XML = "application/xml"
 
 
 def _query(name: str) -> str | None:
@@ -30,6 +34,12 @@ def _read(path: str) -> Callable[..., Any]:
     return content_api.route(path, methods=["GET", "HEAD"])
 
 
+def _answer(found: reads.Found, content_type: str = JSON) -> Response:
+    return cacheable(
+        content_api.current_request, found.json, last_modified=found.modified, content_type=content_type
+    )
+
+
 @_read("/health")
 def health() -> Response:
     return _cacheable(reads.health())
@@ -40,37 +50,57 @@ def get_content() -> Response:
     found = reads.page_at_path(_query("path"))
     if found.redirect_to:
         return content_redirect(found.redirect_to, found.status)
-    return _cacheable(found.json)
+    return _answer(found)
 
 
 @_read("/pages")
 def list_pages() -> Response:
-    return _cacheable(reads.list_pages())
+    return _answer(reads.list_pages())
 
 
 @_read("/pages/{slug}")
 def get_page(slug: str) -> Response:
-    return _cacheable(reads.page(slug))
+    return _answer(reads.page(slug))
 
 
 @_read("/collections/{tag}")
 def get_collection(tag: str) -> Response:
-    return _cacheable(reads.collection(tag))
+    return _answer(reads.collection(tag, _query("include")))
 
 
 @_read("/posts")
 def list_posts() -> Response:
-    return _cacheable(reads.list_posts(_query("limit"), _query("cursor")))
+    return _answer(reads.list_posts(_query("limit"), _query("cursor")))
 
 
 @_read("/posts/{slug}")
 def get_post(slug: str) -> Response:
-    return _cacheable(reads.post(slug))
+    return _answer(reads.post(slug))
 
 
 @_read("/documents")
 def list_documents() -> Response:
-    return _cacheable(reads.list_documents())
+    return _answer(reads.list_documents())
+
+
+@_read("/search")
+def search() -> Response:
+    return _answer(reads.search(_query("q"), _query("limit")))
+
+
+@_read("/feed.xml")
+def atom_feed() -> Response:
+    return _answer(reads.derived_text(content_table.ATOM_FEED), ATOM)
+
+
+@_read("/feed.json")
+def json_feed() -> Response:
+    return _answer(reads.derived_text(content_table.JSON_FEED), JSON_FEED)
+
+
+@_read("/sitemap.xml")
+def sitemap() -> Response:
+    return _answer(reads.derived_text(content_table.SITEMAP), XML)
 
 
 @_read("/openapi.json")

@@ -16,9 +16,11 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.json_schema import models_json_schema
 
-from ..content.reads import POSTS_PAGE_DEFAULT, POSTS_PAGE_MAX
+from ..content.reads import POSTS_PAGE_DEFAULT, POSTS_PAGE_MAX, SEARCH_DEFAULT, SEARCH_MAX
 from ..content.records import DocumentRecord, PageRecord, PageSummary, PostRecord, PostSummary
+from ..content.search import MAX_QUERY_LENGTH
 from ..submissions.fields import AccessibleFormatRequest, EnquiryRequest
+from .content_api import ATOM, JSON_FEED, XML
 
 TITLE = "National Leadership Centre content and enquiries API"
 VERSION = "1.0.0"
@@ -45,7 +47,44 @@ class PostList(BaseModel):
 
 
 class Collection(BaseModel):
-    items: list[PageRecord | PostRecord] = Field(description="In menu order: `order`, then title")
+    items: list[PageSummary | PostSummary | PageRecord | PostRecord] = Field(
+        description="In menu order: `order`, then title; without `html` and `documents` "
+        "unless asked for with include=html"
+    )
+
+
+class SearchResult(BaseModel):
+    path: str = Field(description="The page's URL path on the site")
+    title: str
+    kind: Literal["page", "post"]
+    snippet: str = Field(
+        description="Words around the best match, HTML-escaped, each matching word in <mark>"
+    )
+    score: float = Field(description="BM25: higher is better")
+
+
+class SearchResults(BaseModel):
+    query: str
+    results: list[SearchResult] = Field(description="Best first")
+
+
+class JsonFeedItem(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    id: str
+    url: str
+    title: str
+    content_html: str
+
+
+class JsonFeed(BaseModel):
+    """JSON Feed 1.1 (https://jsonfeed.org/version/1.1)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    version: Literal["https://jsonfeed.org/version/1.1"]
+    title: str
+    items: list[JsonFeedItem] = Field(description="The newest posts, newest first")
 
 
 class DocumentList(BaseModel):
@@ -95,6 +134,10 @@ _CACHE_HEADERS = {
     "ETag": _header("Changes whenever the body does: send it back in If-None-Match"),
     "Cache-Control": _header("How long the answer may be kept"),
 }
+_CONTENT_HEADERS = {
+    **_CACHE_HEADERS,
+    "Last-Modified": _header("When this answer last changed: send it back in If-Modified-Since"),
+}
 
 
 def _parameter(
@@ -111,6 +154,12 @@ def _parameter(
 
 _IF_NONE_MATCH = _parameter(
     "If-None-Match", "header", "An ETag from an earlier answer: 304 with no body if nothing changed"
+)
+_IF_MODIFIED_SINCE = _parameter(
+    "If-Modified-Since",
+    "header",
+    "A Last-Modified from an earlier answer: 304 with no body if nothing changed since "
+    "(If-None-Match, when sent, decides instead)",
 )
 _ERROR = {
     400: "The request is not valid; the message says how to put it right",
@@ -138,24 +187,40 @@ def _errors(*statuses: int, html: bool = False) -> dict:
 
 
 def _read(
-    summary: str, model: type[BaseModel], *errors: int, parameters: tuple = (), extra: dict | None = None
+    summary: str,
+    model: type[BaseModel] | dict,
+    *errors: int,
+    parameters: tuple = (),
+    extra: dict | None = None,
 ) -> dict:
-    """A cacheable GET: 200 with an ETag, or 304."""
+    """A cacheable GET: 200 with an ETag and Last-Modified, or 304. `model`
+    is the JSON body's model, or the 200 response itself."""
+    found = _json(model, "Found", _CONTENT_HEADERS) if isinstance(model, type) else model
     return {
         "get": {
             "summary": summary,
-            "parameters": [*parameters, _IF_NONE_MATCH],
+            "parameters": [*parameters, _IF_NONE_MATCH, _IF_MODIFIED_SINCE],
             "responses": {
-                "200": _json(model, "Found", _CACHE_HEADERS),
+                "200": found,
                 "304": {
-                    "description": "Not modified since the ETag in If-None-Match",
-                    "headers": _CACHE_HEADERS,
+                    "description": "Not modified since the ETag in If-None-Match or the time in If-Modified-Since",
+                    "headers": _CONTENT_HEADERS,
                 },
                 **(extra or {}),
                 **_errors(*errors, 503),
             },
         }
     }
+
+
+def _text_read(summary: str, media_type: str, description: str) -> dict:
+    """A cacheable GET of a document in another format than JSON."""
+    found = {
+        "description": description,
+        "headers": _CONTENT_HEADERS,
+        "content": {media_type: {"schema": {"type": "string"}}},
+    }
+    return _read(summary, found, 404)
 
 
 def _form(summary: str, model: type[BaseModel]) -> dict:
@@ -231,10 +296,19 @@ def _paths() -> dict:
         "/pages": _read("Every page, without its HTML", PageList),
         "/pages/{slug}": _read("A page, in full", PageRecord, 404, parameters=(slug,)),
         "/collections/{tag}": _read(
-            "Every page and post with a tag, in full, in menu order",
+            "Every page and post with a tag, in menu order",
             Collection,
+            400,
             404,
-            parameters=(_parameter("tag", "path", "A tag from the front matter, like nav"),),
+            parameters=(
+                _parameter("tag", "path", "A tag from the front matter, like nav"),
+                _parameter(
+                    "include",
+                    "query",
+                    "`html` for each item in full, with its html and documents",
+                    {"type": "string", "enum": ["html"]},
+                ),
+            ),
         ),
         "/posts": _read(
             "Blog posts, newest first, a page at a time",
@@ -257,6 +331,38 @@ def _paths() -> dict:
         ),
         "/posts/{slug}": _read("A blog post, in full", PostRecord, 404, parameters=(slug,)),
         "/documents": _read("Every document the pages link to, and the pages that link to it", DocumentList),
+        "/search": _read(
+            "The public pages and posts matching some words, best first",
+            SearchResults,
+            400,
+            parameters=(
+                _parameter(
+                    "q",
+                    "query",
+                    "The words to look for",
+                    {"type": "string", "minLength": 1, "maxLength": MAX_QUERY_LENGTH, "pattern": r"\S"},
+                    required=True,
+                ),
+                _parameter(
+                    "limit",
+                    "query",
+                    "How many results",
+                    {"type": "integer", "minimum": 1, "maximum": SEARCH_MAX, "default": SEARCH_DEFAULT},
+                ),
+            ),
+        ),
+        "/feed.xml": _text_read(
+            "The blog's newest posts as an Atom 1.0 feed", ATOM, "Atom 1.0, with absolute links"
+        ),
+        "/feed.json": _read(
+            "The blog's newest posts as a JSON Feed 1.1",
+            _json(JsonFeed, "JSON Feed 1.1, with absolute links", _CONTENT_HEADERS)
+            | {"content": {JSON_FEED: {"schema": _ref(JsonFeed)}}},
+            404,
+        ),
+        "/sitemap.xml": _text_read(
+            "Every public page and post with a URL, for search engines", XML, "A sitemap (sitemaps.org 0.9)"
+        ),
         "/enquiries": _form("Send an enquiry to the team", EnquiryRequest),
         "/accessible-format-requests": _form(
             "Ask for a document or page in an accessible format", AccessibleFormatRequest
@@ -280,7 +386,7 @@ def _paths() -> dict:
 
 RESPONSE_MODELS = (
     Health, PageList, PageSummary, PageRecord, PostList, PostSummary, PostRecord,
-    Collection, DocumentList, DocumentRecord, Redirect, Receipt, Error,
+    Collection, DocumentList, DocumentRecord, Redirect, Receipt, Error, SearchResults, JsonFeed,
 )  # fmt: skip
 REQUEST_MODELS = (EnquiryRequest, AccessibleFormatRequest)
 
@@ -315,7 +421,8 @@ def document() -> dict:
             "version": VERSION,
             "description": "Content published from the National Leadership Centre site's Markdown, "
             "and its enquiry and accessible-format request forms. Errors are "
-            '{"error": {"code", "message"}}; every GET answers with an ETag.',
+            '{"error": {"code", "message"}}; every GET answers with an ETag, and every content answer '
+            "with Last-Modified.",
         },
         # Relative: the API's address, wherever this document is served from.
         "servers": [{"url": "."}],

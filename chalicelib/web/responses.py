@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+from datetime import datetime
+from email.utils import format_datetime, parsedate_to_datetime
 from urllib.parse import quote
 
 from chalice.app import Request, Response
@@ -17,17 +19,29 @@ def query_param(request: Request, name: str) -> str | None:
     return None if params is None else params.get(name)
 
 
-def private(body: dict | list, status: int = 200) -> Response:
+def private(body: str | dict | list, status: int = 200) -> Response:
     """A JSON response no cache may keep: staff views and anything personal."""
     return Response(
-        body=dumps(body), status_code=status, headers={"Content-Type": JSON, "Cache-Control": "no-store"}
+        body=body if isinstance(body, str) else dumps(body),
+        status_code=status,
+        headers={"Content-Type": JSON, "Cache-Control": "no-store"},
     )
 
 
-def cacheable(request: Request, body: str | dict | list, status: int = 200) -> Response:
-    """A public, cacheable JSON response with a strong ETag.
+def cacheable(
+    request: Request,
+    body: str | dict | list,
+    status: int = 200,
+    *,
+    last_modified: str | None = None,
+    content_type: str = JSON,
+) -> Response:
+    """A public, cacheable response with a strong ETag and, when the answer
+    knows when it last changed (`2026-11-26T05:45:00Z`), Last-Modified.
 
-    `If-None-Match` that names the current ETag gets 304 with no body.
+    `If-None-Match` that names the current ETag gets 304 with no body; without
+    If-None-Match (it takes precedence, RFC 9110 13.2.2), so does
+    `If-Modified-Since` at or after Last-Modified.
     """
     text = body if isinstance(body, str) else dumps(body)
     etag = '"' + hashlib.sha256(text.encode("utf-8")).hexdigest()[:32] + '"'
@@ -35,14 +49,35 @@ def cacheable(request: Request, body: str | dict | list, status: int = 200) -> R
         "ETag": etag,
         "Cache-Control": f"public, max-age={get_settings().cache_max_age}",
     }
-    if _etag_matches(request.headers.get("if-none-match"), etag):
+    modified = _moment(last_modified)
+    if modified:
+        headers["Last-Modified"] = format_datetime(modified, usegmt=True)
+    if_none_match = request.headers.get("if-none-match")
+    if (if_none_match and _etag_matches(if_none_match, etag)) or (
+        not if_none_match and _not_modified_since(request.headers.get("if-modified-since"), modified)
+    ):
         return Response(body="", status_code=304, headers=headers)
-    return Response(body=text, status_code=status, headers={"Content-Type": JSON, **headers})
+    return Response(body=text, status_code=status, headers={"Content-Type": content_type, **headers})
 
 
-def _etag_matches(if_none_match: str | None, etag: str) -> bool:
-    if not if_none_match:
+def _moment(text: str | None) -> datetime | None:
+    try:
+        return datetime.fromisoformat(text).replace(microsecond=0) if text else None
+    except ValueError:
+        return None
+
+
+def _not_modified_since(if_modified_since: str | None, modified: datetime | None) -> bool:
+    if not if_modified_since or modified is None:
         return False
+    try:
+        since = parsedate_to_datetime(if_modified_since)
+    except (TypeError, ValueError):
+        return False  # an invalid date is ignored, as RFC 9110 asks
+    return since.tzinfo is not None and modified <= since
+
+
+def _etag_matches(if_none_match: str, etag: str) -> bool:
     candidates = [tag.strip() for tag in if_none_match.split(",")]
     # Weak comparison, as RFC 9110 asks for If-None-Match.
     return "*" in candidates or etag in {tag.removeprefix("W/") for tag in candidates}
@@ -67,8 +102,8 @@ def content_redirect(site_path: str, status: int = 301) -> Response:
     )
 
 
-CORS_ALLOWED_HEADERS = "Content-Type, Idempotency-Key, If-None-Match"
-CORS_EXPOSED_HEADERS = "ETag, Location, Retry-After"
+CORS_ALLOWED_HEADERS = "Content-Type, Idempotency-Key, If-None-Match, If-Modified-Since"
+CORS_EXPOSED_HEADERS = "ETag, Last-Modified, Location, Retry-After"
 
 
 def cors_headers(origin: str | None) -> dict[str, str]:

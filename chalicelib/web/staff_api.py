@@ -32,3 +32,11 @@ def admin_retry_submission(reference: str) -> Response:
     from ..submissions import staff as submissions_staff
 
     return private(submissions_staff.retry_submission(reference))
+
+
+@staff_api.route("/admin/preview", methods=["GET"], authorizer=staff)
+def admin_preview() -> Response:
+    """A draft or scheduled page, as it will be served once public."""
+    from ..content import reads
+
+    return private(reads.preview(query_param(staff_api.current_request, "path")))

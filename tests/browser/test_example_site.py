@@ -397,3 +397,32 @@ def test_staff_commands_find_the_running_stack_and_head_answers(stack):
     with _direct.open(head, timeout=10) as answer:
         assert answer.status == 200
         assert answer.headers["ETag"] and answer.read() == b""
+
+
+def test_searching_the_site_from_the_header(stack, visit):
+    visitor = visit("search")
+    page = visitor.page
+    page.goto(stack.site + "/")
+    expect(page.locator('link[rel="alternate"][type="application/atom+xml"]')).to_have_attribute(
+        "href", stack.api + "/feed.xml"
+    )
+    search = page.get_by_role("search", name="Site")
+    search.get_by_label("Search the site").fill("leaders")
+    search.get_by_role("button", name="Search").click()
+
+    expect(page).to_have_url(stack.site + "/search.html?q=leaders")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Search results")
+    expect(page).to_have_title("Search results: leaders - National Leadership Centre")
+    expect(page.get_by_label("Search the site")).to_have_value("leaders")
+    expect(page.locator(".app-search-count")).to_have_text("2 results for “leaders”")
+    results = page.locator(".app-search-results__item")
+    expect(results.first.get_by_role("link")).to_have_attribute("href", "/what-we-do/")
+    expect(results.first.locator("mark").first).to_have_text("leaders")
+    visitor.look("results")
+
+    results.first.get_by_role("link").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("What We Do")
+
+    page.goto(stack.site + "/search.html?q=zzzz")
+    expect(page.get_by_role("main")).to_contain_text("There are no matching results.")
+    visitor.look("no-results")
