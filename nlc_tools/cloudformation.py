@@ -1,10 +1,19 @@
-"""The stage's bucket, tables and sender identity as CloudFormation, for
+"""The stage's bucket, tables, queue and sender identity as CloudFormation, for
 `chalice package --merge-template`: built from the same definitions in
 resources.py that provisioning applies, so the two cannot disagree."""
 
 from __future__ import annotations
 
-from chalicelib.resources import CONTENT_BUCKET, BucketSpec, TableSpec, sender_identity, tables
+from chalicelib.resources import (
+    CONTENT_BUCKET,
+    BucketSpec,
+    QueueSpec,
+    TableSpec,
+    dead_letter_queue,
+    queues,
+    sender_identity,
+    tables,
+)
 from chalicelib.settings import Settings
 
 # Data outlives the stack: deleting or replacing it must never delete content
@@ -42,10 +51,42 @@ def _table(name: str, spec: TableSpec) -> dict:
     return {"Type": "AWS::DynamoDB::Table", **_KEEP, "Properties": properties}
 
 
+def _queues(name: str, spec: QueueSpec) -> dict:
+    """The queue and its dead-letter queue. Their messages are references,
+    not data to keep: they go with the stack."""
+
+    def properties(queue: str, attributes: dict[str, str]) -> dict:
+        converted: dict = {"QueueName": queue}
+        for key, value in attributes.items():
+            if key == "RedrivePolicy":
+                converted[key] = {
+                    "deadLetterTargetArn": {"Fn::GetAtt": [spec.dead_letter_logical_name, "Arn"]},
+                    "maxReceiveCount": spec.max_receives,
+                }
+            elif value in ("true", "false"):
+                converted[key] = value == "true"
+            else:
+                converted[key] = int(value)
+        return converted
+
+    return {
+        spec.dead_letter_logical_name: {
+            "Type": "AWS::SQS::Queue",
+            "Properties": properties(dead_letter_queue(name), spec.dead_letter_attributes()),
+        },
+        spec.logical_name: {
+            "Type": "AWS::SQS::Queue",
+            "Properties": properties(name, spec.attributes("")),
+        },
+    }
+
+
 def template(settings: Settings) -> dict:
     resources = {CONTENT_BUCKET.logical_name: _bucket(settings.content_bucket, CONTENT_BUCKET)}
     for name, spec in tables(settings).items():
         resources[spec.logical_name] = _table(name, spec)
+    for name, queue in queues(settings).items():
+        resources.update(_queues(name, queue))
     domain = sender_identity(settings)
     resources["SenderIdentity"] = {
         "Type": "AWS::SES::EmailIdentity",

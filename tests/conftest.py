@@ -245,3 +245,23 @@ def submissions_clock(monkeypatch):
     moved = Clock()
     monkeypatch.setattr(clock, "now", moved.now)
     return moved
+
+
+@pytest.fixture
+def worker(client):
+    """The delivery queue's worker, run now: `worker()` hands each message
+    waiting on the queue to `deliver_submissions`, as Lambda's poller would,
+    deletes it, and returns the references it named, until the queue is empty."""
+
+    def drain() -> list[str]:
+        sqs, url = aws.sqs(), aws.queue_url(get_settings().delivery_queue)
+        handled: list[str] = []
+        while messages := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
+            for message in messages:
+                event = client.events.generate_sqs_event([message["Body"]], get_settings().delivery_queue)
+                client.lambda_.invoke("deliver_submissions", event)
+                sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+                handled.append(message["Body"])
+        return handled
+
+    return drain
