@@ -265,3 +265,34 @@ def worker(client):
         return handled
 
     return drain
+
+
+def team_copies(outbox: list[dict], reference: str) -> list[dict]:
+    """The emails SES accepted for a submission's team (not the visitor's)."""
+    return [email for email in outbox if email["subject"].startswith(("Enquiry: ", "Accessible format request: "))
+            and email["subject"].endswith(reference)]  # fmt: skip
+
+
+def acknowledgements(outbox: list[dict], reference: str) -> list[dict]:
+    return [email for email in outbox if email["subject"].startswith("We have received your") and
+            email["subject"].endswith(reference)]  # fmt: skip
+
+
+def aws_error(code: str, operation: str, status: int):
+    """An error AWS answered with an HTTP status (a 5xx leaves the outcome unknown)."""
+    from botocore.exceptions import ClientError
+
+    return ClientError(
+        {
+            "Error": {"Code": code, "Message": f"{code} (injected)"},
+            "ResponseMetadata": {"HTTPStatusCode": status},
+        },
+        operation,
+    )
+
+
+def read_timeout(service: str = "email"):
+    """A call whose answer never came: AWS may have done what was asked."""
+    from botocore.exceptions import ReadTimeoutError
+
+    return ReadTimeoutError(endpoint_url=f"https://{service}.eu-west-2.amazonaws.com/")
