@@ -1,5 +1,5 @@
 """The dev and prod policies grant every AWS action the functions make, on
-that stage's own bucket, tables and sender only, and nothing else.
+that stage's own bucket, tables, queue and sender only, and nothing else.
 
 The actions are not guessed from the source: every route and every event
 handler runs here against moto, happy and failing paths, while each AWS
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import pytest
 from botocore.client import BaseClient
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, ReadTimeoutError
 from conftest import body
 
 from app import app
@@ -27,6 +27,10 @@ REGION = "eu-west-2"
 ACCOUNT = "123456789012"  # moto's; the policies leave the account as *
 # What the Lambda runtime itself does with the role: write the function's logs.
 RUNTIME_ACTIONS = {"logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"}
+# What Lambda's poller does with the role to hand the delivery queue's messages
+# to its function. Chalice adds these only to policies it writes itself; the
+# tests' worker receives and deletes as the poller does, GetQueueAttributes not.
+POLLER_ACTIONS = {"sqs:GetQueueAttributes"}
 
 pytestmark = pytest.mark.filterwarnings("ignore:IAMAuthorizer is not a supported in local mode")
 
@@ -65,6 +69,9 @@ def accesses(service: str, operation: str, params: dict) -> list[Access]:
             return [Access("s3:ListBucket", bucket)]
         action = {"HeadObject": "GetObject"}.get(operation, operation)
         return [Access(f"s3:{action}", f"{bucket}/{params['Key']}")]
+    if service == "SQS":
+        name = params["QueueName"] if operation == "GetQueueUrl" else params["QueueUrl"].rsplit("/", 1)[1]
+        return [Access(f"sqs:{operation}", f"arn:aws:sqs:{REGION}:{ACCOUNT}:{name}")]
     if service == "SESv2" and operation == "SendEmail":
         domain = params["FromEmailAddress"].rpartition("@")[2].rstrip(">")
         return [Access("ses:SendEmail", f"arn:aws:ses:{REGION}:{ACCOUNT}:identity/{domain}")]
@@ -77,9 +84,10 @@ def _table(name: str) -> str:
 
 @pytest.fixture
 def recorded(monkeypatch):
-    """Every AWS call, as the IAM checks it needs; SES fails while `ses_down`."""
+    """Every AWS call, as the IAM checks it needs; SES fails while
+    `ses_down`; a stored submission's answer is lost while `answer_lost`."""
     calls: list[Access] = []
-    state = {"ses_down": False, "recording": True}
+    state = {"ses_down": False, "answer_lost": False, "recording": True}
     make_api_call = BaseClient._make_api_call
 
     def recording(self, operation_name, api_params):
@@ -87,7 +95,10 @@ def recorded(monkeypatch):
             calls.extend(accesses(self.meta.service_model.service_id, operation_name, api_params))
         if state["ses_down"] and operation_name == "SendEmail":
             raise ClientError({"Error": {"Code": "ServiceUnavailable", "Message": "down"}}, operation_name)
-        return make_api_call(self, operation_name, api_params)
+        response = make_api_call(self, operation_name, api_params)
+        if state["answer_lost"] and operation_name == "TransactWriteItems":
+            raise ReadTimeoutError(endpoint_url="https://dynamodb.eu-west-2.amazonaws.com/")
+        return response
 
     monkeypatch.setattr(BaseClient, "_make_api_call", recording)
     return calls, state
@@ -106,7 +117,7 @@ def put_source(state: dict, name: str, text: str) -> None:
 
 
 @pytest.fixture
-def every_entry_point_run(client, seeded, recorded):
+def every_entry_point_run(client, seeded, recorded, worker):
     """Run each route and event handler, on its good and failing paths."""
     calls, state = recorded
     calls.clear()  # provisioning and publishing are staff's, not the functions'
@@ -134,8 +145,13 @@ def every_entry_point_run(client, seeded, recorded):
         headers=JSON,
         body=json.dumps({"email": "ada@example.com", "document_url": document, "format": "large-print"}),
     )
+    state["answer_lost"] = True  # settled by reading the submission back
+    http("POST", "/enquiries", headers=JSON, body=json.dumps({**ENQUIRY, "message": "Lost answer"}))
+    state["answer_lost"] = False
+    worker()
     state["ses_down"] = True
     failing = body(http("POST", "/enquiries", headers=JSON, body=json.dumps(ENQUIRY)))["reference"]
+    worker()
     client.lambda_.invoke(
         "retry_submissions",
         client.events.generate_cw_event(
@@ -179,7 +195,11 @@ def route_of(path: str) -> str:
 def test_every_route_and_event_handler_is_run(every_entry_point_run):
     _, driven = every_entry_point_run
     assert driven == {(path, method) for path, methods in app.routes.items() for method in methods}
-    assert {source.name for source in app.event_sources} == {"retry_submissions", "index_content"}
+    assert {source.name for source in app.event_sources} == {
+        "deliver_submissions",
+        "retry_submissions",
+        "index_content",
+    }
 
 
 def stage_settings(stage: str) -> Settings:
@@ -197,6 +217,10 @@ def in_stage(access: Access, stage: str) -> Access:
         bucket, _, key = rest.partition("/")
         assert bucket == local.content_bucket, access
         return Access(access.action, f"{service}:::{target.content_bucket}" + (f"/{key}" if key else ""))
+    if access.resource.startswith("arn:aws:sqs:"):
+        prefix, _, queue = access.resource.rpartition(":")
+        assert queue == local.delivery_queue, access
+        return Access(access.action, f"{prefix}:{target.delivery_queue}")
     if ":table/" in access.resource:
         prefix, _, rest = access.resource.partition(":table/")
         table, _, index = rest.partition("/")
@@ -255,7 +279,7 @@ def test_the_policy_grants_nothing_the_functions_do_not_use(every_entry_point_ru
     unused = [
         (action, pattern)
         for action, pattern in grants(policy(stage))
-        if action not in RUNTIME_ACTIONS
+        if action not in RUNTIME_ACTIONS | POLLER_ACTIONS
         and not any(call.action == action and fnmatch.fnmatchcase(call.resource, pattern) for call in used)
     ]
     assert unused == []
@@ -274,6 +298,8 @@ def test_the_policy_names_only_the_stage_own_resources(stage):
             assert name.split("/")[0] in own_names, resource
         elif service == "ses":
             assert resource.endswith(f":identity/{sender_identity(settings)}"), resource
+        elif service == "sqs":
+            assert resource == f"arn:aws:sqs:{REGION}:*:{settings.delivery_queue}", resource
         else:
             assert action in RUNTIME_ACTIONS
             assert resource.endswith(f":log-group:/aws/lambda/nlc-api-{stage}*"), resource
