@@ -62,7 +62,6 @@ def test_it_documents_every_public_route_and_no_staff_route(client):
 
 def test_request_bodies_are_the_models_that_validate_the_forms(client):
     from chalicelib.submissions.fields import AccessibleFormatRequest, EnquiryRequest
-
     from chalicelib.web.forms_api import FORM_CONTENT_TYPES
 
     document = body(client.http.get("/openapi.json"))
