@@ -5,6 +5,7 @@ Lambda cold start small."""
 
 from chalice import Chalice, Rate
 
+from chalicelib.settings import Settings
 from chalicelib.web import middleware
 from chalicelib.web.content_api import content_api
 from chalicelib.web.forms_api import forms_api
@@ -17,9 +18,22 @@ app.register_blueprint(forms_api)
 app.register_blueprint(staff_api)
 
 
+# The stage's queue name, read when Chalice loads the app to deploy it (it
+# sets the stage's environment first), not cached: tests set it later.
+@app.on_sqs_message(
+    queue=Settings.from_environment().delivery_queue, batch_size=1, name="deliver_submissions"
+)
+def deliver_submissions(event):
+    """Send each submission the API stored, as soon as it is stored."""
+    from chalicelib.submissions import delivery
+
+    for record in event:
+        delivery.deliver_queued(record.body)
+
+
 @app.schedule(Rate(5, unit=Rate.MINUTES), name="retry_submissions")
 def retry_submissions(event):
-    """Send submissions whose earlier attempts failed, as their backoff allows."""
+    """Send what the queue missed, and what failed before, as backoff allows."""
     from chalicelib.submissions import delivery
 
     print(delivery.retry_pending().summary(), flush=True)

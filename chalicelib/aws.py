@@ -19,12 +19,20 @@ _CLIENT_CONFIG: dict[str, Any] = {
 }
 # SES may accept a message whose answer never arrives: a retry by botocore
 # would send it again. The delivery's own claimed attempts are the only
-# retries, and its timeout leaves room for SES's slow days.
+# retries. SES has answered in 11-12 s on its slow days: the read timeout
+# leaves room for that, and two sends fit well inside the delivery worker's
+# time limit (.chalice/config.json), since no visitor waits on them.
 _SES_CONFIG: dict[str, Any] = {
     "connect_timeout": 5,
     "read_timeout": 20,
     "retries": {"mode": "standard", "total_max_attempts": 1},
 }
+# The longest one SendEmail can take before botocore gives up on it.
+SES_CALL_SECONDS = _SES_CONFIG["connect_timeout"] + _SES_CONFIG["read_timeout"]
+# The longest one call to DynamoDB or SQS can take, its retries included.
+CALL_SECONDS = (_CLIENT_CONFIG["connect_timeout"] + _CLIENT_CONFIG["read_timeout"]) * _CLIENT_CONFIG[
+    "retries"
+]["max_attempts"]
 
 # Codes that say "not now" rather than "never": throttling and AWS's own faults.
 _TRANSIENT_CODES = {
@@ -74,6 +82,16 @@ def ses() -> Any:
     return client("sesv2")
 
 
+def sqs() -> Any:
+    return client("sqs")
+
+
+@functools.cache
+def queue_url(name: str) -> str:
+    """A queue's URL, asked for once per process (SQS names queues by URL)."""
+    return str(sqs().get_queue_url(QueueName=name)["QueueUrl"])
+
+
 def errors() -> tuple[type[Exception], ...]:
     """Every exception an AWS call raises (imported on first use)."""
     from botocore.exceptions import BotoCoreError, ClientError
@@ -115,7 +133,10 @@ def is_transient(error: BaseException) -> bool:
 
 
 def outcome_unknown(error: BaseException) -> bool:
-    """Whether AWS may have done what was asked though no answer came back."""
+    """Whether AWS may have done what was asked though no answer came back:
+    the request left (a read timeout, a connection closed mid-answer) or AWS
+    failed on its side (5xx). A connection never made, a refusal or
+    throttling are certain: nothing was done."""
     from botocore.exceptions import ClientError, ConnectionClosedError, ReadTimeoutError
 
     if isinstance(error, (ReadTimeoutError, ConnectionClosedError)):
@@ -123,6 +144,14 @@ def outcome_unknown(error: BaseException) -> bool:
     return isinstance(error, ClientError) and (http_status(error) or 0) >= 500
 
 
+def describe(error: BaseException) -> str:
+    """The error code as records and logs show it, saying when the outcome
+    is unknown: `outcome unknown: ReadTimeoutError`."""
+    code = error_code(error)
+    return f"outcome unknown: {code}" if outcome_unknown(error) else code
+
+
 def reset_clients() -> None:
     """Forget cached clients (tests start a fresh moto backend each time)."""
     client.cache_clear()
+    queue_url.cache_clear()

@@ -1,5 +1,5 @@
-"""Definitions of the bucket and tables: the single source for provisioning,
-the local stack, the tests and the CloudFormation template."""
+"""Definitions of the bucket, tables and queue: the single source for
+provisioning, the local stack, the tests and the CloudFormation template."""
 
 from __future__ import annotations
 
@@ -79,6 +79,57 @@ def tables(settings: Settings) -> dict[str, TableSpec]:
         settings.content_table: CONTENT_TABLE,
         settings.submissions_table: SUBMISSIONS_TABLE,
     }
+
+
+@dataclass(frozen=True)
+class QueueSpec:
+    """An SQS queue with a dead-letter queue for messages its consumer
+    failed on `max_receives` times, encrypted at rest by SQS's own keys."""
+
+    logical_name: str
+    # At least the consumer's timeout, six times over as AWS advises for a
+    # Lambda event source, so a message is not handed out again while a
+    # delivery is still running.
+    visibility_timeout: int
+    max_receives: int = 3
+    retention_seconds: int = 4 * 86400
+    dead_letter_retention_seconds: int = 14 * 86400
+
+    @property
+    def dead_letter_logical_name(self) -> str:
+        return self.logical_name + "DeadLetters"
+
+    def attributes(self, dead_letter_arn: str) -> dict[str, str]:
+        """The queue's attributes as SQS's API spells them."""
+        return {
+            "VisibilityTimeout": str(self.visibility_timeout),
+            "MessageRetentionPeriod": str(self.retention_seconds),
+            "SqsManagedSseEnabled": "true",
+            "RedrivePolicy": json.dumps(
+                {"deadLetterTargetArn": dead_letter_arn, "maxReceiveCount": self.max_receives},
+                separators=(",", ":"),
+            ),
+        }
+
+    def dead_letter_attributes(self) -> dict[str, str]:
+        return {
+            "MessageRetentionPeriod": str(self.dead_letter_retention_seconds),
+            "SqsManagedSseEnabled": "true",
+        }
+
+
+def dead_letter_queue(name: str) -> str:
+    return name + "-dead-letters"
+
+
+# Submission references waiting to be sent: the API puts each stored
+# submission's reference here, and `deliver_submissions` sends it (90 s limit).
+DELIVERY_QUEUE = QueueSpec(logical_name="DeliveryQueue", visibility_timeout=6 * 90)
+
+
+def queues(settings: Settings) -> dict[str, QueueSpec]:
+    """Each queue of a stage, by its name in that stage."""
+    return {settings.delivery_queue: DELIVERY_QUEUE}
 
 
 # Markdown sources live under this prefix in the content bucket.

@@ -33,6 +33,7 @@ class Settings:
     content_table: str
     submissions_table: str
     content_bucket: str
+    delivery_queue: str
     site_origins: tuple[str, ...]
     site_url: str  # the site's address, for absolute links in feeds and the sitemap
     cache_max_age: int
@@ -54,6 +55,7 @@ class Settings:
             content_table=env.get("NLC_CONTENT_TABLE", f"nlc-{stage}-content"),
             submissions_table=env.get("NLC_SUBMISSIONS_TABLE", f"nlc-{stage}-submissions"),
             content_bucket=env.get("NLC_CONTENT_BUCKET", f"nlc-{stage}-content"),
+            delivery_queue=env.get("NLC_DELIVERY_QUEUE", f"nlc-{stage}-deliveries"),
             site_origins=_csv(env.get("NLC_SITE_ORIGINS", "")),
             site_url=env.get("NLC_SITE_URL", "").rstrip("/"),
             cache_max_age=int(env.get("NLC_CACHE_MAX_AGE", "300")),

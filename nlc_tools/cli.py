@@ -138,12 +138,16 @@ def cmd_retry(args: argparse.Namespace) -> None:
             raise CommandError(aws_problem(error, args.stage, refusals=False) or error.message) from None
         print(f"{found['reference']}: {found['status']}")
         return
-    report = delivery.retry_pending(ignore_backoff=True)
+    try:
+        report = delivery.retry_pending(ignore_backoff=True)
+    except DomainError as error:
+        raise CommandError(error.message) from None
     for status, references in (
         ("forwarded", report.forwarded),
         ("still failing, will try again", report.will_retry),
         ("failed for good", report.failed),
         ("being sent elsewhere, skipped", report.skipped),
+        ("left for the next run", report.left),
     ):
         for reference in references:
             print(f"{reference}: {status}")
@@ -293,7 +297,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     cloudformation.set_defaults(handler=cmd_cloudformation)
 
-    retry = with_stage(command("retry", "send every pending submission now, whatever its backoff"))
+    retry = with_stage(
+        command(
+            "retry",
+            "send every pending submission now, whatever its backoff, for as long as the scheduled run may",
+        )
+    )
     retry.add_argument(
         "--reference",
         metavar="NLC-XXXX-XXXX",

@@ -1,4 +1,4 @@
-"""The stage's bucket, tables and sender identity, and API Gateway's own
+"""The stage's bucket, tables, queue and sender identity, and API Gateway's own
 error answers, as CloudFormation for `chalice package --merge-template`:
 built from the same definitions in resources.py that provisioning applies,
 so the two cannot disagree. The gateway responses are merged into Chalice's
@@ -11,7 +11,10 @@ from chalicelib.resources import (
     GATEWAY_RESPONSE_HEADERS,
     GATEWAY_RESPONSES,
     BucketSpec,
+    QueueSpec,
     TableSpec,
+    dead_letter_queue,
+    queues,
     sender_identity,
     tables,
 )
@@ -66,10 +69,42 @@ def gateway_responses() -> dict:
     }
 
 
+def _queues(name: str, spec: QueueSpec) -> dict:
+    """The queue and its dead-letter queue. Their messages are references,
+    not data to keep: they go with the stack."""
+
+    def properties(queue: str, attributes: dict[str, str]) -> dict:
+        converted: dict = {"QueueName": queue}
+        for key, value in attributes.items():
+            if key == "RedrivePolicy":
+                converted[key] = {
+                    "deadLetterTargetArn": {"Fn::GetAtt": [spec.dead_letter_logical_name, "Arn"]},
+                    "maxReceiveCount": spec.max_receives,
+                }
+            elif value in ("true", "false"):
+                converted[key] = value == "true"
+            else:
+                converted[key] = int(value)
+        return converted
+
+    return {
+        spec.dead_letter_logical_name: {
+            "Type": "AWS::SQS::Queue",
+            "Properties": properties(dead_letter_queue(name), spec.dead_letter_attributes()),
+        },
+        spec.logical_name: {
+            "Type": "AWS::SQS::Queue",
+            "Properties": properties(name, spec.attributes("")),
+        },
+    }
+
+
 def template(settings: Settings) -> dict:
     resources = {CONTENT_BUCKET.logical_name: _bucket(settings.content_bucket, CONTENT_BUCKET)}
     for name, spec in tables(settings).items():
         resources[spec.logical_name] = _table(name, spec)
+    for name, queue in queues(settings).items():
+        resources.update(_queues(name, queue))
     domain = sender_identity(settings)
     resources["SenderIdentity"] = {
         "Type": "AWS::SES::EmailIdentity",

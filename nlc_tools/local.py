@@ -1,5 +1,6 @@
 """The local stack: an embedded AWS emulator, the stage's resources, the
-published content and the API, all in one process on 127.0.0.1."""
+published content, the API and its delivery worker, all in one process on
+127.0.0.1."""
 
 from __future__ import annotations
 
@@ -295,6 +296,50 @@ def create_api_server(port: int) -> Any:
     return server
 
 
+# What EventBridge sends the retry schedule's function.
+_SCHEDULED_EVENT = {"version": "0", "id": "local", "detail-type": "Scheduled Event", "source": "aws.events",
+                    "account": "", "time": "", "region": "", "resources": [], "detail": {}}  # fmt: skip
+
+
+def run_delivery_worker(handlers, queue: str, *, retry_every: float = 300.0) -> threading.Thread:
+    """What Lambda does in AWS, in a thread: hand each message on the
+    delivery queue to the `deliver_submissions` handler, as an SQS event,
+    deleting it once handled (left on the queue if the handler raised, as
+    Lambda does), and call `retry_submissions` every 5 minutes."""
+    import time
+    import traceback
+
+    from chalicelib import aws
+
+    # Made here, not in the thread: making clients is not thread-safe.
+    url = aws.queue_url(queue)
+
+    def poll() -> None:
+        next_retry = time.monotonic() + retry_every
+        while True:
+            try:
+                messages = (
+                    aws.sqs()
+                    .receive_message(QueueUrl=url, MaxNumberOfMessages=1, WaitTimeSeconds=1)
+                    .get("Messages", [])
+                )
+                for message in messages:
+                    record = {"body": message["Body"], "messageId": message["MessageId"],
+                              "receiptHandle": message["ReceiptHandle"], "eventSource": "aws:sqs"}  # fmt: skip
+                    handlers.deliver_submissions({"Records": [record]}, None)
+                    aws.sqs().delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+                if time.monotonic() >= next_retry:
+                    next_retry = time.monotonic() + retry_every
+                    handlers.retry_submissions(_SCHEDULED_EVENT, None)
+            except Exception:  # the worker outlives any one failure, as Lambda's poller does
+                traceback.print_exc()
+                time.sleep(1)
+
+    worker = threading.Thread(target=poll, name="delivery-worker", daemon=True)
+    worker.start()
+    return worker
+
+
 def run_local_stack(
     port: int = 8000,
     aws_endpoint: str | None = None,
@@ -318,6 +363,9 @@ def run_local_stack(
                 f"  note: {site_url} is not in NLC_SITE_ORIGINS, so its pages cannot read the API", flush=True
             )
     server = create_api_server(port)
+    # Chalice has imported app.py: its event handlers, as Lambda would call them.
+    run_delivery_worker(sys.modules["app"], settings.delivery_queue)
+    print(f"Delivery:      queue {settings.delivery_queue}, sent by a worker as Lambda would", flush=True)
     print(f"API:           {api_url}/content?path=/what-we-do/", flush=True)
     state = record_state(endpoint, api_url, site_url)
     print("Press Ctrl+C to stop.", flush=True)

@@ -1,5 +1,5 @@
-"""Bring a stage's bucket, tables and sender identity to their definitions in
-resources.py. Every step reads before it writes, so a second run changes
+"""Bring a stage's bucket, tables, queue and sender identity to their
+definitions in resources.py. Every step reads before it writes, so a second run changes
 nothing, and a run that stopped halfway can simply be run again."""
 
 from __future__ import annotations
@@ -13,7 +13,10 @@ from chalicelib.resources import (
     GATEWAY_RESPONSE_HEADERS,
     GATEWAY_RESPONSES,
     BucketSpec,
+    QueueSpec,
     TableSpec,
+    dead_letter_queue,
+    queues,
     sender_identity,
     tables,
 )
@@ -41,6 +44,8 @@ def provision(settings: Settings, report: Report = print) -> list[str]:
     record(_ensure_bucket(settings.content_bucket, CONTENT_BUCKET))
     for name, spec in tables(settings).items():
         record(_ensure_table(name, spec))
+    for name, queue in queues(settings).items():
+        record(_ensure_queue(name, queue))
     domain = sender_identity(settings)
     identity, made = _ensure_sender_identity(domain)
     record(made)
@@ -190,6 +195,47 @@ def _ensure_ttl(name: str, attribute: str) -> list[str]:
         TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": attribute}
     )
     return [f"turned on expiry by {attribute} for {name}"]
+
+
+# Queues ---------------------------------------------------------------------------
+
+
+def _ensure_queue(name: str, spec: QueueSpec) -> list[str]:
+    """The queue and its dead-letter queue, each with the attributes the
+    definition gives; other attributes someone set are left alone."""
+    dead_letters = dead_letter_queue(name)
+    changes = _ensure_queue_attributes(dead_letters, spec.dead_letter_attributes())
+    sqs = aws.sqs()
+    arn = sqs.get_queue_attributes(QueueUrl=aws.queue_url(dead_letters), AttributeNames=["QueueArn"])
+    changes += _ensure_queue_attributes(name, spec.attributes(arn["Attributes"]["QueueArn"]))
+    return changes
+
+
+def _ensure_queue_attributes(name: str, wanted: dict[str, str]) -> list[str]:
+    sqs = aws.sqs()
+    try:
+        url = sqs.get_queue_url(QueueName=name)["QueueUrl"]
+    except sqs.exceptions.QueueDoesNotExist:
+        sqs.create_queue(QueueName=name, Attributes=wanted)
+        return [f"created queue {name}"]
+    current = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    different = {key: value for key, value in wanted.items() if not _same(current.get(key), value)}
+    if not different:
+        return []
+    sqs.set_queue_attributes(QueueUrl=url, Attributes=different)
+    return [f"set {', '.join(sorted(different))} of queue {name}"]
+
+
+def _same(current: str | None, wanted: str) -> bool:
+    """Attribute values alike; a JSON one (RedrivePolicy) alike whatever its
+    spacing, and whether its numbers come back as numbers or as strings."""
+    if current is None or not wanted.startswith("{"):
+        return current == wanted
+
+    def parsed(text: str) -> dict[str, str]:
+        return {key: str(value) for key, value in json.loads(text).items()}
+
+    return parsed(current) == parsed(wanted)
 
 
 # The sender -----------------------------------------------------------------------

@@ -303,3 +303,57 @@ def reader_content(tmp_path) -> Path:
     for name, text in files.items():
         (folder / name).write_text(text, encoding="utf-8")
     return folder
+
+
+# Delivery ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def worker(client):
+    """The delivery queue's worker, run now: `worker()` hands each message
+    waiting on the queue to `deliver_submissions`, as Lambda's poller would,
+    deletes it, and returns the references it named, until the queue is empty."""
+
+    def drain() -> list[str]:
+        sqs, url = aws.sqs(), aws.queue_url(get_settings().delivery_queue)
+        handled: list[str] = []
+        while messages := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
+            for message in messages:
+                event = client.events.generate_sqs_event([message["Body"]], get_settings().delivery_queue)
+                client.lambda_.invoke("deliver_submissions", event)
+                sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+                handled.append(message["Body"])
+        return handled
+
+    return drain
+
+
+def team_copies(outbox: list[dict], reference: str) -> list[dict]:
+    """The emails SES accepted for a submission's team (not the visitor's)."""
+    return [email for email in outbox if email["subject"].startswith(("Enquiry: ", "Accessible format request: "))
+            and email["subject"].endswith(reference)]  # fmt: skip
+
+
+def acknowledgements(outbox: list[dict], reference: str) -> list[dict]:
+    return [email for email in outbox if email["subject"].startswith("We have received your") and
+            email["subject"].endswith(reference)]  # fmt: skip
+
+
+def aws_error(code: str, operation: str, status: int):
+    """An error AWS answered with an HTTP status (a 5xx leaves the outcome unknown)."""
+    from botocore.exceptions import ClientError
+
+    return ClientError(
+        {
+            "Error": {"Code": code, "Message": f"{code} (injected)"},
+            "ResponseMetadata": {"HTTPStatusCode": status},
+        },
+        operation,
+    )
+
+
+def read_timeout(service: str = "email"):
+    """A call whose answer never came: AWS may have done what was asked."""
+    from botocore.exceptions import ReadTimeoutError
+
+    return ReadTimeoutError(endpoint_url=f"https://{service}.eu-west-2.amazonaws.com/")

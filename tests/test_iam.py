@@ -1,5 +1,5 @@
 """The dev and prod policies grant every AWS action the functions make, on
-that stage's own bucket, tables and sender only, and nothing else.
+that stage's own bucket, tables, queue and sender only, and nothing else.
 
 The actions are not guessed from the source: every route and every event
 handler runs here against moto, happy and failing paths, while each AWS
@@ -26,6 +26,10 @@ REGION = "eu-west-2"
 ACCOUNT = "123456789012"  # moto's; the policies leave the account as *
 # What the Lambda runtime itself does with the role: write the function's logs.
 RUNTIME_ACTIONS = {"logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"}
+# What Lambda's poller does with the role to hand the delivery queue's messages
+# to its function. Chalice adds these only to policies it writes itself; the
+# tests' worker receives and deletes as the poller does, GetQueueAttributes not.
+POLLER_ACTIONS = {"sqs:GetQueueAttributes"}
 
 pytestmark = pytest.mark.filterwarnings("ignore:IAMAuthorizer is not a supported in local mode")
 
@@ -64,6 +68,9 @@ def accesses(service: str, operation: str, params: dict) -> list[Access]:
             return [Access("s3:ListBucket", bucket)]
         action = {"HeadObject": "GetObject"}.get(operation, operation)
         return [Access(f"s3:{action}", f"{bucket}/{params['Key']}")]
+    if service == "SQS":
+        name = params["QueueName"] if operation == "GetQueueUrl" else params["QueueUrl"].rsplit("/", 1)[1]
+        return [Access(f"sqs:{operation}", f"arn:aws:sqs:{REGION}:{ACCOUNT}:{name}")]
     if service == "SESv2" and operation == "SendEmail":
         domain = params["FromEmailAddress"].rpartition("@")[2].rstrip(">")
         return [Access("ses:SendEmail", f"arn:aws:ses:{REGION}:{ACCOUNT}:identity/{domain}")]
@@ -75,9 +82,10 @@ def _table(name: str) -> str:
 
 
 @pytest.fixture
-def recorded(aws_calls, aws_faults):
-    """Every AWS call with its parameters, and the faults to make SES fail."""
-    return aws_calls, aws_faults
+def recorded(aws_calls, aws_faults, fake_aws):
+    """Every AWS call with its parameters, the faults to make SES fail, and
+    the one fake for a lost answer."""
+    return aws_calls, aws_faults, fake_aws
 
 
 ENQUIRY = {"name": "Ada", "email": "ada@example.com", "message": "How do I join?"}
@@ -92,9 +100,9 @@ def put_source(calls: list, name: str, text: str) -> None:
 
 
 @pytest.fixture
-def every_entry_point_run(client, seeded, recorded, submissions_clock):
+def every_entry_point_run(client, seeded, recorded, worker, submissions_clock):
     """Run each route and event handler, on its good and failing paths."""
-    calls, faults = recorded
+    calls, faults, fake_aws = recorded
     calls.clear()  # provisioning and publishing are staff's, not the functions'
     driven: set[tuple[str, str]] = set()
 
@@ -123,10 +131,15 @@ def every_entry_point_run(client, seeded, recorded, submissions_clock):
         headers=JSON,
         body=json.dumps({"email": "ada@example.com", "document_url": document, "format": "large-print"}),
     )
+    lost = fake_aws.fail("TransactWriteItems", lost_answer=True, times=1)  # settled by reading back
+    http("POST", "/enquiries", headers=JSON, body=json.dumps({**ENQUIRY, "message": "Lost answer"}))
+    fake_aws.heal(lost)
+    worker()
     faults["SendEmail"] = ClientError(
         {"Error": {"Code": "ServiceUnavailable", "Message": "down"}}, "SendEmail"
     )
     failing = body(http("POST", "/enquiries", headers=JSON, body=json.dumps(ENQUIRY)))["reference"]
+    worker()
     client.lambda_.invoke(
         "retry_submissions",
         client.events.generate_cw_event(
@@ -181,6 +194,7 @@ def test_every_route_and_event_handler_is_run(every_entry_point_run):
     _, driven = every_entry_point_run
     assert driven == {(path, method) for path, methods in app.routes.items() for method in methods}
     assert {source.name for source in app.event_sources} == {
+        "deliver_submissions",
         "retry_submissions",
         "index_content",
         "publish_scheduled",
@@ -202,6 +216,10 @@ def in_stage(access: Access, stage: str) -> Access:
         bucket, _, key = rest.partition("/")
         assert bucket == local.content_bucket, access
         return Access(access.action, f"{service}:::{target.content_bucket}" + (f"/{key}" if key else ""))
+    if access.resource.startswith("arn:aws:sqs:"):
+        prefix, _, queue = access.resource.rpartition(":")
+        assert queue == local.delivery_queue, access
+        return Access(access.action, f"{prefix}:{target.delivery_queue}")
     if ":table/" in access.resource:
         prefix, _, rest = access.resource.partition(":table/")
         table, _, index = rest.partition("/")
@@ -260,7 +278,7 @@ def test_the_policy_grants_nothing_the_functions_do_not_use(every_entry_point_ru
     unused = [
         (action, pattern)
         for action, pattern in grants(policy(stage))
-        if action not in RUNTIME_ACTIONS
+        if action not in RUNTIME_ACTIONS | POLLER_ACTIONS
         and not any(call.action == action and fnmatch.fnmatchcase(call.resource, pattern) for call in used)
     ]
     assert unused == []
@@ -279,6 +297,8 @@ def test_the_policy_names_only_the_stage_own_resources(stage):
             assert name.split("/")[0] in own_names, resource
         elif service == "ses":
             assert resource.endswith(f":identity/{sender_identity(settings)}"), resource
+        elif service == "sqs":
+            assert resource == f"arn:aws:sqs:{REGION}:*:{settings.delivery_queue}", resource
         else:
             assert action in RUNTIME_ACTIONS
             assert resource.endswith(f":log-group:/aws/lambda/nlc-api-{stage}*"), resource

@@ -62,12 +62,27 @@ def test_it_documents_every_public_route_and_no_staff_route(client):
 
 def test_request_bodies_are_the_models_that_validate_the_forms(client):
     from chalicelib.submissions.fields import AccessibleFormatRequest, EnquiryRequest
+    from chalicelib.web.forms_api import FORM_CONTENT_TYPES
 
-    schemas = body(client.http.get("/openapi.json"))["components"]["schemas"]
+    document = body(client.http.get("/openapi.json"))
+    schemas = document["components"]["schemas"]
     for model in (EnquiryRequest, AccessibleFormatRequest):
-        assert set(schemas[model.__name__]["properties"]) == set(model.model_fields)
+        # By the names they are posted by (`bot-field`).
+        posted = {name: field.alias or name for name, field in model.model_fields.items()}
+        assert set(schemas[model.__name__]["properties"]) == set(posted.values())
         assert set(schemas[model.__name__]["required"]) == {
-            name for name, field in model.model_fields.items() if field.is_required()
+            posted[name] for name, field in model.model_fields.items() if field.is_required()
+        }
+    # Every media type the routes take, each with the form's model.
+    for path, model in (
+        ("/enquiries", EnquiryRequest),
+        ("/accessible-format-requests", AccessibleFormatRequest),
+    ):
+        content = document["paths"][path]["post"]["requestBody"]["content"]
+        assert list(content) == FORM_CONTENT_TYPES
+        assert "multipart/form-data" in content
+        assert {media["schema"]["$ref"] for media in content.values()} == {
+            f"#/components/schemas/{model.__name__}"
         }
 
 

@@ -3,6 +3,7 @@ them, and a second run changes nothing."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -12,7 +13,7 @@ import pytest
 from emulator import emulator_environment, moto_gaps_filled, running_emulator
 from moto import mock_aws
 
-from chalicelib.resources import CONTENT_BUCKET, SUBMISSIONS_TABLE, tables
+from chalicelib.resources import CONTENT_BUCKET, DELIVERY_QUEUE, SUBMISSIONS_TABLE, tables
 from chalicelib.settings import PROJECT_DIR, get_settings
 from nlc_tools import cli
 
@@ -21,7 +22,7 @@ def provision_local() -> str:
     return cli.run(["provision", "--stage", "local"])
 
 
-def assert_provisioned(s3, dynamodb, sesv2) -> None:
+def assert_provisioned(s3, dynamodb, sesv2, sqs=None) -> None:
     """What a person would check in the console after provisioning."""
     settings = get_settings()
     bucket = settings.content_bucket
@@ -45,6 +46,13 @@ def assert_provisioned(s3, dynamodb, sesv2) -> None:
     assert (
         sesv2.get_email_identity(EmailIdentity="local.nationalleadership.gov.uk")["IdentityType"] == "DOMAIN"
     )
+    sqs = sqs or boto3.client("sqs")
+    queue = sqs.get_queue_url(QueueName=settings.delivery_queue)["QueueUrl"]
+    attributes = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["All"])["Attributes"]
+    assert int(attributes["VisibilityTimeout"]) == DELIVERY_QUEUE.visibility_timeout
+    redrive = json.loads(attributes["RedrivePolicy"])
+    assert redrive["deadLetterTargetArn"].endswith(f":{settings.delivery_queue}-dead-letters")
+    assert int(redrive["maxReceiveCount"]) == DELIVERY_QUEUE.max_receives
 
 
 @pytest.fixture
@@ -59,6 +67,8 @@ def test_provision_creates_everything_then_changes_nothing(moto):
     assert "created table nlc-local-submissions" in first
     assert "turned on expiry by expires_at for nlc-local-submissions" in first
     assert "created SES identity local.nationalleadership.gov.uk" in first
+    assert "created queue nlc-local-deliveries" in first
+    assert "created queue nlc-local-deliveries-dead-letters" in first
     assert_provisioned(*moto)
 
     second = provision_local()
@@ -153,4 +163,4 @@ def test_provision_against_the_emulator_twice_exits_zero_and_leaves_private_vers
         def emulated(name):
             return boto3.client(name, endpoint_url=endpoint, region_name="eu-west-2")
 
-        assert_provisioned(emulated("s3"), emulated("dynamodb"), emulated("sesv2"))
+        assert_provisioned(emulated("s3"), emulated("dynamodb"), emulated("sesv2"), emulated("sqs"))

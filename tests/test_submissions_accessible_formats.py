@@ -31,7 +31,7 @@ def team_email(outbox, reference):
     return found[0]
 
 
-def test_a_document_listed_by_the_api_can_be_requested(client, seeded, outbox, aws_calls):
+def test_a_document_listed_by_the_api_can_be_requested(client, seeded, outbox, aws_calls, worker):
     listed = body(client.http.get("/documents"))["documents"]
     assert PDF_URL in [document["url"] for document in listed]
     aws_calls.clear()
@@ -45,6 +45,7 @@ def test_a_document_listed_by_the_api_can_be_requested(client, seeded, outbox, a
             "message": "Size 24 font, please.",
         },
     )
+    worker()
 
     assert response.status_code == 202
     reference = body(response)["reference"]
@@ -74,8 +75,9 @@ def test_a_document_listed_by_the_api_can_be_requested(client, seeded, outbox, a
 @pytest.mark.parametrize(
     "url", ["/what-we-do/", "/what-we-do", "/what-we-do/index.html", "http://localhost:8080/what-we-do/#top"]
 )
-def test_a_page_of_the_site_can_be_requested_by_its_url_or_path(client, seeded, outbox, url):
+def test_a_page_of_the_site_can_be_requested_by_its_url_or_path(client, seeded, outbox, url, worker):
     response = post(client, {**REQUEST, "document_url": url})
+    worker()
 
     assert response.status_code == 202
     text = team_email(outbox, body(response)["reference"])["text"]
@@ -100,7 +102,7 @@ def test_a_page_the_site_does_not_have_is_a_field_error(client, seeded, outbox):
 
 
 def test_the_alternative_format_contact_a_page_names_gets_requests_for_its_documents(
-    client, publish, outbox, tmp_path
+    client, publish, outbox, tmp_path, worker
 ):
     pages = tmp_path / "pages"
     pages.mkdir()
@@ -119,6 +121,7 @@ def test_the_alternative_format_contact_a_page_names_gets_requests_for_its_docum
     publish(tmp_path)
 
     response = post(client, {**REQUEST, "document_url": "/assets/annual-report.pdf"})
+    worker()
 
     assert response.status_code == 202
     reference = body(response)["reference"]
@@ -131,27 +134,31 @@ def test_the_alternative_format_contact_a_page_names_gets_requests_for_its_docum
     assert acknowledgement["reply_to"] == ["reports-team@example.gov.uk"]
 
 
-def test_another_format_is_described_in_the_visitors_words(client, seeded, outbox):
+def test_another_format_is_described_in_the_visitors_words(client, seeded, outbox, worker):
     response = post(
         client, {**REQUEST, "document_url": PDF_URL, "format": "other", "other_format": "Moon type"}
     )
+    worker()
 
     text = team_email(outbox, body(response)["reference"])["text"]
     assert "Format needed: Other" in text
     assert "Other format: Moon type" in text
 
 
-def test_text_left_in_the_other_format_box_is_ignored_for_a_listed_format(client, seeded, outbox):
+def test_text_left_in_the_other_format_box_is_ignored_for_a_listed_format(client, seeded, outbox, worker):
     response = post(
         client, {**REQUEST, "document_url": PDF_URL, "format": "braille", "other_format": "Moon type"}
     )
+    worker()
 
     reference = body(response)["reference"]
     assert "other_format" not in stored_submissions()[reference]["fields"]
     assert "Moon type" not in team_email(outbox, reference)["text"]
 
 
-def test_the_acknowledgement_names_the_document_and_format_but_repeats_nothing_typed(client, seeded, outbox):
+def test_the_acknowledgement_names_the_document_and_format_but_repeats_nothing_typed(
+    client, seeded, outbox, worker
+):
     response = post(
         client,
         {
@@ -161,6 +168,7 @@ def test_the_acknowledgement_names_the_document_and_format_but_repeats_nothing_t
             "other_format": "Visit example.com for prizes",
         },
     )
+    worker()
 
     reference = body(response)["reference"]
     acknowledgement = next(email for email in outbox if email["to"] == ["ada@example.com"])

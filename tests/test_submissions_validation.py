@@ -68,6 +68,15 @@ def field_errors(response) -> dict:
         ({"subject": "Hi\r\nBcc: eve@example.com"}, "subject", f"Subject {ONE_LINE}"),
         ({"organisation": "NLC\tLtd"}, "organisation", f"Organisation {ONE_LINE}"),
         ({"organisation": "NLC\x1b[31m"}, "organisation", f"Organisation {ONE_LINE}"),
+        # Hidden format characters: a right-to-left override (the name reads
+        # backwards in the team's mail), a zero-width space, a byte order
+        # mark, a Mongolian vowel separator, a word joiner.
+        ({"name": "Ada \u202eecalevol"}, "name", f"Name {ONE_LINE}"),
+        ({"name": "Ada\u200bLovelace"}, "name", f"Name {ONE_LINE}"),
+        ({"name": "\ufeffAda"}, "name", f"Name {ONE_LINE}"),
+        ({"subject": "Join\u180eing"}, "subject", f"Subject {ONE_LINE}"),
+        ({"organisation": "NLC\u2060Ltd"}, "organisation", f"Organisation {ONE_LINE}"),
+        ({"name": "\u200b\u00ad "}, "name", "Enter your name"),
         ({"name": 42}, "name", "Name must be text"),
         ({"name": True}, "name", "Name must be text"),
         ({"message": ["a", "b"]}, "message", "Message must be text"),
@@ -97,6 +106,7 @@ def test_each_bad_enquiry_field_gets_a_plain_message(client, quiet, changes, fie
         ({"document_url": "x" * 2001}, "document_url", "Web address must be 2,000 characters or fewer"),
         ({"assistive_technology": "a\nb"}, "assistive_technology", f"Assistive technology {ONE_LINE}"),
         ({"name": "Ada\rLovelace"}, "name", f"Name {ONE_LINE}"),
+        ({"document_url": "/what-we-do/\u202e"}, "document_url", f"Web address {ONE_LINE}"),
     ],
 )
 def test_each_bad_request_field_gets_a_plain_message(client, quiet, changes, field, message):
@@ -153,6 +163,31 @@ def test_a_body_that_is_not_a_json_object_is_a_400(client, quiet, payload, messa
     response = client.http.post("/enquiries", headers=JSON, body=payload)
     assert response.status_code == 400
     assert body(response)["error"] == {"code": "bad_request", "message": message}
+
+
+@pytest.mark.parametrize("depth", [21, 1_000, 30_000])
+def test_json_nested_too_deep_is_a_400(client, quiet, depth):
+    nested = "[" * (depth - 1) + "]" * (depth - 1)
+    payload = f'{{"name": {nested}, "email": "ada@example.com", "message": "Hi"}}'
+    response = client.http.post("/enquiries", headers=JSON, body=payload)
+    assert response.status_code == 400
+    error = body(response)["error"]
+    assert error["code"] == "bad_request"
+    assert error["message"].startswith("The request nests objects or arrays more than 20 deep")
+
+
+def test_json_nested_within_the_bound_is_checked_field_by_field(client, quiet):
+    payload = '{"name": ' + "[" * 19 + "]" * 19 + ', "email": "ada@example.com", "message": "Hi"}'
+    response = client.http.post("/enquiries", headers=JSON, body=payload)
+    assert field_errors(response) == {"name": "Name must be text"}
+
+
+def test_a_post_with_no_content_type_is_a_415(client, quiet):
+    response = client.http.post("/enquiries", headers={}, body=json.dumps(ENQUIRY))
+    assert response.status_code == 415
+    error = body(response)["error"]
+    assert error["code"] == "unsupported_media_type"
+    assert "Content-Type" in error["message"]
 
 
 def test_a_body_over_the_limit_is_a_413(client, quiet):
@@ -222,7 +257,7 @@ def test_the_error_page_links_back_only_to_the_site(client, quiet):
     assert "evil.example" not in response.body.decode()
 
 
-def test_nothing_a_visitor_types_reaches_a_header_or_a_recipient(client, outbox):
+def test_nothing_a_visitor_types_reaches_a_header_or_a_recipient(client, outbox, worker):
     injected = {
         "name": "Ada Lovelace",
         "email": "ada@example.com",
@@ -231,13 +266,14 @@ def test_nothing_a_visitor_types_reaches_a_header_or_a_recipient(client, outbox)
         "message": "Hi\r\nBcc: eve@example.com\r\nTo: eve@example.com\r\nSubject: Pwned\r\n\r\nbody",
     }
     reference = body(post(client, injected))["reference"]
+    worker()
 
     assert len(outbox) == 2
     for email in outbox:
         assert set(email["destination"]) == {"ToAddresses"}
         assert "eve@example.com" not in email["to"] + email["reply_to"]
         assert email["subject"] in (f"Enquiry: {reference}", f"We have received your enquiry: {reference}")
-    team = outbox[0]
+    team = outbox[1]
     assert team["to"] == ["nlc@cabinetoffice.gov.uk"]
     assert team["reply_to"] == ["ada@example.com"]
     # The message is kept, as text in the body.
@@ -247,3 +283,24 @@ def test_nothing_a_visitor_types_reaches_a_header_or_a_recipient(client, outbox)
 def test_control_codes_pasted_into_a_message_are_dropped(client, outbox):
     reference = body(post(client, {**ENQUIRY, "message": "Page one\x0cPage two\x00\tend"}))["reference"]
     assert stored_submissions()[reference]["fields"]["message"] == "Page onePage two\tend"
+
+
+def test_joiners_are_kept_and_hidden_characters_dropped_from_a_message(client, outbox):
+    # Zero-width non-joiner and joiner: Persian names and emoji sequences need them.
+    name = "Mehr\u200cdad \U0001f469\u200d\U0001f4bb"
+    message = "Please\u200b call\u202e me\ufeff back.\nThanks"
+    response = post(client, {**ENQUIRY, "name": name, "message": message})
+    assert response.status_code == 202
+    fields = stored_submissions()[body(response)["reference"]]["fields"]
+    assert fields["name"] == name
+    assert fields["message"] == "Please call me back.\nThanks"
+
+
+def test_a_soft_hyphen_is_dropped_everywhere(client, outbox):
+    response = post(
+        client,
+        {"name": "Ada Love\u00adlace", "email": "ada@exam\u00adple.com", "message": "Net\u00adwork"},
+    )
+    assert response.status_code == 202
+    fields = stored_submissions()[body(response)["reference"]]["fields"]
+    assert fields == {"name": "Ada Lovelace", "email": "ada@example.com", "message": "Network"}

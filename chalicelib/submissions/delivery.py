@@ -1,11 +1,22 @@
-"""Sending a stored submission: its team's copy, then the visitor's
-acknowledgement, under a claim so that only one sender ever sends it.
+"""Sending a stored submission, outside any visitor's request: the visitor's
+acknowledgement and the team's copy, under a claim so that only one sender
+ever sends it.
 
-Whoever sends a submission first claims it with a conditional write, so a
-request and a retry run, or two retry runs, never both send it. Each claim
-is taken with the time at which it is written. A failed send is recorded
-with its next attempt from the retry policy; a permanent refusal, or the
-last attempt, makes the submission `failed`.
+The API puts each stored submission's reference on the delivery queue; its
+worker sends it at once. The retry run, every 5 minutes, sends whatever is
+still `received` and due: what the queue missed, and what failed before.
+
+Whoever sends a submission first claims it with a conditional write, so the
+worker, a retry run and staff never both send it. A claim is taken with the
+time at which it is written, and a sender checks it still holds the claim
+right before each send: one whose claim has lapsed (or would lapse before
+SES can answer) sends nothing more, since another sender may hold it now.
+
+The acknowledgement is its own step, first, so the visitor hears that their
+request was received whatever becomes of the team's copy. It is sent at
+most once: only by the sender whose claim marked it (`acknowledged_by`), and
+the mark is dropped only when SES certainly did not send it. The team's copy
+is sent at least once: an attempt whose outcome is unknown is tried again.
 """
 
 from __future__ import annotations
@@ -18,40 +29,71 @@ from .. import aws, clock, observability
 from ..settings import get_settings
 from ..tables import submissions_table
 from . import emails, ses
+from .errors import TableUnavailable
 from .policy import POLICY
-from .submission import FAILED, FORWARDED, RECEIVED, Submission, iso
+from .submission import FAILED, FORWARDED, RECEIVED, Submission, is_reference, iso
+
+# What the scheduled run may spend, its function's timeout (.chalice/config.json):
+# `nlc-api retry` keeps to it too.
+RUN_SECONDS = 240
+# The longest one delivery can take: its claim and release, and two sends.
+DELIVERY_SECONDS = 2 * aws.CALL_SECONDS + 2 * aws.SES_CALL_SECONDS
 
 
-def deliver(submission: Submission, claim: str) -> str:
-    """Send a claimed submission to its team, then acknowledge it to the
-    visitor; record the outcome and release the claim. Returns the status.
+@dataclass(frozen=True)
+class Claim:
+    token: str
+    expires_at: int
 
-    The acknowledgement is sent once, after the team's copy: if it fails, the
-    visitor still has the reference on screen and the team can reply.
-    """
+    def held(self) -> bool:
+        """Whether a send started now ends, even at SES's timeout, before
+        the claim lapses and another sender may take it."""
+        return clock.now() + aws.SES_CALL_SECONDS < self.expires_at
+
+
+def deliver(submission: Submission, claim: Claim) -> str:
+    """Acknowledge a claimed submission to the visitor, if this sender is
+    the one to, and send it to its team; record the outcome and release the
+    claim. Returns the status."""
+    changes: dict[str, Any] = {}
+    if submission.acknowledged_by == claim.token and submission.acknowledged_at is None:
+        changes.update(_acknowledge(submission, claim))
+    if not claim.held():
+        _release(submission, claim, changes, "claim_lapsed")
+        return submission.status
     try:
         ses.send(emails.team_copy(submission))
     except ses.SendFailed as failure:
-        return _record_failed_attempt(submission, claim, failure)
-    changes: dict[str, Any] = {"status": FORWARDED, "forwarded_at": iso(clock.now()), "last_error": None}
-    if get_settings().send_acknowledgements and submission.acknowledged_at is None:
-        try:
-            ses.send(emails.acknowledgement(submission))
-            changes["acknowledged_at"] = iso(clock.now())
-        except ses.SendFailed as failure:
-            observability.submission_event(
-                "acknowledgement_failed", submission.reference, FORWARDED, error=failure.code
-            )
+        return _record_failed_attempt(submission, claim, failure, changes)
+    changes.update({"status": FORWARDED, "forwarded_at": iso(clock.now()), "last_error": None})
     _release(submission, claim, changes, "forwarded")
     return FORWARDED
 
 
-def _record_failed_attempt(submission: Submission, claim: str, failure: ses.SendFailed) -> str:
+def _acknowledge(submission: Submission, claim: Claim) -> dict[str, Any]:
+    """Send the acknowledgement; the changes that record it. A refusal is
+    logged and never fails the submission."""
+    if not claim.held():
+        return {"acknowledged_by": None}  # not sent: the next sender may
+    try:
+        ses.send(emails.acknowledgement(submission))
+    except ses.SendFailed as failure:
+        observability.submission_event(
+            "acknowledgement_failed", submission.reference, submission.status, error=failure.code
+        )
+        # Perhaps sent: never again. Certainly not sent: the next attempt may.
+        return {} if failure.unknown else {"acknowledged_by": None}
+    return {"acknowledged_at": iso(clock.now())}
+
+
+def _record_failed_attempt(
+    submission: Submission, claim: Claim, failure: ses.SendFailed, changes: dict[str, Any]
+) -> str:
     """The one place a failed send to the team is recorded and logged."""
     attempts = submission.attempts + 1
     gave_up = failure.permanent or POLICY.gives_up(attempts)
     status = FAILED if gave_up else RECEIVED
-    changes: dict[str, Any] = {"status": status, "attempts": attempts, "last_error": failure.code}
+    changes.update({"status": status, "attempts": attempts, "last_error": failure.code})
     if not gave_up:
         changes["next_attempt_at"] = POLICY.next_attempt_at(attempts, clock.now())
     _release(submission, claim, changes, "send_failed", error=failure.code, attempts=attempts)
@@ -60,41 +102,75 @@ def _record_failed_attempt(submission: Submission, claim: str, failure: ses.Send
     return status
 
 
-def _release(submission: Submission, claim: str, changes: dict[str, Any], event: str, **log: Any) -> None:
+def _release(submission: Submission, claim: Claim, changes: dict[str, Any], event: str, **log: Any) -> None:
     """Write a delivery's outcome and drop the claim, if this sender still
     holds it, then log the event. A failure to write is logged, not raised:
     the claim then expires and the retry run picks the submission up."""
+    status = changes.get("status", submission.status)
     try:
-        submissions_table.release(submission.reference, claim, changes)
+        submissions_table.release(submission.reference, claim.token, changes)
     except aws.errors() as error:
         observability.submission_event(
-            f"{event}.not_recorded",
-            submission.reference,
-            changes["status"],
-            error=aws.error_code(error),
-            **log,
+            f"{event}.not_recorded", submission.reference, status, error=aws.describe(error), **log
         )
         return
     for name, value in changes.items():
         if name in Submission.__dataclass_fields__:
             setattr(submission, name, value)
-    observability.submission_event(event, submission.reference, changes["status"], **log)
+    observability.submission_event(event, submission.reference, status, **log)
 
 
-def claim(reference: str, statuses: tuple[str, ...], *, due_only: bool) -> tuple[Submission, str] | dict:
+def claim(reference: str, statuses: tuple[str, ...], *, due_only: bool) -> tuple[Submission, Claim] | dict:
     """Claim a submission for sending, at this moment: it and the claim, or
     the item as it stands if it cannot be claimed (empty if none)."""
     token = secrets.token_hex(16)
     now = clock.now()
+    expires_at = POLICY.claim_expires_at(now)
     claimed = submissions_table.claim(
         reference,
         claim=token,
         now=int(now),
-        expires_at=POLICY.claim_expires_at(now),
+        expires_at=expires_at,
         statuses=statuses,
         due_only=due_only,
+        acknowledge=get_settings().send_acknowledgements,
     )
-    return (claimed, token) if isinstance(claimed, Submission) else claimed
+    return (claimed, Claim(token, expires_at)) if isinstance(claimed, Submission) else claimed
+
+
+# The queue and its worker ---------------------------------------------------------
+
+
+def enqueue(reference: str) -> None:
+    """Hand a stored submission to the delivery worker. A failure is logged,
+    never raised: the submission is stored, and the retry run sends it."""
+    try:
+        aws.sqs().send_message(QueueUrl=aws.queue_url(get_settings().delivery_queue), MessageBody=reference)
+    except aws.errors() as error:
+        observability.submission_event("enqueue_failed", reference, RECEIVED, error=aws.describe(error))
+
+
+def deliver_queued(reference: str) -> str | None:
+    """The worker's part: send the submission a queue message names, unless
+    another sender holds it or it is no longer `received`. Never raises for
+    a submission it cannot send: the retry run is there for those."""
+    if not is_reference(reference):
+        observability.submission_event("not_a_reference", "-", "-")
+        return None
+    claimed = _claim_or_log(reference, due_only=False)
+    return deliver(*claimed) if claimed is not None else None
+
+
+def _claim_or_log(reference: str, *, due_only: bool) -> tuple[Submission, Claim] | None:
+    try:
+        claimed = claim(reference, (RECEIVED,), due_only=due_only)
+    except aws.errors() as error:
+        observability.submission_event("claim_failed", reference, RECEIVED, error=aws.describe(error))
+        return None
+    if isinstance(claimed, dict):
+        observability.submission_event("skipped", reference, submissions_table.status_of(claimed) or "-")
+        return None
+    return claimed
 
 
 # The retry run --------------------------------------------------------------------
@@ -106,29 +182,39 @@ class RetryReport:
     will_retry: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    left: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
-        return (
+        text = (
             f"{len(self.forwarded)} forwarded, {len(self.will_retry)} to try again later, "
             f"{len(self.failed)} failed for good, {len(self.skipped)} being sent elsewhere (skipped)."
         )
+        return text + (f" {len(self.left)} left for the next run (out of time)." if self.left else "")
 
 
-def retry_pending(*, ignore_backoff: bool = False) -> RetryReport:
+def retry_pending(*, ignore_backoff: bool = False, seconds: float = RUN_SECONDS) -> RetryReport:
     """Send every submission still `received` whose next attempt is due (or
-    all of them, with ignore_backoff). Each is claimed before it is sent:
-    one that another run or request holds is skipped, never sent twice."""
+    all of them, with ignore_backoff), starting no delivery that might not
+    end within `seconds`. Each is claimed before it is sent: one that
+    another sender holds is skipped, never sent twice. One that cannot be
+    claimed or sent is reported and the run goes on; TableUnavailable if
+    the list itself cannot be read."""
+    deadline = clock.now() + seconds - DELIVERY_SECONDS
     report = RetryReport()
-    for item in submissions_table.with_status(RECEIVED):
+    try:
+        items = submissions_table.with_status(RECEIVED)
+    except aws.errors() as error:
+        observability.submission_event("storage_unavailable", "-", "-", error=aws.describe(error))
+        raise TableUnavailable() from None
+    for item in items:
         if not ignore_backoff and submissions_table.next_attempt_at(item) > clock.now():
             continue
         reference = item["reference"]["S"]
-        try:
-            claimed = claim(reference, (RECEIVED,), due_only=not ignore_backoff)
-        except aws.errors() as error:
-            observability.submission_event("claim_failed", reference, RECEIVED, error=aws.error_code(error))
+        if clock.now() > deadline:
+            report.left.append(reference)
             continue
-        if isinstance(claimed, dict):
+        claimed = _claim_or_log(reference, due_only=not ignore_backoff)
+        if claimed is None:
             report.skipped.append(reference)
             continue
         status = deliver(*claimed)

@@ -9,6 +9,7 @@ To add a field, add one line to a model below.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from enum import Enum, StrEnum
 from typing import Annotated, Any, Literal
@@ -65,27 +66,47 @@ class Format(StrEnum):
     OTHER = ("other", "Other")
 
 
-# Anything that would break a line or hide itself in a one-line field.
+# Anything that would break a line in a one-line field.
 _NOT_ONE_LINE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 # Invisible control codes pasted along with text (a PDF's form feeds, say):
 # dropped from multi-line fields, which keep their tabs and line breaks.
 _PASTED_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# Invisible format characters (Unicode category Cf) that can hide or reorder
+# text: bidirectional controls such as U+202E, which make a name read
+# backwards in the team's mail client, zero-width spaces, byte order marks,
+# U+180E. The joiners U+200C and U+200D are kept: Persian, Indic scripts and
+# emoji need them. A soft hyphen (U+00AD) only marks where a word may break:
+# it is dropped everywhere.
+_JOINERS = "\u200c\u200d"
+_SOFT_HYPHEN = "\u00ad"
+
+
+def _is_hidden(char: str) -> bool:
+    return unicodedata.category(char) == "Cf" and char not in _JOINERS
+
+
+def _without_hidden(text: str) -> str:
+    return "".join(char for char in text if not _is_hidden(char))
+
+
+def _drop_soft_hyphens(value: Any) -> Any:
+    return value.replace(_SOFT_HYPHEN, "") if isinstance(value, str) else value
 
 
 def _blank_as_absent(value: Any) -> Any:
-    # HTML forms send every field, empty or not.
-    return None if isinstance(value, str) and not value.strip() else value
+    # HTML forms send every field, empty or not; hidden characters alone are empty too.
+    return None if isinstance(value, str) and not _without_hidden(value).strip() else value
 
 
 def _normalise_lines(value: Any) -> Any:
     if not isinstance(value, str):
         return value
     # Browsers send a textarea's line breaks as CRLF: count them as one.
-    return _PASTED_CONTROLS.sub("", value.replace("\r\n", "\n").replace("\r", "\n"))
+    return _without_hidden(_PASTED_CONTROLS.sub("", value.replace("\r\n", "\n").replace("\r", "\n")))
 
 
 def _one_line(value: str) -> str:
-    if _NOT_ONE_LINE.search(value):
+    if _NOT_ONE_LINE.search(value) or any(map(_is_hidden, value)):
         raise PydanticCustomError("one_line", "must be on one line")
     return value
 
@@ -103,13 +124,17 @@ def _email_address(value: str) -> str:
 
 
 _BLANK_IS_ABSENT = BeforeValidator(_blank_as_absent)
+_SOFT_HYPHENS_DROPPED = BeforeValidator(_drop_soft_hyphens)
 # One line of text, or several (a message), of at most so many characters.
-Line200 = Annotated[str, Field(max_length=200), AfterValidator(_one_line)]
-Line500 = Annotated[str, Field(max_length=500), AfterValidator(_one_line)]
-Line2000 = Annotated[str, Field(max_length=2000), AfterValidator(_one_line)]
+Line200 = Annotated[str, _SOFT_HYPHENS_DROPPED, Field(max_length=200), AfterValidator(_one_line)]
+Line500 = Annotated[str, _SOFT_HYPHENS_DROPPED, Field(max_length=500), AfterValidator(_one_line)]
+Line2000 = Annotated[str, _SOFT_HYPHENS_DROPPED, Field(max_length=2000), AfterValidator(_one_line)]
 Text5000 = Annotated[str, BeforeValidator(_normalise_lines), Field(max_length=5000)]
 EmailAddress = Annotated[
-    str, Field(max_length=254, json_schema_extra={"format": "email"}), AfterValidator(_email_address)
+    str,
+    _SOFT_HYPHENS_DROPPED,
+    Field(max_length=254, json_schema_extra={"format": "email"}),
+    AfterValidator(_email_address),
 ]
 
 _NAME = Wording("Name", "Enter your name")
@@ -124,7 +149,7 @@ _EMAIL_DESCRIPTION = "The visitor's email address: replies go to it"
 _MESSAGE_DESCRIPTION = "Up to 5,000 characters; line breaks are kept"
 
 
-class _Form(BaseModel):
+class Form(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True)
 
     website: Annotated[
@@ -136,20 +161,30 @@ class _Form(BaseModel):
         ),
         Wording("Website", in_email="hidden"),
     ] = None
+    bot_field: Annotated[
+        str | None,
+        _BLANK_IS_ABSENT,
+        Field(alias="bot-field", description="The same honeypot by the name Netlify's forms give it"),
+        Wording("Bot field", in_email="hidden"),
+    ] = None
 
     @property
     def is_spam(self) -> bool:
-        return bool(self.website)
+        return bool(self.website or self.bot_field)
 
     def fields(self) -> dict[str, str]:
         """What the visitor entered, as stored: every field given, as text."""
         return {
             name: value.value if isinstance(value, Enum) else value
-            for name, value in self.model_dump(exclude={"website"}, exclude_none=True).items()
+            for name, value in self.model_dump(exclude=HONEYPOTS, exclude_none=True).items()
         }
 
 
-class EnquiryRequest(_Form):
+# The honeypots, by field name; a form post or JSON gives `bot-field`.
+HONEYPOTS = {"website", "bot_field"}
+
+
+class EnquiryRequest(Form):
     """A question for the National Leadership Centre team."""
 
     name: Annotated[Line200, _BLANK_IS_ABSENT, Field(description=_NAME_DESCRIPTION), _NAME]
@@ -166,7 +201,7 @@ class EnquiryRequest(_Form):
     message: Annotated[Text5000, _BLANK_IS_ABSENT, Field(description=_MESSAGE_DESCRIPTION), _MESSAGE]
 
 
-class AccessibleFormatRequest(_Form):
+class AccessibleFormatRequest(Form):
     """A request for a document or page in another format."""
 
     email: Annotated[EmailAddress, _BLANK_IS_ABSENT, Field(description=_EMAIL_DESCRIPTION), _EMAIL]
@@ -222,7 +257,7 @@ class AccessibleFormatRequest(_Form):
         return value if chosen == Format.OTHER else None
 
 
-FORMS: dict[str, type[_Form]] = {ENQUIRY: EnquiryRequest, ACCESSIBLE_FORMAT_REQUEST: AccessibleFormatRequest}
+FORMS: dict[str, type[Form]] = {ENQUIRY: EnquiryRequest, ACCESSIBLE_FORMAT_REQUEST: AccessibleFormatRequest}
 TYPE_LABELS = {ENQUIRY: "Enquiry", ACCESSIBLE_FORMAT_REQUEST: "Accessible format request"}
 
 
@@ -234,6 +269,11 @@ def wordings(kind: str) -> dict[str, Wording]:
         if wording is not None:
             found[name] = wording
     return found
+
+
+def posted_names(kind: str) -> set[str]:
+    """The names a form's fields are posted by."""
+    return {info.alias or name for name, info in FORMS[kind].model_fields.items()}
 
 
 NOT_A_FORM_FIELD = "Remove this field: the form does not have it"
@@ -254,7 +294,7 @@ def _field_message(wording: Wording | None, error: Any) -> str:
     return wording.invalid or f"Check the {wording.label.lower()}"
 
 
-def validate(kind: str, data: dict) -> _Form:
+def validate(kind: str, data: dict) -> Form:
     """The form's fields, validated; FormInvalid with every problem at once."""
     try:
         return FORMS[kind].model_validate(data)

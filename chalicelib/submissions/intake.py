@@ -1,8 +1,13 @@
-"""Accepting a submission: validate it, find the document it names, and
-store it (with both rate limits and its Idempotency-Key, in one
-transaction) before anything is sent, so a visitor's request survives an
-SES outage. Then the first delivery attempt, under the claim it was stored
-with; the retry run sends whatever is still pending.
+"""Accepting a submission: validate it, find the document it names, store
+it (with both rate limits and its Idempotency-Key, in one transaction) and
+hand it to the delivery queue. Nobody waits on SES: the visitor is answered
+once the submission is stored, and delivery sends it from the queue.
+
+A transaction whose answer is lost (a timeout, a dropped connection, a 5xx)
+may have been applied. It carries a ClientRequestToken made from the
+request, and the submission's reference is drawn from that token, so such a
+failure is settled by reading the submission back before answering, and the
+same request sent again is stored once.
 """
 
 from __future__ import annotations
@@ -10,7 +15,6 @@ from __future__ import annotations
 import json
 import math
 import re
-import secrets
 from dataclasses import dataclass
 
 from .. import aws, clock, observability
@@ -19,11 +23,16 @@ from ..settings import get_settings
 from ..tables import submissions_table
 from . import delivery, document_lookup, fields
 from .errors import IdempotencyKeyReused, NotStored
-from .policy import POLICY
-from .submission import RECEIVED, SPAM, Submission, iso, new_reference
+from .submission import RECEIVED, SPAM, Submission, iso, reference_for
 
 IDEMPOTENCY_SECONDS = 24 * 3600
 STORE_ATTEMPTS = 3
+# DynamoDB applies a transaction once for the same ClientRequestToken within
+# ten minutes: the same request within one such window gets the same token.
+REQUEST_WINDOW_SECONDS = 600
+# The queue's worker normally sends a submission within seconds; the retry
+# run leaves it to the worker this long, then sends it itself.
+QUEUE_GRACE_SECONDS = 120
 _IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
 
 
@@ -33,10 +42,10 @@ class Receipt:
 
 
 def submit(kind: str, data: dict, *, client_ip: str, idempotency_key: str | None = None) -> Receipt:
-    """Validate, store and send one submission.
+    """Validate, store and queue one submission.
 
-    Bad input raises before any AWS call. Once stored, the visitor's answer
-    is a receipt whatever SES does: a failed send is retried later.
+    Bad input raises before any AWS call. Stored, it is a receipt, whatever
+    SES or the queue do; NotStored only when it is certainly not stored.
     """
     if idempotency_key is not None and not _IDEMPOTENCY_KEY.match(idempotency_key):
         raise InvalidRequest("Idempotency-Key must be 1 to 255 visible ASCII characters, like a UUID.")
@@ -49,8 +58,9 @@ def submit(kind: str, data: dict, *, client_ip: str, idempotency_key: str | None
         except aws.errors() as error:
             raise _not_stored(error) from None
     now = clock.now()
+    request = _request_token(kind, form, client_ip, idempotency_key, now)
     submission = Submission(
-        reference=new_reference(),
+        reference=reference_for(request),
         type=kind,
         created_at=iso(now),
         fields=form.fields(),
@@ -58,65 +68,124 @@ def submit(kind: str, data: dict, *, client_ip: str, idempotency_key: str | None
         document=document,
         status=SPAM if form.is_spam else RECEIVED,
     )
-    claim = secrets.token_hex(16)
     request_digest = submissions_table.digest(json.dumps(data, sort_keys=True, ensure_ascii=False))
-    try:
-        earlier = _store(submission, claim, client_ip, idempotency_key, request_digest)
-    except aws.errors() as error:
-        raise _not_stored(error) from None
-    if earlier is not None:
-        observability.submission_event("replayed", earlier, "-")
-        return Receipt(earlier)
-    observability.submission_event("stored", submission.reference, submission.status)
+    reference, stored = _store(submission, request, now, client_ip, idempotency_key, request_digest)
+    if not stored:
+        observability.submission_event("replayed", reference, "-")
+        return Receipt(reference)
+    observability.submission_event("stored", reference, submission.status)
     if submission.status == RECEIVED:
-        delivery.deliver(submission, claim)
-    return Receipt(submission.reference)
+        delivery.enqueue(reference)
+    return Receipt(reference)
+
+
+def _request_token(
+    kind: str, form: fields.Form, client_ip: str, idempotency_key: str | None, now: float
+) -> str:
+    """What identifies a request, as 32 hex characters: its form and what was
+    entered, who sent it, its Idempotency-Key, and the ten minutes it came in."""
+    canonical = json.dumps(
+        [kind, form.model_dump(mode="json"), client_ip, idempotency_key, int(now // REQUEST_WINDOW_SECONDS)],
+        sort_keys=True,
+        ensure_ascii=False,
+    )
+    return submissions_table.digest(canonical)
+
+
+def rate_limited_address(email: str) -> str:
+    """The mailbox an address delivers to, for counting: `Ada+news@Example.com`
+    counts as `ada@example.com` (local parts are case-insensitive in practice,
+    and a +tag is a mailbox's own alias)."""
+    local, _, domain = email.casefold().rpartition("@")
+    return f"{local.split('+', 1)[0]}@{domain}"
 
 
 def _store(
-    submission: Submission, claim: str, client_ip: str, idempotency_key: str | None, request_digest: str
-) -> str | None:
-    """Store the submission; the reference of the earlier request that used
-    the same Idempotency-Key instead, if any (then nothing is written). It
-    is stored already claimed by this request, so a retry run leaves it
-    alone while it is being sent."""
+    submission: Submission,
+    request: str,
+    now: float,
+    client_ip: str,
+    idempotency_key: str | None,
+    request_digest: str,
+) -> tuple[str, bool]:
+    """Store the submission: its reference, and whether this request stored
+    it (False: an earlier request with the same Idempotency-Key, or the same
+    request, stored it, and nothing is written).
+
+    Each attempt sends the same transaction with the same token, as DynamoDB
+    asks; only a reference that collides with another submission's (40 bits)
+    draws another, with another token."""
     settings = get_settings()
     window = settings.rate_limit_window_seconds
+    window_start = int(now // window * window)
     outcome: submissions_table.StoreOutcome | None = None
-    for _attempt in range(STORE_ATTEMPTS):
-        now = clock.now()
-        window_start = int(now // window * window)
-        outcome = submissions_table.store(
-            submission,
-            now=int(now),
-            expires_at=int(now) + settings.retention_days * 86400,
-            claim=(claim, POLICY.claim_expires_at(now)) if submission.status == RECEIVED else None,
-            rate_limits=[
-                submissions_table.RateLimit("ip", client_ip, settings.rate_limit_per_ip),
-                submissions_table.RateLimit(
-                    "email", submission.email.casefold(), settings.rate_limit_per_email
+    token = request
+    for attempt in range(STORE_ATTEMPTS):
+        try:
+            outcome = submissions_table.store(
+                submission,
+                request=token,
+                now=int(now),
+                next_attempt_at=int(now) + QUEUE_GRACE_SECONDS,
+                expires_at=int(now) + settings.retention_days * 86400,
+                rate_limits=[
+                    submissions_table.RateLimit("ip", client_ip, settings.rate_limit_per_ip),
+                    submissions_table.RateLimit(
+                        "email", rate_limited_address(submission.email), settings.rate_limit_per_email
+                    ),
+                ],
+                window=(window_start, window_start + window),
+                idempotency=(
+                    (
+                        submissions_table.digest(idempotency_key),
+                        request_digest,
+                        int(now) + IDEMPOTENCY_SECONDS,
+                    )
+                    if idempotency_key is not None
+                    else None
                 ),
-            ],
-            window=(window_start, window_start + window),
-            idempotency=(
-                (submissions_table.digest(idempotency_key), request_digest, int(now) + IDEMPOTENCY_SECONDS)
-                if idempotency_key is not None
-                else None
-            ),
-        )
+            )
+        except aws.errors() as error:
+            return _settle(submission, token, error)
         match outcome:
             case submissions_table.Stored():
-                return None
+                return submission.reference, True
+            case submissions_table.AlreadyStored(reference=reference):
+                return reference, False
             case submissions_table.Replayed(reference=reference, request_digest=earlier_digest):
                 if earlier_digest != request_digest:
                     raise IdempotencyKeyReused()
-                return reference
+                return reference, False
             case submissions_table.OverLimit():
                 raise _rate_limited(submission.type, window_start + window - int(now))
             case submissions_table.ReferenceTaken():
-                submission.reference = new_reference()  # 40 bits collided: draw again
+                token = submissions_table.digest(f"{request}#{attempt + 1}")
+                submission.reference = reference_for(token)
     assert isinstance(outcome, submissions_table.Contended)
-    raise outcome.error
+    raise _not_stored(outcome.error)
+
+
+def _settle(submission: Submission, token: str, error: Exception) -> tuple[str, bool]:
+    """A transaction that failed may still have been applied: if its answer
+    was lost, or DynamoDB saw this token before with other arguments (the
+    same request sent again), read the submission back. Stored by this
+    request: carry on. Not stored, or the read fails too: NotStored."""
+    if not (aws.outcome_unknown(error) or aws.error_code(error) == "IdempotentParameterMismatchException"):
+        raise _not_stored(error) from None
+    try:
+        stored = submissions_table.stored_by(submission.reference, token)
+    except aws.errors() as read_error:
+        observability.submission_event(
+            "read_back_failed", submission.reference, "-", error=aws.describe(read_error)
+        )
+        stored = False
+    if not stored:
+        raise _not_stored(error) from None
+    observability.submission_event(
+        "read_back", submission.reference, submission.status, error=aws.describe(error)
+    )
+    # A token seen before with other arguments: an earlier request stored it.
+    return submission.reference, aws.outcome_unknown(error)
 
 
 def _rate_limited(kind: str, retry_after: int) -> RateLimited:
@@ -132,5 +201,5 @@ def _rate_limited(kind: str, retry_after: int) -> RateLimited:
 
 
 def _not_stored(error: Exception) -> NotStored:
-    observability.submission_event("storage_unavailable", "-", "-", error=aws.error_code(error))
+    observability.submission_event("storage_unavailable", "-", "-", error=aws.describe(error))
     return NotStored()

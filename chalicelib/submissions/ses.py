@@ -27,8 +27,10 @@ _PERMANENT = {
 
 
 class SendFailed(Exception):
-    """SES did not take the message. `permanent`: trying again will not help
-    until someone mends the fault; `unknown`: SES may have sent it."""
+    """SES did not take the message, or may have: `unknown` (a timeout, a
+    dropped connection, SES's own fault), when `code` says so too
+    ("outcome unknown: ReadTimeoutError"). `permanent`: trying again will
+    not help until someone mends the fault."""
 
     def __init__(self, code: str, *, permanent: bool, unknown: bool) -> None:
         super().__init__(code)
@@ -52,7 +54,8 @@ def send(email: Email) -> str:
             },
         )
     except aws.errors() as error:
-        code = aws.error_code(error)
-        permanent = code in _PERMANENT or not aws.is_transient(error)
-        raise SendFailed(code, permanent=permanent, unknown=aws.outcome_unknown(error)) from error
+        permanent = aws.error_code(error) in _PERMANENT or not aws.is_transient(error)
+        raise SendFailed(
+            aws.describe(error), permanent=permanent, unknown=aws.outcome_unknown(error)
+        ) from error
     return str(response["MessageId"])

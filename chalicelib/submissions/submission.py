@@ -8,8 +8,8 @@ honeypot makes it `spam`, stored but never sent.
 
 from __future__ import annotations
 
+import hashlib
 import re
-import secrets
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 
@@ -22,9 +22,12 @@ _REFERENCE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O or 1/I to mis
 _REFERENCE = re.compile(rf"^NLC-[{_REFERENCE_ALPHABET}]{{4}}-[{_REFERENCE_ALPHABET}]{{4}}$")
 
 
-def new_reference() -> str:
-    """A reference a visitor can read out: NLC- and 8 characters (40 bits)."""
-    chars = "".join(secrets.choice(_REFERENCE_ALPHABET) for _ in range(8))
+def reference_for(seed: str) -> str:
+    """A reference a visitor can read out, NLC- and 8 characters (40 bits),
+    drawn from a seed: the same request always gets the same reference, so a
+    request stored once, whose answer was lost, is found again by it."""
+    number = int.from_bytes(hashlib.sha256(seed.encode("utf-8")).digest()[:5])
+    chars = "".join(_REFERENCE_ALPHABET[(number >> (5 * i)) & 31] for i in range(8))
     return f"NLC-{chars[:4]}-{chars[4:]}"
 
 
@@ -49,6 +52,8 @@ class Submission:
     last_error: str | None = None
     forwarded_at: str | None = None
     acknowledged_at: str | None = None
+    # The claim of the one sender who may acknowledge it (not shown to staff).
+    acknowledged_by: str | None = None
 
     @property
     def type_label(self) -> str:

@@ -2,7 +2,9 @@
 intake, delivery and staff tools make on it.
 
     pk                                 sk  holds
-    submission#<reference>             -   a submission: type, fields, status, attempts
+    submission#<reference>             -   a submission: type, fields, status, attempts,
+                                           the digest of the request that stored it,
+                                           the claim of whoever is sending it
     rate#<ip|email>#<digest>#<window>  -   requests counted in one rate-limit window
     idempotency#<type>#<digest>        -   the first answer to an Idempotency-Key
 
@@ -80,6 +82,7 @@ def from_item(item: dict) -> Submission:
         last_error=text("last_error"),
         forwarded_at=text("forwarded_at"),
         acknowledged_at=text("acknowledged_at"),
+        acknowledged_by=text("acknowledged_by"),
     )
 
 
@@ -115,6 +118,14 @@ class Replayed:
 
 
 @dataclass(frozen=True)
+class AlreadyStored:
+    """The same request was stored before (its answer was lost, or it was
+    sent again): the submission it made."""
+
+    reference: str
+
+
+@dataclass(frozen=True)
 class OverLimit:
     pass
 
@@ -131,29 +142,46 @@ class Contended:
     error: Exception
 
 
-StoreOutcome = Stored | Replayed | OverLimit | ReferenceTaken | Contended
+StoreOutcome = Stored | AlreadyStored | Replayed | OverLimit | ReferenceTaken | Contended
 
 
 def store(
     submission: Submission,
     *,
+    request: str,
     now: int,
+    next_attempt_at: int,
     expires_at: int,
-    claim: tuple[str, int] | None,
     rate_limits: list[RateLimit],
     window: tuple[int, int],
     idempotency: tuple[str, str, int] | None,
 ) -> StoreOutcome:
     """Store the submission, count it against each rate limit and record its
     Idempotency-Key (digest of the key, digest of the request, expiry), all
-    or nothing, in one transaction. `claim` stores it already claimed by the
-    caller (claim, claim expiry)."""
+    or nothing, in one transaction.
+
+    `request` (at most 36 characters) identifies the request: it is the
+    transaction's ClientRequestToken, so DynamoDB applies a transaction sent
+    again within ten minutes once, and it is kept on the item, so the same
+    request finds its submission after that too. The caller sends the same
+    arguments again for the same token: DynamoDB refuses a token reused
+    with others (IdempotentParameterMismatchException, which propagates)."""
     window_start, window_end = window
-    item = {**to_item(submission), "next_attempt_at": {"N": str(now)}, "expires_at": {"N": str(expires_at)}}
-    if claim is not None:
-        item.update({"claim": {"S": claim[0]}, "claim_expires_at": {"N": str(claim[1])}})
+    item = {
+        **to_item(submission),
+        "request": {"S": request},
+        "next_attempt_at": {"N": str(next_attempt_at)},
+        "expires_at": {"N": str(expires_at)},
+    }
     actions: list[dict] = [
-        {"Put": {"TableName": _table(), "Item": item, "ConditionExpression": "attribute_not_exists(pk)"}}
+        {
+            "Put": {
+                "TableName": _table(),
+                "Item": item,
+                "ConditionExpression": "attribute_not_exists(pk)",
+                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+            }
+        }
     ]
     for limit in rate_limits:
         actions.append(
@@ -195,7 +223,7 @@ def store(
     from botocore.exceptions import ClientError
 
     try:
-        aws.dynamodb().transact_write_items(TransactItems=actions)
+        aws.dynamodb().transact_write_items(TransactItems=actions, ClientRequestToken=request)
         return Stored()
     except ClientError as error:
         if aws.error_code(error) != "TransactionCanceledException":
@@ -203,6 +231,9 @@ def store(
         cancelled = error
     reasons = cancelled.response.get("CancellationReasons", [])
     codes = [reason.get("Code") for reason in reasons]
+    existing = reasons[0].get("Item", {}) if codes[:1] == ["ConditionalCheckFailed"] else {}
+    if existing.get("request", {}).get("S") == request:
+        return AlreadyStored(existing["reference"]["S"])
     if idempotency is not None and codes[-1:] == ["ConditionalCheckFailed"]:
         earlier = reasons[-1].get("Item", {})
         return Replayed(earlier["reference"]["S"], earlier.get("request", {}).get("S", ""))
@@ -215,15 +246,38 @@ def store(
     raise cancelled
 
 
+def stored_by(reference: str, request: str) -> bool:
+    """Whether `request` stored the submission: a consistent read, to settle
+    a transaction whose answer was lost."""
+    response = aws.dynamodb().get_item(
+        TableName=_table(),
+        Key=_submission_key(reference),
+        ConsistentRead=True,
+        ProjectionExpression="#request",
+        ExpressionAttributeNames={"#request": "request"},
+    )
+    return bool(response.get("Item", {}).get("request", {}).get("S") == request)
+
+
 # Claims: one sender at a time ----------------------------------------------------------
 
 
 def claim(
-    reference: str, *, claim: str, now: int, expires_at: int, statuses: tuple[str, ...], due_only: bool
+    reference: str,
+    *,
+    claim: str,
+    now: int,
+    expires_at: int,
+    statuses: tuple[str, ...],
+    due_only: bool,
+    acknowledge: bool,
 ) -> Submission | dict:
     """Claim a submission for sending with one conditional write: the
     submission, claimed; or, if someone else holds it or its status does not
-    allow sending, the item as it stands (empty if there is none)."""
+    allow sending, the item as it stands (empty if there is none).
+
+    With `acknowledge`, the claim also becomes `acknowledged_by` unless some
+    sender already is: the one sender who may send the acknowledgement."""
     from botocore.exceptions import ClientError
 
     condition = "#status IN ({}) AND (attribute_not_exists(#lease) OR #lease < :now)".format(
@@ -235,13 +289,15 @@ def claim(
         response = aws.dynamodb().update_item(
             TableName=_table(),
             Key=_submission_key(reference),
-            UpdateExpression="SET #status = :received, #claim = :claim, #lease = :lease",
+            UpdateExpression="SET #status = :received, #claim = :claim, #lease = :lease"
+            + (", #ack = if_not_exists(#ack, :claim)" if acknowledge else ""),
             ConditionExpression=condition,
             ExpressionAttributeNames={
                 "#status": "status",
                 "#claim": "claim",
                 "#lease": "claim_expires_at",
                 **({"#due": "next_attempt_at"} if due_only else {}),
+                **({"#ack": "acknowledged_by"} if acknowledge else {}),
             },
             ExpressionAttributeValues={
                 ":received": {"S": "received"},
@@ -274,10 +330,11 @@ def release(reference: str, claim: str, changes: dict[str, Any]) -> None:
         else:
             values[f":{name}"] = {"N": str(value)} if isinstance(value, int) else {"S": value}
             sets.append(f"#{name} = :{name}")
+    expression = (f"SET {', '.join(sets)} " if sets else "") + f"REMOVE {', '.join(removes)}"
     aws.dynamodb().update_item(
         TableName=_table(),
         Key=_submission_key(reference),
-        UpdateExpression=f"SET {', '.join(sets)} REMOVE {', '.join(removes)}",
+        UpdateExpression=expression,
         ConditionExpression="#claim = :claim",
         ExpressionAttributeNames=names,
         ExpressionAttributeValues=values,

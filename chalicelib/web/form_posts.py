@@ -1,12 +1,18 @@
 """What the two public forms read and answer: JSON from the site's scripts,
-and plain form posts from browsers without JavaScript.
+and plain form posts (form-encoded or multipart) from browsers without
+JavaScript.
 
-A browser's form post (form-encoded, asking for HTML) is answered in kind:
-303 to the stage's confirmation page with the reference, or, when something
-is wrong, a plain GOV.UK-style page listing each problem, with the status
-code the JSON answer would have. That page asks the visitor to go back
-with the browser's Back button, which keeps what they typed: sending them
-to the form again would lose it, and their personal data has no place in a
+JSON is the API's own format and is held to it: a field the form does not
+have is an error. A form post is what a browser makes of a page's form, and
+a page's form holds more than its fields (the submit button's name, Netlify's
+`form-name`): fields the form does not have are dropped, their names logged.
+
+A browser's form post (asking for HTML) is answered in kind: 303 to the
+stage's confirmation page with the reference, or, when something is wrong,
+a plain GOV.UK-style page listing each problem, with the status code the
+JSON answer would have. That page asks the visitor to go back with the
+browser's Back button, which keeps what they typed: sending them to the
+form again would lose it, and their personal data has no place in a
 redirect URL. Everything else is answered in JSON.
 """
 
@@ -14,25 +20,36 @@ from __future__ import annotations
 
 import html
 import json
+from typing import Any
 from urllib.parse import parse_qs, quote
 
 from chalice.app import Request, Response
 
+from .. import observability
 from ..json_text import dumps
 from ..settings import get_settings
 from .errors import ApiError
 
+JSON = "application/json"
 FORM = "application/x-www-form-urlencoded"
+MULTIPART = "multipart/form-data"
+FORM_POSTS = (FORM, MULTIPART)
 # 5,000 characters of message are up to 45 KB once form-encoded (a CJK
 # character becomes %XX%XX%XX), with room to spare for the other fields.
 MAX_BODY_BYTES = 64 * 1024
 MAX_FORM_FIELDS = 50
 SITE_NAME = "National Leadership Centre"
+# A form is one object of text values: anything nested deeper is not a form.
+MAX_JSON_DEPTH = 20
+_LOGGED_NAME_LENGTH = 40
+
+
+def _media_type(request: Request) -> str:
+    return request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
 
 
 def _is_form_post(request: Request) -> bool:
-    media_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
-    return media_type == FORM
+    return _media_type(request) in FORM_POSTS
 
 
 def wants_html(request: Request) -> bool:
@@ -44,8 +61,9 @@ def client_ip(request: Request) -> str:
     return (request.context or {}).get("identity", {}).get("sourceIp") or "unknown"
 
 
-def read_body(request: Request) -> dict:
-    """The posted fields as a dict of strings (form) or JSON values."""
+def read_body(request: Request, form_fields: set[str]) -> dict:
+    """The posted fields as a dict of strings (a form post, keeping only
+    `form_fields`) or JSON values."""
     origin = request.headers.get("origin")
     # CORS cannot stop a plain form post from another site's page; browsers
     # send Origin with every POST, so refuse those from pages not the site's.
@@ -53,6 +71,13 @@ def read_body(request: Request) -> dict:
     if origin and origin not in get_settings().site_origins:
         raise ApiError(
             403, "origin_not_allowed", "Send this form from the National Leadership Centre website."
+        )
+    # Chalice takes a post with no Content-Type for JSON: it is not.
+    if not request.headers.get("content-type"):
+        raise ApiError(
+            415,
+            "unsupported_media_type",
+            f"Say what the request holds in its Content-Type header: {JSON}, {FORM} or {MULTIPART}.",
         )
     raw = request.raw_body or b""
     if isinstance(raw, str):
@@ -64,22 +89,90 @@ def read_body(request: Request) -> dict:
             f"The form is too large to send: it must be under {MAX_BODY_BYTES // 1024} KB. "
             "Shorten your message and try again.",
         )
+    media_type = _media_type(request)
     try:
+        if media_type == MULTIPART:
+            return _known(_multipart(raw, request.headers["content-type"]), form_fields)
         text = raw.decode("utf-8")
-        if _is_form_post(request):
-            # A field sent twice stays a list, which validation rejects as not text.
+        if media_type == FORM:
             pairs = parse_qs(text, keep_blank_values=True, errors="strict", max_num_fields=MAX_FORM_FIELDS)
-            return {name: values[0] if len(values) == 1 else values for name, values in pairs.items()}
+            return _known(_single_values(pairs), form_fields)
         data = json.loads(text or "null")
     except UnicodeDecodeError:
         raise _bad_request("The request must be encoded as UTF-8.") from None
+    except RecursionError:
+        raise _too_deep() from None
     except ValueError:
         raise _bad_request(
             "The request body is not valid: send the form's fields as a JSON object."
         ) from None
     if not isinstance(data, dict):
         raise _bad_request('Send the form\'s fields as a JSON object, like {"email": "name@example.com"}.')
+    if _deeper_than(data, MAX_JSON_DEPTH):
+        raise _too_deep()
     return data
+
+
+def _single_values(pairs: dict[str, list[str]]) -> dict[str, Any]:
+    # A field sent twice stays a list, which validation rejects as not text.
+    return {name: values[0] if len(values) == 1 else values for name, values in pairs.items()}
+
+
+def _known(posted: dict[str, Any], form_fields: set[str]) -> dict[str, Any]:
+    """The fields the form has; the names of the others are logged (never
+    their values: a visitor may have typed anything in them)."""
+    ignored = sorted(name[:_LOGGED_NAME_LENGTH] for name in posted if name not in form_fields)
+    if ignored:
+        observability.emit({"type": "form", "event": "fields_ignored", "fields": ignored})
+    return {name: value for name, value in posted.items() if name in form_fields}
+
+
+def _multipart(raw: bytes, content_type: str) -> dict[str, Any]:
+    """A multipart/form-data body's text fields, read with the standard
+    library's MIME parser. A file is refused: the forms take none."""
+    from email import policy
+    from email.parser import BytesParser
+
+    head = f"Content-Type: {content_type}\r\n\r\n".encode()
+    message = BytesParser(policy=policy.HTTP).parsebytes(head + raw)
+    if not message.is_multipart() or message.defects:
+        raise _bad_request("The form could not be read: send it again from the website.")
+    pairs: dict[str, list[str]] = {}
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        payload = part.get_payload(decode=True)
+        payload = payload if isinstance(payload, bytes) else b""  # a part is never itself multipart here
+        if not isinstance(name, str):
+            raise _bad_request("The form could not be read: every part must have a field name.")
+        if part.get_filename() is not None:
+            if payload:
+                raise _bad_request(
+                    "Files are not accepted: remove the attachment, and describe what you need in your message."
+                )
+            continue  # a file field left empty: nothing was attached
+        pairs.setdefault(name, []).append(payload.decode(part.get_content_charset() or "utf-8"))
+        if sum(map(len, pairs.values())) > MAX_FORM_FIELDS:
+            raise _bad_request(f"The form has too many fields: it has at most {MAX_FORM_FIELDS}.")
+    return _single_values(pairs)
+
+
+def _deeper_than(value: Any, limit: int) -> bool:
+    """Whether JSON values nest more than `limit` objects or arrays deep,
+    looked at level by level, without recursion."""
+    level, depth = [value], 0
+    while level := [item for item in level if isinstance(item, dict | list)]:
+        depth += 1
+        if depth > limit:
+            return True
+        level = [child for item in level for child in (item.values() if isinstance(item, dict) else item)]
+    return False
+
+
+def _too_deep() -> ApiError:
+    return _bad_request(
+        f"The request nests objects or arrays more than {MAX_JSON_DEPTH} deep: "
+        "send the form's fields as one JSON object of text values."
+    )
 
 
 def _bad_request(message: str) -> ApiError:

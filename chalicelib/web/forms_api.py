@@ -1,5 +1,6 @@
 """The two public forms. The site's scripts post JSON; browsers without
-JavaScript post the form itself and are answered with pages (form_posts)."""
+JavaScript post the form itself, form-encoded or multipart, and are
+answered with pages (form_posts)."""
 
 from __future__ import annotations
 
@@ -13,18 +14,18 @@ from .responses import preflight
 
 forms_api = Blueprint(__name__)
 
-# The site's forms post JSON from scripts, or form-encoded without JavaScript.
-FORM_CONTENT_TYPES = ["application/json", "application/x-www-form-urlencoded"]
+# The site's forms post JSON from scripts, or the form itself without JavaScript.
+FORM_CONTENT_TYPES = [form_posts.JSON, *form_posts.FORM_POSTS]
 
 
 def _submit(kind: str) -> Response:
-    from ..submissions import intake
+    from ..submissions import fields, intake
 
     request = forms_api.current_request
     try:
         receipt = intake.submit(
             kind,
-            form_posts.read_body(request),
+            form_posts.read_body(request, fields.posted_names(kind)),
             client_ip=form_posts.client_ip(request),
             idempotency_key=request.headers.get("idempotency-key"),
         )

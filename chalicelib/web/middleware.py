@@ -1,5 +1,5 @@
-"""The one HTTP middleware: our error shape and CORS on every response, and
-one JSON log line for every request."""
+"""The one HTTP middleware: our error shape and CORS on every public
+response, and one JSON log line for every request."""
 
 from __future__ import annotations
 
@@ -32,13 +32,20 @@ def handle(request: Request, get_response: Callable[[Request], Response]) -> Res
         except ApiError as error:
             response = error.to_response()
         response = _chalice_error_to_ours(response)
-        for name, value in cors_headers(request.headers.get("origin")).items():
-            response.headers.setdefault(name, value)
+        # Staff routes are for signed requests, never for a page's scripts.
+        if not _route(request).startswith("/admin"):
+            for name, value in cors_headers(request.headers.get("origin")).items():
+                response.headers.setdefault(name, value)
         if request.method == "HEAD":
             response.body = ""  # the headers GET would have, and no body
         return response
     finally:
         _log_request(request, response, started)
+
+
+def _route(request: Request) -> str:
+    """The route's template (`/admin/submissions/{reference}/retry`)."""
+    return str((request.context or {}).get("resourcePath") or "")
 
 
 def _chalice_error_to_ours(response: Response) -> Response:
@@ -64,7 +71,7 @@ def _log_request(request: Request, response: Response | None, started: float) ->
     record: dict[str, Any] = {
         "type": "request",
         "method": request.method,
-        "route": context.get("resourcePath"),
+        "route": _route(request) or None,
         "status": response.status_code if response is not None else 500,
         "duration_ms": round((time.perf_counter() - started) * 1000, 1),
         "request_id": context.get("requestId"),

@@ -21,11 +21,11 @@ from ..content.records import DocumentRecord, PageRecord, PageSummary, PostRecor
 from ..content.search import MAX_QUERY_LENGTH
 from ..submissions.fields import AccessibleFormatRequest, EnquiryRequest
 from .content_api import ATOM, JSON_FEED, XML
+from .forms_api import FORM_CONTENT_TYPES
 
 TITLE = "National Leadership Centre content and enquiries API"
 VERSION = "1.0.0"
 JSON = "application/json"
-FORM = "application/x-www-form-urlencoded"
 HTML = "text/html"
 
 
@@ -237,9 +237,11 @@ def _form(summary: str, model: type[BaseModel]) -> dict:
                     {"type": "string", "pattern": r"^[\x21-\x7e]{1,255}$"},
                 )
             ],
+            # Form posts take the same fields; a field the form does not have
+            # is dropped from them, and refused in JSON.
             "requestBody": {
                 "required": True,
-                "content": {JSON: {"schema": _ref(model)}, FORM: {"schema": _ref(model)}},
+                "content": {media_type: {"schema": _ref(model)} for media_type in FORM_CONTENT_TYPES},
             },
             "responses": {
                 "202": _json(Receipt, "Stored; it is forwarded to the team and acknowledged by email"),

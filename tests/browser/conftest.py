@@ -44,6 +44,7 @@ CHROMIUM_FLAGS = [
 ]
 STARTUP_TIMEOUT_SECONDS = 90
 POLL_SECONDS = 0.2
+EMAIL_TIMEOUT_SECONDS = 20
 
 # Loopback only, whatever proxy the environment names.
 _direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))
@@ -113,12 +114,20 @@ class Stack:
         return [message for messages in state.get("ses", {}).values() for message in messages]
 
     def emails_to(self, mailbox: str, reference: str) -> list[dict]:
-        return [
-            message
-            for message in self.sent_emails()
-            if mailbox in message.get("destinations", {}).get("ToAddresses", [])
-            and reference in json.dumps(message)
-        ]
+        """The messages to a mailbox about a submission. The stack's delivery
+        worker sends them just after the visitor's answer, as in AWS: wait
+        for the first (polling, as for /health), up to EMAIL_TIMEOUT_SECONDS."""
+        deadline = time.monotonic() + EMAIL_TIMEOUT_SECONDS
+        while True:
+            found = [
+                message
+                for message in self.sent_emails()
+                if mailbox in message.get("destinations", {}).get("ToAddresses", [])
+                and reference in json.dumps(message)
+            ]
+            if found or time.monotonic() > deadline:
+                return found
+            time.sleep(POLL_SECONDS)
 
     def log_tail(self, lines: int = 40) -> str:
         return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
