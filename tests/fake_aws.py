@@ -6,8 +6,10 @@ put back to that state from a snapshot instead of being provisioned again.
 
 from __future__ import annotations
 
+import io
 import os
 import pickle
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -165,6 +167,18 @@ class _Snapshot:
     state: bytes  # pickled: each service's own attributes and backends by account and region
 
 
+class _Pickler(pickle.Pickler):
+    """Locks (an SQS queue holds one) are not state: a copy gets a new one."""
+
+    def reducer_override(self, obj: Any) -> Any:
+        if isinstance(obj, _LOCK_TYPES):
+            return type(obj), ()
+        return NotImplemented
+
+
+_LOCK_TYPES = (type(threading.Lock()), type(threading.RLock()))
+
+
 def _take_snapshot() -> _Snapshot:
     services = list(BackendDict._instances)
     state = [
@@ -175,7 +189,9 @@ def _take_snapshot() -> _Snapshot:
         for service in services
     ]
     # One pickle, so that objects shared between backends stay shared.
-    return _Snapshot(services, pickle.dumps(state, pickle.HIGHEST_PROTOCOL))
+    buffer = io.BytesIO()
+    _Pickler(buffer, pickle.HIGHEST_PROTOCOL).dump(state)
+    return _Snapshot(services, buffer.getvalue())
 
 
 def _wipe() -> None:
