@@ -29,6 +29,7 @@ from .front_matter import (
     split_front_matter,
     validate,
 )
+from .limits import liquid_environment
 from .paths import InvalidPath, normalise_path
 from .problems import ContentError, ContentInvalid
 from .records import PageRecord, PostRecord
@@ -121,7 +122,6 @@ def _clashes(pages: list[RenderedPage]) -> list[ContentError]:
 
 class _Renderer:
     def __init__(self) -> None:
-        import liquid
         from markdown_it import MarkdownIt
         from mdit_py_plugins.anchors import anchors_plugin
 
@@ -130,15 +130,10 @@ class _Renderer:
             "js-default", {"html": True, "breaks": True, "linkify": False, "typographer": False}
         ).use(anchors_plugin, min_level=1, max_level=6, slug_func=anchor_slug)
 
-        class BoundedLiquid(liquid.Environment):
-            # Liquid runs no code; these bound what a body's loops can cost.
-            loop_iteration_limit = 10_000
-            output_stream_limit = 5_000_000
-            context_depth_limit = 30
-
-        # The default loader holds no templates: {% include %} and {% render %}
+        # Liquid runs no code, and the environment bounds what a body can
+        # cost. Its loader holds no templates: {% include %} and {% render %}
         # fail, so a body can read no file.
-        self.liquid = BoundedLiquid()
+        self.liquid = liquid_environment()
 
     def render(
         self, name: str, sources: dict[str, bytes], data_files: dict[str, dict], warnings: list[str]
