@@ -60,8 +60,10 @@ def _source_version(content: Path) -> str:
 
 
 def cmd_publish(args: argparse.Namespace) -> None:
+    from chalicelib import aws
     from chalicelib.content import publishing
     from chalicelib.content.lease import LeaseLost, PublishBusy
+    from chalicelib.tables import content_table
 
     _stage_settings(args)
     content = Path(args.content)
@@ -77,6 +79,12 @@ def cmd_publish(args: argparse.Namespace) -> None:
         raise CommandError(str(error)) from None
     except PublishBusy as error:
         raise CommandError(error.message) from None
+    except Exception as error:
+        if not isinstance(error, (*aws.errors(), content_table.UnprocessedWrites)):
+            raise
+        raise CommandError(
+            f"the publish stopped part-way ({aws.error_code(error)}): publish again to finish it"
+        ) from None
 
 
 def cmd_status(args: argparse.Namespace) -> None:

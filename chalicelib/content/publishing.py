@@ -216,8 +216,9 @@ def _table_problems(pages: list[RenderedPage]) -> list[ContentError]:
         key = content_table.item_key(stored)
         for problem in content_table.key_problems(stored):
             add(source, key_field, problem)
-        if problem := content_table.size_problem(stored):
-            add(source, size_field, problem)
+        too_large = content_table.size_problem(stored)
+        if too_large:
+            add(source, size_field, too_large)
         other = owners.setdefault(key, source)
         if other != source:
             add(source, key_field, f"makes the same record as {other} ({key[0]})")
