@@ -185,7 +185,7 @@ def test_publishing_again_after_a_failed_batch_serves_exactly_that_set(
     failing_writes(2, client_error("InternalServerError", "BatchWriteItem"))
     with pytest.raises(CommandError):
         publish_set(publish, tmp_path, site_files(30, moved="/moved-b/"))
-    failing_writes(0, RuntimeError())  # healed
+    failing_writes(0, RuntimeError())  # healed: no call is number 0
 
     output = publish_set(publish, tmp_path, site_files(30))
 

@@ -13,7 +13,6 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from botocore.client import BaseClient
 from chalice.test import Client
 from conftest import client_error
 from hypothesis import HealthCheck, settings
@@ -25,6 +24,7 @@ from hypothesis.stateful import (
     rule,
     run_state_machine_as_test,
 )
+from test_publishing_faults import failing_writes  # noqa: F401 - a fixture
 
 from chalicelib import aws, clock
 from chalicelib.content import lease as leases
@@ -65,11 +65,10 @@ class Publishing(RuleBasedStateMachine):
         super().__init__()
         empty_the_bucket_and_table()
         self.folder = Path(tempfile.mkdtemp())
-        FAULT.clear()
         self.published: dict | None = None  # what must be served; None after a fault
 
     def teardown(self) -> None:
-        FAULT.clear()
+        self.fail_write(0, Killed())  # healed
         self.publish(self.published if self.published is not None else {})
         self.check_served()
 
@@ -97,7 +96,7 @@ class Publishing(RuleBasedStateMachine):
     def publish_with_a_fault(self, content, fault, at, other):
         if fault in ("failing batch", "killed in a write"):
             error = Killed() if fault == "killed in a write" else client_error("InternalServerError")
-            FAULT.update(at=at, seen=0, error=error)
+            self.fail_write(at, error)
             try:
                 self.publish(content)
             except (CommandError, Killed):
@@ -105,7 +104,7 @@ class Publishing(RuleBasedStateMachine):
             else:
                 return  # it needed fewer writes than the fault waited for
             finally:
-                FAULT.clear()
+                self.fail_write(0, Killed())  # healed
             if fault == "killed in a write":
                 # kill -9 leaves the lease held by a process that no longer runs.
                 dead = subprocess.Popen([sys.executable, "-c", "pass"])
@@ -125,7 +124,7 @@ class Publishing(RuleBasedStateMachine):
             self.during_reconcile(self.editor_uploads)
             self.publish(content)
             self.published = {**content, "news": (0, frozenset())}
-        FAULT.clear()
+        self.fail_write(0, Killed())  # healed
 
     @precondition(lambda self: self.published is not None)
     @rule()
@@ -221,29 +220,15 @@ def empty_the_bucket_and_table() -> None:
         aws.s3().delete_object(Bucket=settings.content_bucket, Key=entry["Key"], VersionId=entry["VersionId"])
 
 
-FAULT: dict = {}  # BatchWriteItem call `at` (counting `seen`) raises `error`
-
-
-@pytest.fixture
-def injected_faults(monkeypatch):
-    make_api_call = BaseClient._make_api_call
-
-    def call(self, operation, params):
-        if operation == "BatchWriteItem" and FAULT:
-            FAULT["seen"] += 1
-            if FAULT["seen"] == FAULT["at"]:
-                raise FAULT["error"]
-        return make_api_call(self, operation, params)
-
-    monkeypatch.setattr(BaseClient, "_make_api_call", call)
-
-
-def test_publishing_converges_whatever_happened_before(aws_backend, injected_faults, monkeypatch):
+def test_publishing_converges_whatever_happened_before(aws_backend, request, monkeypatch):
     from app import app
 
     monkeypatch.setattr(leases, "_pause", lambda seconds: None)
     with Client(app, stage_name="local", project_dir=str(PROJECT_DIR)) as client:
         monkeypatch.setattr(Publishing, "client", client, raising=False)
+        monkeypatch.setattr(
+            Publishing, "fail_write", staticmethod(request.getfixturevalue("failing_writes")), raising=False
+        )
         run_state_machine_as_test(
             Publishing,
             settings=settings(
