@@ -52,7 +52,8 @@ def publish_scheduled(event):
     name="index_content",
 )
 def index_content(event):
-    """The bucket's events arrive through EventBridge: re-index from S3."""
+    """The bucket's events arrive through EventBridge: re-index from S3 (a
+    refused set is logged and counted, and the table keeps the last good one)."""
     from chalicelib.content import publishing
 
     publishing.handle_bucket_event(event.detail)

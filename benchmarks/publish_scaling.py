@@ -1,5 +1,6 @@
-"""Publish time against page count, against the emulator on loopback: a first
-publish of N generated pages, then a republish of the same, unchanged."""
+"""Publish time and AWS calls against page count, against the emulator on
+loopback: a first publish of N generated pages, a republish of the same,
+unchanged, and a publish with one page in ten changed."""
 
 from __future__ import annotations
 
@@ -52,6 +53,20 @@ def _clear_table() -> None:
     dynamodb.create_table(**CONTENT_TABLE.create_table_kwargs(settings.content_table))
 
 
+def _calls(counter: CallCounter) -> str:
+    counts: dict[str, int] = {}
+    for call in counter.calls:
+        counts[call] = counts.get(call, 0) + 1
+    return f"{len(counter.calls)} calls (" + ", ".join(f"{n} {op}" for op, n in sorted(counts.items())) + ")"
+
+
+def _timed(folder: Path) -> tuple[float, CallCounter, publishing.Summary]:
+    with CallCounter() as counter, contextlib.redirect_stdout(io.StringIO()):
+        began = time.perf_counter()
+        summary = publishing.publish_directory(folder)
+        return time.perf_counter() - began, counter, summary
+
+
 def run() -> list[tuple[str, str]]:
     start()
     rows = []
@@ -59,22 +74,19 @@ def run() -> list[tuple[str, str]]:
         _clear_table()
         with tempfile.TemporaryDirectory() as folder:
             generate(Path(folder), count)
-            with CallCounter() as first, contextlib.redirect_stdout(io.StringIO()):
-                began = time.perf_counter()
-                summary = publishing.publish_directory(Path(folder))
-                first_seconds = time.perf_counter() - began
-            with CallCounter() as again, contextlib.redirect_stdout(io.StringIO()):
-                began = time.perf_counter()
-                publishing.publish_directory(Path(folder))
-                again_seconds = time.perf_counter() - began
+            first_seconds, first, summary = _timed(Path(folder))
+            again_seconds, again, _ = _timed(Path(folder))
+            for n in range(0, count, 10):
+                page = Path(folder) / f"page-{n:04d}.md"
+                page.write_text(page.read_text() + "\nA new paragraph.\n")
+            changed_seconds, changed, _ = _timed(Path(folder))
         writes_again = sum(call in WRITES for call in again.calls)
         rows.append(
             (
                 f"publish {count} pages",
-                f"{first_seconds:.2f} s ({first_seconds / count * 1000:.1f} ms/page), "
-                f"{summary.item_writes} items in {first.calls.count('BatchWriteItem')} BatchWriteItem calls, "
-                f"{first.calls.count('PutObject')} uploads; republish unchanged {again_seconds:.2f} s, "
-                f"{writes_again} writes",
+                f"first {first_seconds:.2f} s, {summary.item_writes} items, {_calls(first)}; "
+                f"unchanged {again_seconds:.2f} s, {writes_again} writes, {_calls(again)}; "
+                f"1 in 10 changed {changed_seconds:.2f} s, {_calls(changed)}",
             )
         )
     return rows

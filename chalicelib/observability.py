@@ -1,5 +1,5 @@
-"""What the API tells CloudWatch: one JSON line per request, and a count of
-submissions that could not be forwarded.
+"""What the API tells CloudWatch: one JSON line per request, and counts of
+submissions that could not be forwarded and of content sets refused.
 
 Both are single JSON lines on stdout. Lambda sends stdout to CloudWatch Logs,
 where Logs Insights reads the fields, and lines in the embedded metric format
@@ -18,6 +18,7 @@ from .settings import get_settings
 
 METRICS_NAMESPACE = "NLC/API"
 FAILED_FORWARDS = "FailedForwards"
+CONTENT_REJECTED = "ContentRejected"
 
 
 # Where the lines go when not stdout: the nlc-api command sends them to
@@ -41,7 +42,17 @@ def count_failed_forward(kind: str) -> None:
     """Count one submission that could not be forwarded to its team, after
     every retry: the metric an alarm watches (NLC/API FailedForwards, by
     Stage). `kind` is kept in the log line for Logs Insights."""
-    stage = get_settings().stage
+    _count(FAILED_FORWARDS, 1, kind=kind)
+
+
+def count_content_rejected(problems: int) -> None:
+    """Count one set of sources the indexer refused (NLC/API ContentRejected,
+    by Stage): the bucket holds content the API does not serve."""
+    _count(CONTENT_REJECTED, 1, problems=problems)
+
+
+def _count(metric: str, value: int, **fields: Any) -> None:
+    """One metric value as an embedded-metric-format log line."""
     emit(
         {
             "_aws": {
@@ -50,12 +61,12 @@ def count_failed_forward(kind: str) -> None:
                     {
                         "Namespace": METRICS_NAMESPACE,
                         "Dimensions": [["Stage"]],
-                        "Metrics": [{"Name": FAILED_FORWARDS, "Unit": "Count"}],
+                        "Metrics": [{"Name": metric, "Unit": "Count"}],
                     }
                 ],
             },
-            "Stage": stage,
-            "kind": kind,
-            FAILED_FORWARDS: 1,
+            "Stage": get_settings().stage,
+            **fields,
+            metric: value,
         }
     )

@@ -45,17 +45,68 @@ def _stage_settings(args: argparse.Namespace) -> Settings:
     return apply_stage_environment(args.stage)
 
 
-def cmd_publish(args: argparse.Namespace) -> None:
-    from chalicelib.content import publishing
+def _principal() -> str:
+    """Who is publishing: the AWS principal, on this machine (STS
+    GetCallerIdentity needs no permission)."""
+    import socket
 
-    if args.dry_run:
+    from chalicelib import aws
+
+    try:
+        arn = aws.client("sts").get_caller_identity()["Arn"]
+    except aws.errors() as error:
+        arn = f"an unknown AWS principal ({aws.error_code(error)})"
+    return f"{arn} on {socket.gethostname()}"
+
+
+def _source_version(content: Path) -> str:
+    """The content folder's git commit, and whether it has uncommitted
+    changes; or that it is not a git checkout."""
+    import subprocess
+
+    def git(*command: str) -> str | None:
+        try:
+            done = subprocess.run(
+                ["git", "-C", str(content), *command], capture_output=True, text=True, timeout=30
+            )
+        except (OSError, subprocess.TimeoutExpired):
+            return None
+        return done.stdout.strip() if done.returncode == 0 else None
+
+    commit = git("rev-parse", "HEAD")
+    if commit is None:
+        return f"{content} (not a git checkout)"
+    changes = git("status", "--porcelain", "--", ".")
+    return f"git commit {commit}" + (" with uncommitted changes" if changes else "")
+
+
+def cmd_publish(args: argparse.Namespace) -> None:
+    from chalicelib import aws
+    from chalicelib.content import publishing
+    from chalicelib.content.lease import LeaseLost, PublishBusy
+    from chalicelib.tables import content_table
+
+    if args.dry_run and not args.rollback:
         _dry_run(args)
         return
     _stage_settings(args)
+    content = Path(args.content)
     try:
-        publishing.publish_directory(Path(args.content), report=print)
-    except publishing.PublishError as error:
+        if args.rollback:
+            publishing.rollback(report=print, origin=publishing.Origin(by=_principal()))
+        else:
+            origin = publishing.Origin(by=_principal(), source=_source_version(content))
+            publishing.publish_directory(content, report=print, origin=origin)
+    except (publishing.PublishError, LeaseLost) as error:
         raise CommandError(str(error)) from None
+    except PublishBusy as error:
+        raise CommandError(error.message) from None
+    except Exception as error:
+        if not isinstance(error, (*aws.errors(), content_table.UnprocessedWrites)):
+            raise
+        raise CommandError(
+            f"the publish stopped part-way ({aws.error_code(error)}): publish again to finish it"
+        ) from None
 
 
 def _dry_run(args: argparse.Namespace) -> None:
@@ -91,6 +142,27 @@ def _dry_run(args: argparse.Namespace) -> None:
         publishing.publish_directory(Path(args.content), dry_run=True, compare=False, report=print)
     except publishing.PublishError as error:
         raise CommandError(str(error)) from None
+
+
+def cmd_status(args: argparse.Namespace) -> None:
+    from chalicelib.content import publishing
+
+    _stage_settings(args)
+    found = publishing.status()
+    if found["live"] is None:
+        print(f"Stage {args.stage} has no recorded publish.")
+    else:
+        print(f"Stage {args.stage} serves {publishing.describe_release(found['live'])}.")
+    if found["previous"] is not None:
+        print(
+            f"Before it (publish --rollback goes back to): {publishing.describe_release(found['previous'])}."
+        )
+    print(f"Publishing now: {found['publishing']}." if found["publishing"] else "No publish is running.")
+    if found["dirty"]:
+        print(
+            "The bucket has changes the API does not serve yet (a publish failed, was refused "
+            "or is running): publish again, or see the indexer's log."
+        )
 
 
 def cmd_provision(args: argparse.Namespace) -> None:
@@ -287,7 +359,15 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="validate and report what would change; write nothing (needs no AWS access)",
     )
+    publish.add_argument(
+        "--rollback",
+        action="store_true",
+        help="publish again the set published before the live one, from the bucket's versions",
+    )
     publish.set_defaults(handler=cmd_publish)
+
+    status = with_stage(command("status", "say what the stage serves and who published it"))
+    status.set_defaults(handler=cmd_status)
 
     provision = with_stage(command("provision", "create the stage's bucket, tables and sender"))
     provision.set_defaults(handler=cmd_provision)

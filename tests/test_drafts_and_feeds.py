@@ -152,7 +152,8 @@ def test_the_scheduled_function_makes_a_due_post_live(client, published, submiss
 def test_publishing_after_the_moment_makes_it_live_too(client, publish, published, submissions_clock):
     submissions_clock.offset = seconds_until(FUTURE) + 1
     output = publish(published)
-    assert "update /posts/2099-01-04-future-vision/" in output
+    # It joins the public site: created there, its preview removed.
+    assert "create /posts/2099-01-04-future-vision/" in output
     assert client.http.get(f"/content?path={FUTURE_POST}").status_code == 200
 
 

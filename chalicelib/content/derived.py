@@ -227,4 +227,4 @@ def publish_due(report: Report = print) -> Summary | None:
         return None
     from . import publishing
 
-    return publishing.index_bucket(report)
+    return publishing.publish_scheduled(report)

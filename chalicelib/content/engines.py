@@ -9,6 +9,7 @@ import re
 from typing import Any
 from urllib.parse import quote
 
+from .limits import liquid_environment
 from .problems import ContentError, ContentInvalid
 from .site_config import MarkdownOptions
 
@@ -50,7 +51,6 @@ def anchor_slug(title: str) -> str:
 
 class Engines:
     def __init__(self, options: MarkdownOptions) -> None:
-        import liquid
         from markdown_it import MarkdownIt
 
         self.markdown = MarkdownIt(
@@ -69,16 +69,10 @@ class Engines:
             # Heading ids as markdown-it-anchor 5 makes them.
             self.markdown.use(anchors_plugin, min_level=1, max_level=6, slug_func=self._unique_id)
 
-        class BoundedLiquid(liquid.Environment):
-            # Liquid runs no code; these bound what a body's loops and
-            # variables can cost.
-            loop_iteration_limit = 10_000
-            output_stream_limit = MAX_OUTPUT_CHARS
-            local_namespace_limit = MAX_OUTPUT_CHARS
-            context_depth_limit = 30
-
-        # No loader: {% include %} and {% render %} fail, so a body reads no file.
-        self.liquid = BoundedLiquid()
+        # Liquid runs no code, and the environment bounds what a body can
+        # cost (limits.py). Its loader holds no templates: {% include %} and
+        # {% render %} fail, so a body can read no file.
+        self.liquid = liquid_environment()
 
     def _unique_id(self, title: str) -> str:
         """markdown-it-anchor 5 numbers a repeated id from 2 (`aims-2`),

@@ -24,6 +24,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from .limits import MAX_FRONT_MATTER_DEPTH, MAX_FRONT_MATTER_VALUES
 from .problems import ContentError, ContentInvalid
 
 MAX_ORDER = 10**9  # orders sort as fixed-width numbers in table keys
@@ -103,7 +104,52 @@ class FrontMatter(BaseModel):
         return value
 
 
-_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+class _TooLarge(Exception):
+    pass
+
+
+class _BoundedLoader(yaml.SafeLoader):
+    def fetch_flow_collection_start(self, token_class: Any) -> None:
+        # Stops `[[[[...` at the scanner, before the parser recurses.
+        if self.flow_level >= MAX_FRONT_MATTER_DEPTH:
+            raise _TooLarge(f"values nest more than {MAX_FRONT_MATTER_DEPTH} deep")
+        super().fetch_flow_collection_start(token_class)
+
+
+def _load_yaml(text: str) -> Any:
+    """YAML as the safe loader reads it, refusing what would expand past
+    the limits: aliases can make a 300-byte text a billion values (and a
+    cycle), and deep nesting crashes libyaml's C parser, so the pure-Python
+    parser composes the node graph, which is measured before it is built."""
+    loader = _BoundedLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _measure(node, {}, ())
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
+def _measure(node: yaml.Node, sizes: dict[int, int], path: tuple[int, ...]) -> int:
+    """Values in the node once aliases are expanded (each shared node is
+    counted once per use, measured once)."""
+    if id(node) in path:
+        raise _TooLarge("an alias refers to a value that contains it")
+    if len(path) > MAX_FRONT_MATTER_DEPTH:
+        raise _TooLarge(f"values nest more than {MAX_FRONT_MATTER_DEPTH} deep")
+    if id(node) not in sizes:
+        children: list[yaml.Node] = []
+        if isinstance(node, yaml.SequenceNode):
+            children = node.value
+        elif isinstance(node, yaml.MappingNode):
+            children = [part for pair in node.value for part in pair]
+        inner = (*path, id(node))
+        sizes[id(node)] = 1 + sum(_measure(child, sizes, inner) for child in children)
+    if sizes[id(node)] > MAX_FRONT_MATTER_VALUES:
+        raise _TooLarge(f"its aliases expand to more than {MAX_FRONT_MATTER_VALUES:,} values")
+    return sizes[id(node)]
 
 
 def split_front_matter(name: str, text: str) -> tuple[dict, str, int]:
@@ -115,7 +161,12 @@ def split_front_matter(name: str, text: str) -> tuple[dict, str, int]:
     if closing is None:
         raise ContentInvalid([ContentError(name, "front matter starts with --- but never ends with ---", 1)])
     try:
-        front = yaml.load("\n".join(lines[1:closing]), Loader=_YAML_LOADER) or {}
+        front = _load_yaml("\n".join(lines[1:closing])) or {}
+    except (_TooLarge, RecursionError) as error:
+        reason = str(error) if isinstance(error, _TooLarge) else "values nest too deeply"
+        raise ContentInvalid(
+            [ContentError(name, f"front matter is too large to publish: {reason}", 2)]
+        ) from None
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         problem = getattr(error, "problem", None) or "not valid YAML"
@@ -170,6 +221,8 @@ def parse_json(name: str, raw: bytes) -> dict:
         raise ContentInvalid([ContentError(name, "is not UTF-8 text")]) from None
     except json.JSONDecodeError as error:
         raise ContentInvalid([ContentError(name, f"is not valid JSON: {error.msg}", error.lineno)]) from None
+    except RecursionError:
+        raise ContentInvalid([ContentError(name, "is not valid JSON: values nest too deeply")]) from None
     if not isinstance(value, dict):
         raise ContentInvalid([ContentError(name, "must hold a JSON object of default values")])
     return value

@@ -1,16 +1,24 @@
-"""Publishing: validate every file, upload the changed sources to S3 and
-write the changed records to DynamoDB.
+"""Publishing: validate every file, upload the changed sources to S3 and make
+the content table serve exactly what they render.
 
-One code path for both triggers: `nlc-api publish` loads a content folder and
-uploads it; in AWS the bucket's EventBridge events call `index_bucket`, which
-loads the bucket. Each then runs `publish`, which writes only what changed
-(by content fingerprint), so the second of the two writes nothing.
+One code path for every trigger: `nlc-api publish` loads a content folder
+and uploads it; in AWS the bucket's EventBridge events call
+`handle_bucket_event`, and POST /admin/publish calls `reindex_for_staff`,
+which load the bucket. Each validates the whole set first, AWS's own limits
+included, and writes nothing if any file is wrong.
+
+A publish converges: it compares what the table holds (a consistent Scan of
+the partitions publishing owns, keys and fingerprints only) with what the
+sources render, puts what is missing or different and deletes the rest,
+whatever an earlier publish did or failed to do. Publishes take turns under
+a lease (lease.py). Each successful one records a release: when, by whom,
+from what source version, and which bucket object versions, which is what
+`nlc-api status` shows and `publish --rollback` goes back to.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import mimetypes
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,28 +26,41 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .sources import engine_of
-
 if TYPE_CHECKING:
-    from .rendering import RenderedPage, Site
+    from .netlify_redirects import RedirectPlan
+    from .rendering import RenderedPage
 
-from .. import aws, clock
-from ..errors import Refused
+from .. import aws, clock, observability
+from ..errors import Refused, Unavailable
 from ..json_text import dumps
 from ..resources import SOURCE_PREFIX
 from ..settings import get_settings
 from ..tables import content_table
 from . import derived
+from . import lease as leases
+from .limits import MAX_SOURCE_BYTES
+from .problems import ContentError
 
 Report = Callable[[str], None]
-# DynamoDB's item limit is 400 KB; leave room for keys and attribute names.
+Key = content_table.Key
+# What one derived record (search index, feed, sitemap) may hold, leaving
+# room for its keys and attribute names in DynamoDB's 400 KB.
 MAX_RECORD_BYTES = 380 * 1024
-# The manifest entry of what the site's Netlify redirect files publish.
-REDIRECTS_SOURCE = "netlify.toml+_redirects"
+KEEP_RELEASES = 20
+CLI_WAIT_SECONDS = 120
+STAFF_WAIT_SECONDS = 10  # inside API Gateway's 29 s
+INDEXER = "bucket indexer"
+SCHEDULER = "scheduled publish"
+# `updated` has this shape, so a record's size is known before it is dated.
+_TIMESTAMP = "%Y-%m-%dT%H:%M:%SZ"
 
 
 class PublishError(Exception):
     """Content that cannot be published; nothing was written."""
+
+    def __init__(self, message: str, problems: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.problems = problems or []
 
 
 class ContentRejected(Refused):
@@ -54,6 +75,7 @@ class Summary:
     updated: list[str] = field(default_factory=list)
     deleted: list[str] = field(default_factory=list)
     unchanged: int = 0
+    stale_removed: int = 0
     documents_written: int = 0
     uploads: int = 0
     item_writes: int = 0
@@ -62,11 +84,23 @@ class Summary:
 
     def line(self, dry_run: bool) -> str:
         verb = "Would publish" if dry_run else "Published"
+        stale = f" {self.stale_removed} stale record(s) removed;" if self.stale_removed else ""
         return (
             f"{verb}: {len(self.created)} created, {len(self.updated)} updated, "
-            f"{len(self.deleted)} deleted, {self.unchanged} unchanged; "
+            f"{len(self.deleted)} deleted, {self.unchanged} unchanged;{stale} "
             f"{self.documents_written} document(s) written, {self.uploads} file(s) uploaded to S3."
         )
+
+
+@dataclass
+class Origin:
+    """Who publishes, from what: kept in the release record."""
+
+    by: str
+    source: str = "the content bucket"
+
+
+# Loading ----------------------------------------------------------------------
 
 
 def load_directory(content_dir: Path) -> dict[str, bytes]:
@@ -79,36 +113,531 @@ def load_directory(content_dir: Path) -> dict[str, bytes]:
     return read_directory(content_dir)
 
 
-def load_bucket() -> dict[str, bytes]:
-    """The current sources in the content bucket."""
+def _etag(raw: bytes) -> str:
+    # S3's ETag for a single-part upload encrypted with S3's own keys.
+    return hashlib.md5(raw, usedforsecurity=False).hexdigest()
+
+
+def _list_bucket() -> dict[str, str]:
+    """The bucket's current sources and their ETags."""
     s3, bucket = aws.s3(), get_settings().content_bucket
-    sources = {}
+    listed = {}
     for listing in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=SOURCE_PREFIX):
         for entry in listing.get("Contents", []):
-            body = s3.get_object(Bucket=bucket, Key=entry["Key"])["Body"].read()
-            sources[entry["Key"][len(SOURCE_PREFIX) :]] = body
-    return sources
+            listed[entry["Key"][len(SOURCE_PREFIX) :]] = entry["ETag"].strip('"')
+    return listed
+
+
+def _fetch(names: list[str], versions: dict[str, str] | None = None) -> dict[str, tuple[bytes, list[str]]]:
+    """Each file's bytes and [version id, ETag]: the current version, or the
+    one named in `versions`."""
+    s3, bucket = aws.s3(), get_settings().content_bucket
+
+    def get(name: str) -> tuple[bytes, list[str]]:
+        extra = {"VersionId": versions[name]} if versions else {}
+        response = s3.get_object(Bucket=bucket, Key=SOURCE_PREFIX + name, **extra)
+        return response["Body"].read(), [response.get("VersionId", "null"), response["ETag"].strip('"')]
+
+    return dict(zip(names, content_table.in_parallel(get, names), strict=True))
+
+
+# Validation: everything, before the first write ------------------------------
+
+
+@dataclass
+class Plan:
+    """A set of sources that publishes: rendered, and within every limit."""
+
+    sources: dict[str, bytes]
+    pages: list[RenderedPage]
+    warnings: list[str]
+    redirects: RedirectPlan
+
+
+def prepare(sources: dict[str, bytes], report: Report) -> Plan:
+    """Validate and render the whole set; PublishError naming every problem."""
+    from .problems import ContentInvalid
+    from .rendering import build_site
+
+    errors = _file_problems(sources)
+    refused = {error.file for error in errors}
+    site = None
+    try:
+        site = build_site({name: raw for name, raw in sources.items() if name not in refused})
+    except ContentInvalid as invalid:
+        errors += invalid.errors
+    if site is not None:
+        errors += _table_problems(site.pages, site.redirects)
+    if errors:
+        for error in errors:
+            report(f"error: {error}")
+        raise PublishError(
+            f"{len(errors)} problem(s) in the content; nothing was published", [str(e) for e in errors]
+        )
+    assert site is not None
+    for warning in site.warnings:
+        report(f"warning: {warning}")
+    return Plan(sources, site.pages, site.warnings, site.redirects)
+
+
+def _file_problems(sources: dict[str, bytes]) -> list[ContentError]:
+    errors = []
+    for name, raw in sorted(sources.items()):
+        if len(raw) > MAX_SOURCE_BYTES:
+            errors.append(
+                ContentError(
+                    name, f"is {len(raw):,} bytes; a source file can be at most {MAX_SOURCE_BYTES:,}"
+                )
+            )
+        key_bytes = len((SOURCE_PREFIX + name).encode())
+        if key_bytes > content_table.MAX_OBJECT_KEY_BYTES:
+            errors.append(
+                ContentError(
+                    name,
+                    f"its path makes an S3 object key of {key_bytes:,} bytes; "
+                    f"the limit is {content_table.MAX_OBJECT_KEY_BYTES:,} bytes",
+                    field="file name",
+                )
+            )
+    return errors
+
+
+def _table_problems(pages: list[RenderedPage], redirects: RedirectPlan) -> list[ContentError]:
+    """What DynamoDB would refuse, found before anything is written: each
+    problem once per file, naming the field that causes it."""
+    placeholder = datetime.fromtimestamp(0, UTC).strftime(_TIMESTAMP)
+    found: dict[tuple[str, str | None, str], ContentError] = {}
+    owners: dict[Key, str] = {}
+
+    def add(source: str, field_name: str | None, problem: str) -> None:
+        # Once per file, field and limit ("makes a DynamoDB item"), whatever the sizes.
+        limit = problem.split(" of ")[0]
+        found.setdefault((source, field_name, limit), ContentError(source, problem, field=field_name))
+
+    def check(source: str, key_field: str | None, size_field: str, stored: dict) -> None:
+        key = content_table.item_key(stored)
+        for problem in content_table.key_problems(stored):
+            add(source, key_field, problem)
+        too_large = content_table.size_problem(stored)
+        if too_large:
+            add(source, size_field, too_large)
+        other = owners.setdefault(key, source)
+        if other != source:
+            add(source, key_field, f"makes the same record as {other} ({key[0]})")
+
+    for page in pages:
+        largest = _largest_field(page.record(placeholder))
+        for key_field, stored in _page_items(page, placeholder):
+            check(page.source, key_field, largest, stored)
+    for stored, source in _document_items(pages):
+        check(source, "documents", "documents", stored)
+    for stored in _redirect_items(redirects):
+        check("netlify.toml or _redirects", "from", "redirects", stored)
+    return list(found.values())
+
+
+# The records a set renders to -------------------------------------------------
+
+
+def _page_fingerprint(page: RenderedPage) -> str:
+    # The file's name is part of what it renders (its slug, page.filePathStem).
+    return hashlib.sha256(f"{page.fingerprint}\n{page.source}".encode()).hexdigest()
+
+
+def _primary_key(page: RenderedPage) -> Key:
+    return content_table.post_key(page.slug) if page.kind == "post" else content_table.page_key(page.slug)
+
+
+def _page_items(page: RenderedPage, updated: str) -> list[tuple[str | None, dict]]:
+    """The page's items, each with the field its key comes from (None: the
+    file's name)."""
+    from .records import summary_of
+
+    record = page.record(updated)
+    full, summary = dumps(record), dumps(summary_of(record))
+    attributes = {"fp": _page_fingerprint(page), "source": page.source, "updated": updated}
+
+    def make(key: Key, field_name: str | None, **values: str) -> tuple[str | None, dict]:
+        return field_name, content_table.item(key, **values, **attributes)
+
+    if page.kind == "post":
+        summary_key = content_table.post_summary_key(page.date or "", page.slug)
+    else:
+        summary_key = content_table.page_summary_key(page.slug)
+    items = [make(_primary_key(page), None, json=full)]
+    if page.listed:  # eleventyExcludeFromCollections keeps it out of every list
+        items.append(make(summary_key, "slug", json=summary))
+    if page.path:
+        items.append(make(content_table.path_key(page.path), "permalink", json=full))
+        items += [
+            make(content_table.path_key(old), "redirect_from", redirect=page.path, status="301")
+            for old in page.redirect_from
+        ]
+    items += [
+        make(content_table.collection_key(name, rank), "tags", json=full)
+        for name, rank in page.collections.items()
+    ]
+    return items
+
+
+def _redirect_items(redirects: RedirectPlan) -> list[dict]:
+    """The site's Netlify redirects: one item per old path, and the prefix
+    rules together, read only when a path has no item of its own."""
+    items = []
+    for old, (target, status) in redirects.redirects.items():
+        fingerprint = hashlib.sha256(f"{target} {status}".encode()).hexdigest()
+        items.append(
+            content_table.item(
+                content_table.path_key(old), redirect=target, status=str(status), fp=fingerprint
+            )
+        )
+    if redirects.prefixes:
+        prefixes = dumps(
+            [[rule.from_prefix, rule.to, rule.status, rule.splat] for rule in redirects.prefixes]
+        )
+        fingerprint = hashlib.sha256(prefixes.encode()).hexdigest()
+        items.append(content_table.item(content_table.REDIRECT_PREFIXES, prefixes=prefixes, fp=fingerprint))
+    return items
+
+
+def _largest_field(record: dict) -> str:
+    """The record's largest field: what to shorten when it is too large."""
+    return max(record, key=lambda name: len(dumps(record[name])))
+
+
+def _document_items(pages: list[RenderedPage]) -> list[tuple[dict, str]]:
+    """Each linked document's item, with the first file that links to it."""
+    from .records import DocumentRecord
+
+    documents: dict[str, dict] = {}
+    first_source: dict[str, str] = {}
+    for page in pages:
+        for link in page.documents:
+            document = documents.setdefault(
+                link["url"],
+                {**link, "linked_from": [], "alternative_format_contact": page.alternative_format_contact},
+            )
+            first_source.setdefault(link["url"], page.source)
+            document["linked_from"].append({"path": page.path, "title": page.title})
+    items = []
+    for url, document in documents.items():
+        text = dumps(DocumentRecord.model_validate(document).model_dump(mode="json"))
+        fingerprint = hashlib.sha256(text.encode()).hexdigest()
+        items.append(
+            (
+                content_table.item(content_table.document_key(url), json=text, fp=fingerprint),
+                first_source[url],
+            )
+        )
+    return items
+
+
+# Reconciling the table --------------------------------------------------------
+
+
+def _reconcile(
+    plan: Plan, summary: Summary, report: Report, dry_run: bool, lease: leases.Lease | None
+) -> None:
+    """Make the table hold exactly what the plan renders."""
+    held = content_table.published_items()
+    moment = clock.now()
+    now = datetime.fromtimestamp(moment, UTC).strftime(_TIMESTAMP)
+    wanted: dict[Key, dict] = {}
+    puts: list[dict] = []
+    # A draft or scheduled page writes staff's preview only; the search
+    # index, feeds, sitemap and list markers are built from the public pages
+    # (content/derived.py), below.
+    reader = derived.Publication(plan.pages, moment)
+
+    for page in reader.pages:
+        public = reader.is_public(page)
+        primary = held.get(_primary_key(page) if public else _preview_key(page))
+        fingerprint = _page_fingerprint(page)
+        same = primary is not None and content_table.text_attribute(primary, "fp") == fingerprint
+        # An unchanged page keeps its date, however many of its items are rewritten.
+        updated = (content_table.text_attribute(primary, "updated") if same and primary else None) or now
+        if public:
+            items = [stored for _, stored in _page_items(page, updated)]
+        else:
+            marks = {"fp": fingerprint, "source": page.source, "updated": updated}
+            items = [
+                {**stored, **content_table.item(content_table.item_key(stored), **marks)}
+                for stored in reader.preview_items(page, page.record(updated))
+            ]
+        changed = [stored for stored in items if _differs(stored, held)]
+        wanted.update((content_table.item_key(stored), stored) for stored in items)
+        puts += changed
+        if not changed:
+            summary.unchanged += 1
+            continue
+        label = page.path or page.slug
+        (summary.updated if primary else summary.created).append(label)
+        report(f"{'update' if primary else 'create'} {label}  ({page.source})")
+
+    documents = [stored for stored, _ in _document_items(reader.pages)]
+    redirects = _redirect_items(plan.redirects)
+    wanted.update((content_table.item_key(stored), stored) for stored in documents + redirects)
+    document_puts = [stored for stored in documents if _differs(stored, held)]
+    puts += [stored for stored in redirects if _differs(stored, held)]
+    deletes = sorted(key for key in held if key not in wanted)
+    for key in deletes:
+        if content_table.is_primary(key):
+            name = content_table.text_attribute(held[key], "source") or key[0]
+            summary.deleted.append(name)
+            report(f"delete {name}")
+    summary.documents_written = len(document_puts) + sum(map(content_table.is_document_key, deletes))
+    summary.stale_removed = (
+        len(deletes) - len(summary.deleted) - sum(map(content_table.is_document_key, deletes))
+    )
+    summary.item_writes = len(puts) + len(document_puts) + len(deletes)
+    if dry_run:
+        return
+    derived_puts, derived_deletes = reader.records(now, report)
+    summary.item_writes += len(derived_puts) + len(derived_deletes)
+    # Puts first: a moved page is served at its new path before its old one goes.
+    if lease:
+        lease.renew()
+    summary.batch_calls += content_table.write_batch(puts + document_puts + derived_puts, [])
+    if lease:
+        lease.renew()
+    summary.batch_calls += content_table.write_batch([], deletes + derived_deletes)
+
+
+def _preview_key(page: RenderedPage) -> Key:
+    return content_table.preview_key(page.path or page.source)
+
+
+def _differs(stored: dict, held: dict[Key, dict]) -> bool:
+    current = held.get(content_table.item_key(stored))
+    return current is None or content_table.fingerprint(current) != content_table.fingerprint(stored)
+
+
+# Releases ---------------------------------------------------------------------
+
+
+def _record_release(plan: Plan, files: dict[str, list[str]], origin: Origin, report: Report) -> dict:
+    """Record what is live, unless the live release already has these files."""
+    newest = content_table.releases(KEEP_RELEASES + 1)
+    if newest and _etags(content_table.release_files(newest[0])) == _etags(files):
+        return newest[0]
+    now = clock.now()
+    stored = content_table.release_item(
+        datetime.fromtimestamp(now, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        files,
+        published_at=datetime.fromtimestamp(now, UTC).strftime(_TIMESTAMP),
+        by=origin.by,
+        source=origin.source,
+        pages=str(len(plan.pages)),
+    )
+    content_table.write_batch([stored], [content_table.item_key(old) for old in newest[KEEP_RELEASES - 1 :]])
+    report(f"Live: {describe_release(stored)}")
+    return stored
+
+
+def _etags(files: dict[str, list[str]]) -> dict[str, str]:
+    return {name: version[1] for name, version in files.items()}
+
+
+def describe_release(stored: dict) -> str:
+    text = content_table.text_attribute
+    files = content_table.release_files(stored)
+    return (
+        f"{text(stored, 'pages')} page(s) from {len(files)} file(s), published {text(stored, 'published_at')} "
+        f"by {text(stored, 'by')}, from {text(stored, 'source')}"
+    )
+
+
+# Publishing a set, under the lease -------------------------------------------
+
+
+def _publish_to_bucket(plan: Plan, origin: Origin, report: Report, lease: leases.Lease) -> Summary:
+    """Make the bucket hold exactly the plan's sources, then the table."""
+    s3, bucket = aws.s3(), get_settings().content_bucket
+    listed = _list_bucket()
+    changed = [name for name in sorted(plan.sources) if listed.get(name) != _etag(plan.sources[name])]
+    removed = sorted(name for name in listed if name not in plan.sources)
+
+    def upload(name: str) -> list[str]:
+        content_type = mimetypes.guess_type(name)[0] or "text/plain"
+        response = s3.put_object(
+            Bucket=bucket, Key=SOURCE_PREFIX + name, Body=plan.sources[name], ContentType=content_type
+        )
+        return [response.get("VersionId", "null"), response["ETag"].strip('"')]
+
+    def remove(name: str) -> None:
+        # The bucket is versioned: a delete keeps the file's history.
+        s3.delete_object(Bucket=bucket, Key=SOURCE_PREFIX + name)
+
+    files = dict(zip(changed, content_table.in_parallel(upload, changed), strict=True))
+    content_table.in_parallel(remove, removed)
+    files.update(_current_versions([name for name in plan.sources if name not in files], listed))
+    summary = Summary(warnings=plan.warnings, uploads=len(changed))
+    _reconcile(plan, summary, report, dry_run=False, lease=lease)
+    report(summary.line(dry_run=False))
+    _record_release(plan, files, origin, report)
+    return summary
+
+
+def _current_versions(names: list[str], listed: dict[str, str]) -> dict[str, list[str]]:
+    """Version ids of files already in the bucket: from the live release
+    where the ETag still matches, else asked of S3."""
+    newest = content_table.releases(1)
+    known = content_table.release_files(newest[0]) if newest else {}
+    found = {name: known[name] for name in names if name in known and known[name][1] == listed.get(name)}
+    s3, bucket = aws.s3(), get_settings().content_bucket
+
+    def head(name: str) -> list[str]:
+        response = s3.head_object(Bucket=bucket, Key=SOURCE_PREFIX + name)
+        return [response.get("VersionId", "null"), response["ETag"].strip('"')]
+
+    missing = [name for name in names if name not in found]
+    found.update(zip(missing, content_table.in_parallel(head, missing), strict=True))
+    return found
+
+
+def _index_bucket(report: Report, *, origin: Origin, full: bool) -> Summary | None:
+    """Publish what the bucket holds. Unless `full`, nothing is read when
+    the bucket holds the live release's files (the table serves them)."""
+    listed = _list_bucket()
+    if not full:
+        newest = content_table.releases(1)
+        if newest and _etags(content_table.release_files(newest[0])) == listed:
+            report("The bucket holds the live release: nothing to index.")
+            return None
+    fetched = _fetch(sorted(listed))
+    plan = prepare({name: raw for name, (raw, _) in fetched.items()}, report)
+    summary = Summary(warnings=plan.warnings)
+    _reconcile(plan, summary, report, dry_run=False, lease=None)
+    report(summary.line(dry_run=False))
+    _record_release(plan, {name: version for name, (_, version) in fetched.items()}, origin, report)
+    return summary
+
+
+def _under_lease(lease: leases.Lease, work: Callable[[], Summary | None], report: Report) -> Summary | None:
+    """Run `work`, then index the bucket again for as long as someone marked
+    the lease dirty meanwhile; a failure leaves the lease marked dirty."""
+    try:
+        summary = work()
+        while not lease.let_go():
+            report("The bucket changed during the publish: indexing it again.")
+            lease.renew()
+            summary = _index_bucket(report, origin=Origin(INDEXER), full=False) or summary
+        return summary
+    except BaseException:
+        lease.abandon()
+        raise
+
+
+# Entry points -----------------------------------------------------------------
 
 
 def publish_directory(
-    content_dir: Path, dry_run: bool = False, report: Report = print, compare: bool = True
+    content_dir: Path,
+    dry_run: bool = False,
+    report: Report = print,
+    origin: Origin | None = None,
+    wait_seconds: float = CLI_WAIT_SECONDS,
+    compare: bool = True,
 ) -> Summary:
-    return publish(load_directory(content_dir), upload=True, dry_run=dry_run, report=report, compare=compare)
+    """Publish a folder. A dry run writes nothing; one that does not
+    `compare` makes no AWS call at all: every page counts as new."""
+    plan = prepare(load_directory(content_dir), report)
+    origin = origin or Origin(by="nlc-api publish", source=str(content_dir))
+    if dry_run and not compare:
+        summary = Summary(warnings=plan.warnings, uploads=len(plan.sources))
+        summary.created = [page.path or page.slug for page in plan.pages]
+        report(summary.line(dry_run=True))
+        return summary
+    if dry_run:
+        listed = _list_bucket()
+        summary = Summary(warnings=plan.warnings)
+        summary.uploads = sum(listed.get(name) != _etag(raw) for name, raw in plan.sources.items())
+        _reconcile(plan, summary, report, dry_run=True, lease=None)
+        report(summary.line(dry_run=True))
+        return summary
+    lease = leases.take(origin.by, wait_seconds)
+    result = _under_lease(lease, lambda: _publish_to_bucket(plan, origin, report, lease), report)
+    assert result is not None
+    return result
 
 
-def index_bucket(report: Report = print) -> Summary:
-    return publish(load_bucket(), upload=False, dry_run=False, report=report)
+def rollback(
+    report: Report = print, origin: Origin | None = None, wait_seconds: float = CLI_WAIT_SECONDS
+) -> Summary:
+    """Publish again the files of the release before the live one, from the
+    bucket's versions, and make them the bucket's current files."""
+    newest = content_table.releases(2)
+    if len(newest) < 2:
+        raise PublishError("there is no earlier publish to go back to")
+    previous = newest[1]
+    files = content_table.release_files(previous)
+    report(f"Going back to: {describe_release(previous)}")
+    fetched = _fetch(sorted(files), {name: version[0] for name, version in files.items()})
+    plan = prepare({name: raw for name, (raw, _) in fetched.items()}, report)
+    released = content_table.text_attribute(previous, "published_at")
+    origin = Origin(
+        by=(origin.by if origin else "nlc-api publish --rollback"),
+        source=f"the release of {released} ({content_table.text_attribute(previous, 'source')})",
+    )
+    lease = leases.take(origin.by, wait_seconds)
+    result = _under_lease(lease, lambda: _publish_to_bucket(plan, origin, report, lease), report)
+    assert result is not None
+    return result
 
 
-def reindex_for_staff() -> dict:
+def handle_bucket_event(detail: dict, report: Report = print) -> Summary | None:
+    """Re-index after a change to a source in our bucket; ignore anything
+    else. A bad set is refused as a whole: logged with its problems and
+    counted, never raised, so the table keeps serving the last good set."""
+    bucket = detail.get("bucket", {}).get("name")
+    key = detail.get("object", {}).get("key", "")
+    if bucket != get_settings().content_bucket or not key.startswith(SOURCE_PREFIX):
+        return None
+    lease = leases.take_or_mark(INDEXER)
+    if lease is None:
+        report("Another publish holds the lease: it will index the bucket before it ends.")
+        return None
+    try:
+        return _under_lease(lease, lambda: _index_bucket(report, origin=Origin(INDEXER), full=False), report)
+    except PublishError as error:
+        _log_rejection(error)
+        return None
+
+
+def publish_scheduled(report: Report = print) -> Summary | None:
+    """Index the bucket again because a scheduled page's time has come
+    (nothing in the bucket changed): under the lease, or left to its holder."""
+    lease = leases.take_or_mark(SCHEDULER)
+    if lease is None:
+        report("Another publish holds the lease: it will index the bucket before it ends.")
+        return None
+    try:
+        return _under_lease(lease, lambda: _index_bucket(report, origin=Origin(SCHEDULER), full=True), report)
+    except PublishError as error:
+        _log_rejection(error)
+        return None
+
+
+def reindex_for_staff(caller: str | None = None) -> dict:
     """Rebuild the content table from the bucket's sources, as the indexing
-    handler does after an upload; writes only what changed."""
+    handler does after an upload; writes only what differs."""
+    origin = Origin(by=f"POST /admin/publish ({caller})" if caller else "POST /admin/publish")
     lines: list[str] = []
     try:
-        summary = index_bucket(report=lines.append)
+        lease = leases.take(origin.by, STAFF_WAIT_SECONDS)
+    except leases.PublishBusy:
+        content_table.mark_lease_dirty(int(clock.now()))
+        raise
+    try:
+        summary = _under_lease(
+            lease, lambda: _index_bucket(lines.append, origin=origin, full=True), lines.append
+        )
     except PublishError as error:
-        problems = [line.removeprefix("error: ") for line in lines if line.startswith("error: ")]
-        raise ContentRejected(f"{error}.", problems=problems) from None
+        _log_rejection(error)
+        raise ContentRejected(f"{error}.", problems=error.problems) from None
+    except leases.LeaseLost as error:
+        raise Unavailable(str(error), retry_after=5) from None
+    assert summary is not None
     return {
         "created": summary.created,
         "updated": summary.updated,
@@ -118,231 +647,20 @@ def reindex_for_staff() -> dict:
     }
 
 
-def handle_bucket_event(detail: dict, report: Report = print) -> Summary | None:
-    """Re-index after a change to a source in our bucket; ignore anything else."""
-    bucket = detail.get("bucket", {}).get("name")
-    key = detail.get("object", {}).get("key", "")
-    if bucket != get_settings().content_bucket or not key.startswith(SOURCE_PREFIX):
-        return None
-    return index_bucket(report)
-
-
-def publish(
-    sources: dict[str, bytes], *, upload: bool, dry_run: bool, report: Report, compare: bool = True
-) -> Summary:
-    """Validate, then write what changed. A dry run that does not `compare`
-    makes no AWS call: every page counts as new."""
-    from .problems import ContentInvalid
-    from .rendering import build_site
-
-    try:
-        site = build_site(sources)
-    except ContentInvalid as invalid:
-        for error in invalid.errors:
-            report(f"error: {error}")
-        raise PublishError(
-            f"{len(invalid.errors)} problem(s) in the content; nothing was published"
-        ) from None
-
-    summary = Summary(warnings=site.warnings)
-    for warning in site.warnings:
-        report(f"warning: {warning}")
-    # Reader hook (content/derived.py): a draft or scheduled page writes staff's
-    # preview only, and the search index, feeds, sitemap and list markers are
-    # rebuilt from the public pages, below.
-    now = clock.now()
-    reader = derived.Publication(site.pages, now)
-    site.pages = reader.pages
-
-    def stored(partition: str) -> dict[str, dict]:
-        return content_table.read_partition(partition) if compare or not dry_run else {}
-
-    manifest = stored("source")
-    file_hashes = {name: hashlib.sha256(raw).hexdigest() for name, raw in sources.items()}
-    changed_files = [
-        name
-        for name in sorted(sources)
-        if manifest.get(name, {}).get("file_hash", {}).get("S") != file_hashes[name]
-    ]
-    removed_files = [name for name in manifest if name not in sources]
-    updated_at = datetime.fromtimestamp(now, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    puts: list[dict] = []
-    deletes: list[content_table.Key] = []
-    manifest_puts: list[dict] = []
-    too_large: list[str] = []
-
-    for page in site.pages:
-        old = manifest.get(page.source)
-        if old and old.get("fingerprint", {}).get("S") == page.fingerprint:
-            summary.unchanged += 1
-            continue
-        (summary.updated if old else summary.created).append(page.path or page.slug)
-        report(f"{'update' if old else 'create'} {page.path or page.slug}  ({page.source})")
-        record = page.record(updated_at)
-        items = _page_items(page, record) if reader.is_public(page) else reader.preview_items(page, record)
-        largest = max(len(item["json"]["S"].encode()) for item in items if "json" in item)
-        if largest > MAX_RECORD_BYTES:
-            too_large.append(
-                f"{page.source}: renders to {largest // 1024} KB; a page can be at most {MAX_RECORD_BYTES // 1024} KB"
-            )
-        new_keys = {(item["pk"]["S"], item["sk"]["S"]) for item in items}
-        puts += items
-        deletes += [key for key in _owned_keys(old) if key not in new_keys]
-        manifest_puts.append(
-            content_table.item(
-                content_table.source_key(page.source),
-                fingerprint=page.fingerprint,
-                file_hash=file_hashes[page.source],
-                keys=[list(key) for key in sorted(new_keys)],
-            )
-        )
-
-    redirects_entry = manifest.get(REDIRECTS_SOURCE)
-    if (
-        redirects_entry is None
-        or redirects_entry.get("fingerprint", {}).get("S") != site.redirects_fingerprint
-    ):
-        items = _redirect_items(site)
-        new_keys = {content_table.item_key(item) for item in items}
-        puts += items
-        deletes += [key for key in _owned_keys(redirects_entry) if key not in new_keys]
-        manifest_puts.append(
-            content_table.item(
-                content_table.source_key(REDIRECTS_SOURCE),
-                fingerprint=site.redirects_fingerprint,
-                keys=[list(key) for key in sorted(new_keys)],
-            )
-        )
-    removed_files = [name for name in removed_files if name != REDIRECTS_SOURCE]
-
-    for name in removed_files:
-        report(f"delete {name}")
-        if engine_of(name):
-            summary.deleted.append(name)
-        deletes += [*_owned_keys(manifest[name]), content_table.source_key(name)]
-
-    # Data, configuration and skipped files have no records of their own: only their hash.
-    pages_by_source = {page.source for page in site.pages}
-    manifest_puts += [
-        content_table.item(content_table.source_key(name), file_hash=file_hashes[name])
-        for name in changed_files
-        if name not in pages_by_source
-    ]
-
-    if too_large:
-        for problem in too_large:
-            report(f"error: {problem}")
-        raise PublishError(f"{len(too_large)} page(s) too large; nothing was published")
-
-    document_puts, document_deletes = _document_changes(site.pages, stored)
-    summary.documents_written = len(document_puts) + len(document_deletes)
-    derived_puts, derived_deletes = reader.records(updated_at, report)
-    puts += derived_puts
-    deletes += derived_deletes
-
-    if upload:
-        summary.uploads = len(changed_files)
-
-    # A key another file now writes (a renamed file, a moved page) is not deleted.
-    written = {(item["pk"]["S"], item["sk"]["S"]) for item in puts + document_puts}
-    deletes = sorted({key for key in deletes if key not in written})
-
-    if not dry_run:
-        if upload:
-            _sync_bucket(sources, changed_files, removed_files)
-        # Sources' manifest entries go last: if a write fails part-way, the
-        # next publish still sees those files as changed and finishes the job.
-        summary.batch_calls += content_table.write_batch(puts + document_puts, deletes + document_deletes)
-        summary.batch_calls += content_table.write_batch(manifest_puts, [])
-    summary.item_writes = (
-        len(puts) + len(document_puts) + len(manifest_puts) + len(deletes) + len(document_deletes)
+def _log_rejection(error: PublishError) -> None:
+    observability.emit(
+        {"type": "content", "event": "rejected", "message": str(error), "problems": error.problems}
     )
-    report(summary.line(dry_run))
-    return summary
+    observability.count_content_rejected(len(error.problems))
 
 
-def _owned_keys(manifest_item: dict | None) -> list[content_table.Key]:
-    if not manifest_item or "keys" not in manifest_item:
-        return []
-    return [tuple(key) for key in json.loads(manifest_item["keys"]["S"])]
-
-
-def _page_items(page: RenderedPage, record: dict) -> list[dict]:
-    """Every item a page is read by: by slug, by path, in the list of its
-    kind and in each of its collections, unless it is kept out of lists."""
-    from .records import summary_of
-
-    full = dumps(record)
-    summary = dumps(summary_of(record))
-    if page.kind == "post":
-        items = [content_table.item(content_table.post_key(page.slug), json=full)]
-        listing = content_table.post_summary_key(page.date or "", page.slug)
-    else:
-        items = [content_table.item(content_table.page_key(page.slug), json=full)]
-        listing = content_table.page_summary_key(page.slug)
-    if page.listed:
-        items.append(content_table.item(listing, json=summary))
-    if page.path:
-        items.append(content_table.item(content_table.path_key(page.path), json=full))
-        items += [content_table.redirect_item(old, page.path, 301) for old in page.redirect_from]
-    items += [
-        content_table.item(content_table.collection_key(name, rank), json=full)
-        for name, rank in page.collections.items()
-    ]
-    return items
-
-
-def _redirect_items(site: Site) -> list[dict]:
-    """The site's Netlify redirects: one item per old path, and the prefix
-    rules together, read only when a path has no item of its own."""
-    items = [
-        content_table.redirect_item(old, target, status)
-        for old, (target, status) in site.redirects.redirects.items()
-    ]
-    if site.redirects.prefixes:
-        prefixes = [[rule.from_prefix, rule.to, rule.status, rule.splat] for rule in site.redirects.prefixes]
-        items.append(content_table.item(content_table.REDIRECT_PREFIXES, prefixes=dumps(prefixes)))
-    return items
-
-
-def _document_changes(
-    pages: list[RenderedPage], stored: Callable[[str], dict[str, dict]]
-) -> tuple[list[dict], list[content_table.Key]]:
-    """Document items to write and delete, so the table matches the pages."""
-    from .records import DocumentRecord
-
-    documents: dict[str, dict] = {}
-    for page in pages:
-        for link in page.documents:
-            document = documents.setdefault(
-                link["url"],
-                {**link, "linked_from": [], "alternative_format_contact": page.alternative_format_contact},
-            )
-            document["linked_from"].append({"path": page.path, "title": page.title})
-    wanted = {
-        url: dumps(DocumentRecord.model_validate(document).model_dump(mode="json"))
-        for url, document in documents.items()
+def status() -> dict:
+    """What the stage serves, and whether a publish is running."""
+    newest = content_table.releases(2)
+    current = content_table.lease() or {}
+    return {
+        "live": newest[0] if newest else None,
+        "previous": newest[1] if len(newest) > 1 else None,
+        "publishing": leases.describe(current) if "owner" in current else None,
+        "dirty": "dirty" in current,
     }
-    existing = {url: item["json"]["S"] for url, item in stored("documents").items()}
-    puts = [
-        content_table.item(content_table.document_key(url), json=text)
-        for url, text in wanted.items()
-        if existing.get(url) != text
-    ]
-    deletes = [content_table.document_key(url) for url in existing if url not in wanted]
-    return puts, deletes
-
-
-def _sync_bucket(sources: dict[str, bytes], changed: list[str], removed: list[str]) -> None:
-    s3, bucket = aws.s3(), get_settings().content_bucket
-
-    def upload(name: str) -> None:
-        content_type = mimetypes.guess_type(name)[0] or "text/plain"
-        s3.put_object(Bucket=bucket, Key=SOURCE_PREFIX + name, Body=sources[name], ContentType=content_type)
-
-    def remove(name: str) -> None:
-        # The bucket is versioned: a delete keeps the file's history.
-        s3.delete_object(Bucket=bucket, Key=SOURCE_PREFIX + name)
-
-    content_table.in_parallel(upload, changed)
-    content_table.in_parallel(remove, removed)

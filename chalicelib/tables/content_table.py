@@ -13,16 +13,22 @@ the JSON the API returns (attribute `json`), so a read is a lookup and a copy.
     posts             <YYYY-MM-DD>#<slug>      a post summary, newest last
     tag#<name>        <rank>                   a collection item, in full, in the collection's order
     documents         <url>                    a linked document
-    source            <relative file path>     what publishing wrote for that file
+    preview#<path>    -                        a draft's or scheduled page's record, for staff only
+                                               (by file when it has no URL: preview#pages/x.md)
+    pending           <publish_at>#<source>    a scheduled page, by when it is due (UTC)
+    release           <published at>           what one publish published (newest last)
+    lease#publish     -                        who is publishing now (one at a time)
 
-and, for readers and editors beyond a page (the section at the end):
+Publishing owns every partition above but the last two: each of its items
+carries `fp` (a fingerprint of what it holds), and pages' items `source` and
+`updated`, so a publish compares what the table holds with what the
+sources render, whatever wrote it before. Beside them, for readers and
+editors beyond a page (the section at the end), content/derived.py keeps
+what it builds from every public page, each written only when it changed:
 
     derived           search|sitemap|atom|jsonfeed   built from every public page at publish
     changes           page#.. list#.. record#..      when each page, list and derived record last changed
     <list pk>         ~modified                when that list (pages, posts, tag#x, documents) last changed
-    preview#<path>    -                        a draft's or scheduled page's record, for staff only
-                                               (by file when it has no URL: preview#pages/x.md)
-    pending           <publish_at>#<source>    a scheduled page, by when it is due (UTC)
 
 AWS errors propagate: the caller decides what a failure means.
 """
@@ -31,11 +37,13 @@ from __future__ import annotations
 
 import json
 import time
+import zlib
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from .. import aws
+from ..resources import CONTENT_TABLE
 from ..settings import get_settings
 
 DETAIL = "-"
@@ -51,7 +59,11 @@ Key = tuple[str, str]
 PAGES = "pages"
 POSTS = "posts"
 DOCUMENTS = "documents"
-SOURCES = "source"
+RELEASES = "release"
+LEASE = ("lease#publish", DETAIL)
+# Partitions publishing writes; `source` held an earlier release's manifest.
+_PUBLISHED_PREFIXES = ("path#", "page#", "post#", "tag#", "preview#")
+_PUBLISHED_PARTITIONS = (PAGES, POSTS, DOCUMENTS, "redirects", "pending", "source")
 
 
 def path_key(path: str) -> Key:
@@ -87,10 +99,6 @@ def collection_key(name: str, rank: str) -> Key:
 REDIRECT_PREFIXES: Key = ("redirects", "prefixes")
 
 
-def redirect_item(old_path: str, target: str, status: int) -> dict:
-    return item(path_key(old_path), redirect=target, status=str(status))
-
-
 def redirect_of(stored: dict) -> tuple[str, int] | None:
     """Where a path item redirects, and with which status; None for a page."""
     if "redirect" not in stored:
@@ -106,24 +114,92 @@ def is_document_key(key: Key) -> bool:
     return key[0] == DOCUMENTS
 
 
-def source_key(relative_path: str) -> Key:
-    return (SOURCES, relative_path)
+def is_published(key: Key) -> bool:
+    """Whether publishing owns the item: what a publish may delete. A list's
+    marker is derived.py's, not one of the list's records."""
+    owned = key[0].startswith(_PUBLISHED_PREFIXES) or key[0] in _PUBLISHED_PARTITIONS
+    return owned and key[1] != LIST_MARKER
+
+
+def is_primary(key: Key) -> bool:
+    """A page's or post's own record: one per published file."""
+    return key[0].startswith(("page#", "post#"))
 
 
 def _key(key: Key) -> dict:
     return {"pk": {"S": key[0]}, "sk": {"S": key[1]}}
 
 
-def item(key: Key, **attributes: str | list[str] | list[list[str]]) -> dict:
-    """A DynamoDB item: string attributes, or string lists (as JSON text)."""
+def item(key: Key, **attributes: str) -> dict:
+    """A DynamoDB item of string attributes."""
     record = _key(key)
     for name, value in attributes.items():
-        record[name] = {"S": value if isinstance(value, str) else json.dumps(value)}
+        record[name] = {"S": value}
     return record
+
+
+# What AWS refuses -----------------------------------------------------------
+# moto accepts all of these, so publishing checks them itself, before its
+# first write, with the rest of the content's validation.
+
+MAX_PARTITION_KEY_BYTES = 2048
+MAX_SORT_KEY_BYTES = 1024
+MAX_ITEM_BYTES = 400 * 1024
+MAX_OBJECT_KEY_BYTES = 1024  # S3's, for the sources in the bucket
+
+
+def _key_limits() -> list[tuple[str, int]]:
+    """Each key attribute, the table's and its indexes', with its limit."""
+    limits = [(CONTENT_TABLE.partition_key, MAX_PARTITION_KEY_BYTES)]
+    limits += [(name, MAX_SORT_KEY_BYTES) for name in filter(None, [CONTENT_TABLE.sort_key])]
+    for index in CONTENT_TABLE.indexes:
+        limits.append((index.partition_key, MAX_PARTITION_KEY_BYTES))
+        limits += [(name, MAX_SORT_KEY_BYTES) for name in filter(None, [index.sort_key])]
+    return limits
+
+
+def _value_size(value: dict) -> int:
+    """Bytes DynamoDB counts for one attribute value."""
+    (kind, content), *_ = value.items()
+    if kind == "S":
+        return len(content.encode())
+    if kind == "B":
+        return len(content)
+    if kind == "N":  # an upper bound: DynamoDB packs two digits a byte
+        return len(content.lstrip("-").replace(".", "")) // 2 + 2
+    raise ValueError(f"publishing writes no {kind} attributes")
+
+
+def item_size(stored: dict) -> int:
+    """The item's size as DynamoDB counts it against 400 KB: attribute
+    names and values, UTF-8."""
+    return sum(len(name.encode()) + _value_size(value) for name, value in stored.items())
+
+
+def key_problems(stored: dict) -> list[str]:
+    """What DynamoDB would refuse about the item's keys, in words."""
+    problems = []
+    for name, limit in _key_limits():
+        if name in stored and (size := len(stored[name]["S"].encode())) > limit:
+            kind = "sort" if limit == MAX_SORT_KEY_BYTES else "partition"
+            problems.append(f"makes a DynamoDB {kind} key of {size:,} bytes; the limit is {limit:,} bytes")
+    return problems
+
+
+def size_problem(stored: dict) -> str | None:
+    """What DynamoDB would say of the item's size, in words; None if it fits."""
+    size = item_size(stored)
+    if size <= MAX_ITEM_BYTES:
+        return None
+    return f"makes a DynamoDB item of {size:,} bytes; the limit is {MAX_ITEM_BYTES:,} bytes (400 KB)"
 
 
 def item_key(stored: dict) -> Key:
     return (stored["pk"]["S"], stored["sk"]["S"])
+
+
+def fingerprint(stored: dict) -> str:
+    return "|".join(text_attribute(stored, name) or "" for name in ("fp", "updated"))
 
 
 def record_json(stored: dict) -> str | None:
@@ -144,6 +220,29 @@ def get(key: Key) -> dict | None:
 
 
 # Writes (publishing only) ---------------------------------------------------
+
+
+def published_items() -> dict[Key, dict]:
+    """Every item publishing owns, as the table holds it now: keys, `fp`,
+    `updated` and `source` (not the records). A consistent Scan: pages live
+    in a partition each (path#, page#), which no Query can list."""
+    names = {"#pk": "pk", "#sk": "sk", "#fp": "fp", "#updated": "updated", "#source": "source"}
+    found: dict[Key, dict] = {}
+    extra: dict[str, Any] = {}
+    while True:
+        response = aws.dynamodb().scan(
+            TableName=get_settings().content_table,
+            ConsistentRead=True,
+            ProjectionExpression=", ".join(names),
+            ExpressionAttributeNames=names,
+            **extra,
+        )
+        for stored in response.get("Items", []):
+            if is_published(item_key(stored)):
+                found[item_key(stored)] = stored
+        if "LastEvaluatedKey" not in response:
+            return found
+        extra["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
 
 def read_partition(pk: str) -> dict[str, dict]:
@@ -200,6 +299,125 @@ def in_parallel[T, R](work: Callable[[T], R], items: list[T]) -> list[R]:
         return [work(one) for one in items]
     with ThreadPoolExecutor(max_workers=PARALLEL_REQUESTS) as pool:
         return list(pool.map(work, items))
+
+
+# Releases: what each publish published -------------------------------------
+
+
+def release_item(release_id: str, files: dict[str, list[str]], **details: str) -> dict:
+    """A release: when, by whom, from what, and each file's bucket version
+    and ETag (compressed: a site's file list is larger than its details)."""
+    stored = item((RELEASES, release_id), **details)
+    stored["files"] = {"B": zlib.compress(json.dumps(files, sort_keys=True).encode())}
+    return stored
+
+
+def release_files(stored: dict) -> dict[str, list[str]]:
+    files: dict[str, list[str]] = json.loads(zlib.decompress(stored["files"]["B"]))
+    return files
+
+
+def releases(limit: int) -> list[dict]:
+    """The newest releases, newest first."""
+    response = aws.dynamodb().query(
+        TableName=get_settings().content_table,
+        KeyConditionExpression="pk = :pk",
+        ExpressionAttributeValues={":pk": {"S": RELEASES}},
+        ConsistentRead=True,
+        ScanIndexForward=False,
+        Limit=limit,
+    )
+    items: list[dict] = response.get("Items", [])
+    return items
+
+
+# The publishing lease ------------------------------------------------------
+# One item, taken and given back by conditional writes: a taker needs it
+# free, expired, or held by the `stale` owner it saw (a process that died).
+
+
+def _condition_failed(error: Exception) -> bool:
+    return aws.error_code(error) == "ConditionalCheckFailedException"
+
+
+def _update_lease(update: str, condition: str, values: dict[str, str | int], **extra: Any) -> bool:
+    from botocore.exceptions import ClientError
+
+    try:
+        aws.dynamodb().update_item(
+            TableName=get_settings().content_table,
+            Key=_key(LEASE),
+            UpdateExpression=update,
+            ConditionExpression=condition,
+            ExpressionAttributeNames={
+                name: name[1:]
+                for name in ("#owner", "#process", "#expires", "#dirty")
+                if name in update + condition
+            },
+            ExpressionAttributeValues={
+                f":{name}": {"N": str(value)} if isinstance(value, int) else {"S": value}
+                for name, value in values.items()
+            },
+            **extra,
+        )
+    except ClientError as error:
+        if _condition_failed(error):
+            return False
+        raise
+    return True
+
+
+def take_lease(
+    owner: str, holder: str, process: str, since: str, expires: int, now: int, stale: str = ""
+) -> bool:
+    return _update_lease(
+        "SET #owner = :owner, holder = :holder, #process = :process, since = :since, #expires = :expires",
+        "attribute_not_exists(#owner) OR #expires < :now OR #owner = :stale",
+        {
+            "owner": owner,
+            "holder": holder,
+            "process": process,
+            "since": since,
+            "expires": expires,
+            "now": now,
+            "stale": stale,
+        },
+    )
+
+
+def renew_lease(owner: str, expires: int) -> bool:
+    return _update_lease("SET #expires = :expires", "#owner = :owner", {"owner": owner, "expires": expires})
+
+
+def mark_lease_dirty(now: int) -> bool:
+    """Ask the holder to index the bucket again before it lets go; False
+    when nobody holds the lease."""
+    return _update_lease(
+        "SET #dirty = :dirty", "attribute_exists(#owner) AND #expires >= :now", {"dirty": "1", "now": now}
+    )
+
+
+_FREE = "REMOVE #owner, holder, #process, since, #expires"
+
+
+def release_lease(owner: str) -> bool:
+    """Give the lease back, unless it was marked dirty meanwhile (False:
+    index the bucket again first)."""
+    return _update_lease(_FREE, "#owner = :owner AND attribute_not_exists(#dirty)", {"owner": owner})
+
+
+def abandon_lease(owner: str) -> bool:
+    """Give the lease back after a failure, marked dirty: the table may not
+    match the bucket, and the next holder reconciles the two."""
+    return _update_lease(f"SET #dirty = :dirty {_FREE}", "#owner = :owner", {"owner": owner, "dirty": "1"})
+
+
+def clear_lease_dirty(owner: str) -> bool:
+    return _update_lease("REMOVE #dirty", "#owner = :owner", {"owner": owner})
+
+
+def lease() -> dict | None:
+    return get(LEASE)
 
 
 # Search, feeds, sitemap, drafts and scheduling, list markers ------------------

@@ -15,7 +15,8 @@ staff = IAMAuthorizer()
 def admin_publish() -> Response:
     from ..content import publishing
 
-    return private(publishing.reindex_for_staff())
+    identity = (staff_api.current_request.context or {}).get("identity") or {}
+    return private(publishing.reindex_for_staff(identity.get("userArn")))
 
 
 @staff_api.route("/admin/submissions", methods=["GET"], authorizer=staff)
