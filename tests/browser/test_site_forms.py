@@ -36,9 +36,9 @@ def test_the_netlify_contact_form_reaches_the_team_once_without_javascript(stack
     form = page.locator("form[name=contact]")
     expect(form).to_have_attribute("action", f"{stack.api}/enquiries")
     message = f"Sent from the Netlify form, {name}"
-    page.get_by_label("Name").fill("Sam Netlify")
-    page.get_by_label("Email").fill("sam.netlify@example.com")
-    page.get_by_label("Message").fill(message)
+    page.get_by_label("Name", exact=True).fill("Sam Netlify")
+    page.get_by_label("Email", exact=True).fill("sam.netlify@example.com")
+    page.get_by_label("Message", exact=True).fill(message)
     visitor.look("form")
 
     page.get_by_role("button", name="Send Message").click()
