@@ -593,26 +593,25 @@ def handle_bucket_event(detail: dict, report: Report = print) -> Summary | None:
     key = detail.get("object", {}).get("key", "")
     if bucket != get_settings().content_bucket or not key.startswith(SOURCE_PREFIX):
         return None
-    lease = leases.take_or_mark(INDEXER)
-    if lease is None:
-        report("Another publish holds the lease: it will index the bucket before it ends.")
-        return None
-    try:
-        return _under_lease(lease, lambda: _index_bucket(report, origin=Origin(INDEXER), full=False), report)
-    except PublishError as error:
-        _log_rejection(error)
-        return None
+    return _index_unattended(INDEXER, full=False, report=report)
 
 
 def publish_scheduled(report: Report = print) -> Summary | None:
     """Index the bucket again because a scheduled page's time has come
-    (nothing in the bucket changed): under the lease, or left to its holder."""
-    lease = leases.take_or_mark(SCHEDULER)
+    (nothing in the bucket changed)."""
+    return _index_unattended(SCHEDULER, full=True, report=report)
+
+
+def _index_unattended(by: str, *, full: bool, report: Report) -> Summary | None:
+    """Index the bucket for a function nobody waits on: under the lease, or
+    left to whoever holds it (who indexes again before letting go). A bad
+    set is logged and counted, never raised."""
+    lease = leases.take_or_mark(by)
     if lease is None:
         report("Another publish holds the lease: it will index the bucket before it ends.")
         return None
     try:
-        return _under_lease(lease, lambda: _index_bucket(report, origin=Origin(SCHEDULER), full=True), report)
+        return _under_lease(lease, lambda: _index_bucket(report, origin=Origin(by), full=full), report)
     except PublishError as error:
         _log_rejection(error)
         return None
