@@ -14,7 +14,7 @@ the address.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -96,8 +96,8 @@ class Plan:
     items it changed)."""
 
     action: str
-    touches: list[str] = field(default_factory=list)
-    apply: Callable[[], int] = lambda: 0
+    touches: list[str]
+    apply: Callable[[], int]
 
 
 def plan(action: str, email: str) -> Plan:
@@ -129,10 +129,9 @@ def _erase_plan(email: str, items: list[dict]) -> Plan:
     window_start = int(clock.now() // window * window)
     keys = [key for item in items for key in submissions_table.erase(item)]
     keys.append(submissions_table.rate_counter("email", email_digest(email).value, window_start))
-    touches = [submissions_table.describe_key(key) for key in keys]
     return Plan(
         "erase",
-        [f"submission {name}" if name.startswith("NLC-") else name for name in touches],
+        [submissions_table.describe_key(key) for key in keys],
         lambda: sum(submissions_table.delete(key) for key in keys),
     )
 

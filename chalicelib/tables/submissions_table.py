@@ -487,8 +487,8 @@ def delete(key: dict) -> bool:
 def describe_key(key: dict) -> str:
     """What a key names, for a list of what a request will touch: its kind
     and, for a submission, its reference (never a digest)."""
-    pk = key["pk"]["S"]
-    return pk.removeprefix(_SUBMISSION) if pk.startswith(_SUBMISSION) else pk.split("#", 1)[0] + " record"
+    kind, _, rest = key["pk"]["S"].partition("#")
+    return f"submission {rest}" if kind == "submission" else f"{kind} record"
 
 
 def without_email_digest(version: str) -> list[dict]:
