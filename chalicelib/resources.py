@@ -62,13 +62,18 @@ class TableSpec:
 CONTENT_TABLE = TableSpec(logical_name="ContentTable", partition_key="pk", sort_key="sk")
 
 # Submissions, rate-limit counters and idempotency records (see submissions.py
-# for the item layout). Only submissions carry `status`, so the index holds
-# them alone, oldest first; every item expires by `expires_at`.
+# for the item layout). Only submissions carry `status` and `email_digest`, so
+# the indexes hold them alone, oldest first: by status for delivery and staff,
+# by the sender's address for their requests about their data; every item
+# expires by `expires_at`.
 SUBMISSIONS_TABLE = TableSpec(
     logical_name="SubmissionsTable",
     partition_key="pk",
     sort_key="sk",
-    indexes=(Index(name="by-status", partition_key="status", sort_key="created_at"),),
+    indexes=(
+        Index(name="by-status", partition_key="status", sort_key="created_at"),
+        Index(name="by-email", partition_key="email_digest", sort_key="created_at"),
+    ),
     ttl_attribute="expires_at",
 )
 

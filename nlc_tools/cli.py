@@ -235,11 +235,16 @@ def cmd_submissions(args: argparse.Namespace) -> None:
 
     _stage_settings(args)
     try:
-        found = [
-            submission
-            for status in ([args.status] if args.status else STATUSES)
-            for submission in staff.list_submissions(status)
-        ]
+        if args.email:
+            from chalicelib.submissions import data_requests
+
+            found = data_requests.find(data_requests.address(args.email))
+        else:
+            found = [
+                submission
+                for status in ([args.status] if args.status else STATUSES)
+                for submission in staff.list_submissions(status)
+            ]
     except DomainError as error:
         raise CommandError(aws_problem(error, args.stage, refusals=False) or error.message) from None
     if args.json:
@@ -251,7 +256,87 @@ def cmd_submissions(args: argparse.Namespace) -> None:
             f"{submission['created_at']}  attempts {submission['attempts']}"
             + (f"  last error {submission['last_error']}" if submission["last_error"] else "")
         )
-    print(f"{len(found)} submission(s)" + (f" with status {args.status}." if args.status else "."))
+    print(
+        f"{len(found)} submission(s)"
+        + (f" with status {args.status}." if args.status else " from that address." if args.email else ".")
+    )
+
+
+# Requests about personal data ------------------------------------------------------
+
+
+def cmd_export(args: argparse.Namespace) -> None:
+    import json
+
+    from chalicelib.errors import DomainError
+    from chalicelib.submissions import data_requests
+
+    _stage_settings(args)
+    try:
+        found = data_requests.export(data_requests.address(args.email))
+    except DomainError as error:
+        raise CommandError(aws_problem(error, args.stage, refusals=False) or error.message) from None
+    print(json.dumps(found, indent=2, ensure_ascii=False))
+
+
+def cmd_restrict(args: argparse.Namespace) -> None:
+    _change_data(args, "lift" if args.lift else "restrict")
+
+
+def cmd_erase(args: argparse.Namespace) -> None:
+    _change_data(args, "erase")
+
+
+_CHANGES = {
+    "restrict": ("restrict", "Restricted {} submission(s): kept, and never sent."),
+    "lift": ("lift the restriction on", "Lifted the restriction on {} submission(s)."),
+    "erase": ("erase", "Erased {} item(s)."),
+}
+
+
+def _change_data(args: argparse.Namespace, action: str) -> None:
+    """Say what a change will touch, ask (unless --yes), then make it."""
+    from chalicelib.errors import DomainError
+    from chalicelib.submissions import data_requests
+
+    _stage_settings(args)
+    verb, done = _CHANGES[action]
+    try:
+        change = data_requests.plan(action, data_requests.address(args.email))
+    except DomainError as error:
+        raise CommandError(aws_problem(error, args.stage, refusals=False) or error.message) from None
+    if not change.touches:
+        print(f"Nothing to {verb}: no submission from that address.\n" + done.format(0))
+        return
+    print(f"This will {verb}, in stage {args.stage}:")
+    for name in change.touches:
+        print(f"  {name}")
+    if args.dry_run:
+        print("Dry run: nothing changed.")
+        return
+    if not args.yes:
+        _confirm(action)
+    try:
+        count = data_requests.carry_out(change)
+    except DomainError as error:
+        raise CommandError(aws_problem(error, args.stage, refusals=False) or error.message) from None
+    print(done.format(count))
+
+
+def _confirm(action: str) -> None:
+    """A yes from the person at the terminal; refused without one."""
+    if not sys.stdin.isatty():
+        raise CommandError(f"{action} changes stored data: run it in a terminal to confirm, or pass --yes")
+    print("Type yes to go on: ", end="", file=sys.stderr, flush=True)
+    if sys.stdin.readline().strip().lower() != "yes":
+        raise CommandError("nothing changed")
+
+
+def cmd_backfill(args: argparse.Namespace) -> None:
+    from .provision import backfill_addresses
+
+    for change in backfill_addresses(_stage_settings(args), always=True):
+        print(change)
 
 
 # AWS out of reach ------------------------------------------------------------------
@@ -397,7 +482,62 @@ def build_parser() -> argparse.ArgumentParser:
     listing.add_argument(
         "--json", action="store_true", help="print every stored field, personal data included"
     )
+    listing.add_argument(
+        "--email",
+        metavar="ADDRESS",
+        help="every submission from this address, whatever its status (matched as the rate limit "
+        "matches: any letter case, +tag ignored)",
+    )
     listing.set_defaults(handler=cmd_submissions)
+
+    def with_email(sub: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        sub.add_argument(
+            "--email",
+            required=True,
+            metavar="ADDRESS",
+            help="the person's address (any letter case, +tag ignored)",
+        )
+        return sub
+
+    def changing(sub: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        sub.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+        sub.add_argument(
+            "--dry-run", action="store_true", help="show what would be touched and change nothing"
+        )
+        return sub
+
+    export = with_email(with_stage(command("export", "print everything stored about a person, as JSON")))
+    export.set_defaults(handler=cmd_export)
+
+    restrict = changing(
+        with_email(
+            with_stage(
+                command("restrict", "keep a person's submissions but never send them, and list them nowhere")
+            )
+        )
+    )
+    restrict.add_argument(
+        "--lift", action="store_true", help="undo a restriction: each goes back to the status it had"
+    )
+    restrict.set_defaults(handler=cmd_restrict)
+
+    erase = changing(
+        with_email(
+            with_stage(
+                command(
+                    "erase",
+                    "delete a person's submissions, their idempotency records and rate-limit "
+                    "counter, and cancel any delivery not yet made",
+                )
+            )
+        )
+    )
+    erase.set_defaults(handler=cmd_erase)
+
+    backfill = with_stage(
+        command("backfill", "let requests about personal data find submissions stored before they could")
+    )
+    backfill.set_defaults(handler=cmd_backfill)
     return parser
 
 

@@ -44,6 +44,7 @@ def provision(settings: Settings, report: Report = print) -> list[str]:
     record(_ensure_bucket(settings.content_bucket, CONTENT_BUCKET))
     for name, spec in tables(settings).items():
         record(_ensure_table(name, spec))
+    record(backfill_addresses(settings))
     for name, queue in queues(settings).items():
         record(_ensure_queue(name, queue))
     domain = sender_identity(settings)
@@ -174,6 +175,28 @@ def _ensure_table(name: str, spec: TableSpec) -> list[str]:
     if spec.ttl_attribute:
         changes += _ensure_ttl(name, spec.ttl_attribute)
     return changes
+
+
+# The table's tag naming the address matching its submissions are digested
+# by: provisioning backfills only when it differs, so a run is one read.
+ADDRESS_MATCHING_TAG = "nlc:address-matching"
+
+
+def backfill_addresses(settings: Settings, *, always: bool = False) -> list[str]:
+    """Give submissions stored before addresses were digested (or by an
+    older match) the digest their sender's requests find them by, then tag
+    the table with the matching version; `always` scans whatever the tag."""
+    from chalicelib.submissions.data_requests import backfill
+    from chalicelib.submissions.intake import ADDRESS_MATCHING
+
+    dynamodb = aws.dynamodb()
+    arn = dynamodb.describe_table(TableName=settings.submissions_table)["Table"]["TableArn"]
+    tags = dynamodb.list_tags_of_resource(ResourceArn=arn).get("Tags", [])
+    if not always and {"Key": ADDRESS_MATCHING_TAG, "Value": ADDRESS_MATCHING} in tags:
+        return []
+    count = backfill()
+    dynamodb.tag_resource(ResourceArn=arn, Tags=[{"Key": ADDRESS_MATCHING_TAG, "Value": ADDRESS_MATCHING}])
+    return [f"set the address digest of {count} stored submission(s) in {settings.submissions_table}"]
 
 
 def _ensure_ttl(name: str, attribute: str) -> list[str]:

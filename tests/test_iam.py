@@ -149,6 +149,10 @@ def every_entry_point_run(client, seeded, recorded, worker, submissions_clock):
     del faults["SendEmail"]
     http("GET", "/admin/submissions?status=received")
     http("POST", f"/admin/submissions/{failing}/retry")
+    # A person's requests about their data, ending with erasure.
+    for action in ("find", "export", "restrict", "lift", "erase"):
+        request = {"email": ENQUIRY["email"], "action": action}
+        http("POST", "/admin/data-requests", headers=JSON, body=json.dumps(request))
     # Staff and the bucket's events re-index after an editor's change.
     put_source(calls, "pages/about.md", "---\ntitle: About\n---\n\nWho we are.\n")
     put_source(calls, "pages/soon.md", "---\ntitle: Soon\npublish_at: 2099-01-04T09:00:00Z\n---\n\nLater.\n")

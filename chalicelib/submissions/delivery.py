@@ -122,7 +122,8 @@ def _release(submission: Submission, claim: Claim, changes: dict[str, Any], even
 
 def claim(reference: str, statuses: tuple[str, ...], *, due_only: bool) -> tuple[Submission, Claim] | dict:
     """Claim a submission for sending, at this moment: it and the claim, or
-    the item as it stands if it cannot be claimed (empty if none)."""
+    the item as it stands if it cannot be claimed (empty if none). A
+    restricted one is never claimed: no sender asks for that status."""
     token = secrets.token_hex(16)
     now = clock.now()
     expires_at = POLICY.claim_expires_at(now)

@@ -8,10 +8,12 @@ from ..errors import Conflict, InvalidRequest, NotFound, RateLimited, Refused, U
 __all__ = [
     "AlreadyForwarded",
     "BeingSent",
+    "DataRequestInvalid",
     "FormInvalid",
     "IdempotencyKeyReused",
     "NotStored",
     "RateLimited",
+    "Restricted",
     "SubmissionNotFound",
     "TableUnavailable",
 ]
@@ -57,6 +59,15 @@ class BeingSent(Conflict):
         super().__init__(f"{reference} is being sent right now: check it again in a few minutes.")
 
 
+class Restricted(Conflict):
+    code = "restricted"
+
+    def __init__(self, reference: str) -> None:
+        super().__init__(
+            f"{reference} is restricted at its sender's request: it is not sent until the restriction is lifted."
+        )
+
+
 class NotStored(Unavailable):
     def __init__(self) -> None:
         super().__init__(
@@ -71,3 +82,7 @@ class TableUnavailable(Unavailable):
             "The submissions table cannot be reached just now. Try again in a few minutes.",
             retry_after=RETRY_AFTER_UNAVAILABLE,
         )
+
+
+class DataRequestInvalid(InvalidRequest):
+    """A request about someone's data that names no valid address or action."""

@@ -95,9 +95,23 @@ def _request_token(
 def rate_limited_address(email: str) -> str:
     """The mailbox an address delivers to, for counting: `Ada+news@Example.com`
     counts as `ada@example.com` (local parts are case-insensitive in practice,
-    and a +tag is a mailbox's own alias)."""
+    and a +tag is a mailbox's own alias). A person's requests about their data
+    find their submissions by the same match."""
     local, _, domain = email.casefold().rpartition("@")
     return f"{local.split('+', 1)[0]}@{domain}"
+
+
+# Bumped with any change to rate_limited_address: the backfill then digests
+# every stored submission's address again, so none is missed by the new match.
+ADDRESS_MATCHING = "1"
+
+
+def email_digest(email: str) -> submissions_table.EmailDigest:
+    """What a submission is found by: its address's digest, the same one its
+    rate-limit counter is keyed by."""
+    return submissions_table.EmailDigest(
+        submissions_table.digest(rate_limited_address(email)), ADDRESS_MATCHING
+    )
 
 
 def _store(
@@ -144,6 +158,7 @@ def _store(
                     if idempotency_key is not None
                     else None
                 ),
+                email=email_digest(submission.email),
             )
         except aws.errors() as error:
             return _settle(submission, token, error)

@@ -6,11 +6,11 @@ from .. import aws, observability
 from ..errors import InvalidRequest
 from ..tables import submissions_table
 from . import delivery
-from .errors import AlreadyForwarded, BeingSent, SubmissionNotFound, TableUnavailable
-from .submission import FAILED, FORWARDED, RECEIVED, SPAM, STATUSES, is_reference
+from .errors import AlreadyForwarded, BeingSent, Restricted, SubmissionNotFound, TableUnavailable
+from .submission import FAILED, FORWARDED, RECEIVED, RESTRICTED, SPAM, STATUSES, is_reference
 
 
-def _unavailable(error: Exception) -> TableUnavailable:
+def table_unavailable(error: Exception) -> TableUnavailable:
     observability.submission_event("storage_unavailable", "-", "-", error=aws.error_code(error))
     return TableUnavailable()
 
@@ -24,12 +24,14 @@ def retry_submission(reference: str) -> dict:
     try:
         claimed = delivery.claim(reference, (RECEIVED, FAILED, SPAM), due_only=False)
     except aws.errors() as error:
-        raise _unavailable(error) from None
+        raise table_unavailable(error) from None
     if isinstance(claimed, dict):
         if not claimed:
             raise SubmissionNotFound(reference)
         if submissions_table.status_of(claimed) == FORWARDED:
             raise AlreadyForwarded(reference)
+        if submissions_table.status_of(claimed) == RESTRICTED:
+            raise Restricted(reference)
         raise BeingSent(reference)
     submission, claim = claimed
     delivery.deliver(submission, claim)
@@ -43,4 +45,4 @@ def list_submissions(status: str) -> list[dict]:
     try:
         return [submissions_table.from_item(item).view() for item in submissions_table.with_status(status)]
     except aws.errors() as error:
-        raise _unavailable(error) from None
+        raise table_unavailable(error) from None

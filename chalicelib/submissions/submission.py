@@ -3,7 +3,9 @@ has got. Pure: the submissions table module stores it.
 
 Its status is `received` until the team's copy is sent (`forwarded`); after
 the last failed attempt, or a permanent refusal, it is `failed`. A filled-in
-honeypot makes it `spam`, stored but never sent.
+honeypot makes it `spam`, stored but never sent. One its sender asked to be
+`restricted` is kept and never sent, and is in no list by status (the
+status it had is kept, for lifting the restriction).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from .fields import TYPE_LABELS, Format, wordings
 
 RECEIVED, FORWARDED, FAILED, SPAM = "received", "forwarded", "failed", "spam"
 STATUSES = (RECEIVED, FORWARDED, FAILED, SPAM)
+RESTRICTED = "restricted"  # not listed by status: found only by its sender's address
 
 _REFERENCE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O or 1/I to misread
 _REFERENCE = re.compile(rf"^NLC-[{_REFERENCE_ALPHABET}]{{4}}-[{_REFERENCE_ALPHABET}]{{4}}$")

@@ -4,14 +4,18 @@ intake, delivery and staff tools make on it.
     pk                                 sk  holds
     submission#<reference>             -   a submission: type, fields, status, attempts,
                                            the digest of the request that stored it,
-                                           the claim of whoever is sending it
+                                           the claim of whoever is sending it, the
+                                           digest of its address (`email_digest`, with
+                                           the matching version `email_match`) and of
+                                           its Idempotency-Key (`idempotency_digest`)
     rate#<ip|email>#<digest>#<window>  -   requests counted in one rate-limit window
     idempotency#<type>#<digest>        -   the first answer to an Idempotency-Key
 
 Every item expires by `expires_at`: a submission after the stage's retention
 period, a counter after its window, an idempotency record after a day. Client
 IPs, addresses and keys appear in keys only as SHA-256 digests. Only
-submissions carry `status`, so the `by-status` index holds them alone.
+submissions carry `status` and `email_digest`, so the `by-status` and
+`by-email` indexes hold them alone.
 
 AWS errors propagate: the caller decides what a failure means.
 """
@@ -29,6 +33,8 @@ from ..submissions.submission import Submission
 
 DETAIL = "-"
 BY_STATUS = "by-status"
+BY_EMAIL = "by-email"
+_SUBMISSION = "submission#"
 
 
 def digest(value: str) -> str:
@@ -40,7 +46,7 @@ def _key(pk: str) -> dict:
 
 
 def _submission_key(reference: str) -> dict:
-    return _key(f"submission#{reference}")
+    return _key(f"{_SUBMISSION}{reference}")
 
 
 def _table() -> str:
@@ -64,6 +70,19 @@ def to_item(submission: Submission) -> dict:
     if submission.document:
         item["document"] = {"S": json.dumps(submission.document, ensure_ascii=False)}
     return item
+
+
+@dataclass(frozen=True)
+class EmailDigest:
+    """The digest an address is found by, and the version of the matching
+    that made it: a submission stored under an older one is digested again."""
+
+    value: str
+    version: str
+
+
+def _email_attributes(email: EmailDigest) -> dict:
+    return {"email_digest": {"S": email.value}, "email_match": {"S": email.version}}
 
 
 def from_item(item: dict) -> Submission:
@@ -145,6 +164,14 @@ class Contended:
 StoreOutcome = Stored | AlreadyStored | Replayed | OverLimit | ReferenceTaken | Contended
 
 
+def _rate_key(scope: str, value_digest: str, window_start: int) -> dict:
+    return _key(f"rate#{scope}#{value_digest}#{window_start}")
+
+
+def _idempotency_key(kind: str, key_digest: str) -> dict:
+    return _key(f"idempotency#{kind}#{key_digest}")
+
+
 def store(
     submission: Submission,
     *,
@@ -155,6 +182,7 @@ def store(
     rate_limits: list[RateLimit],
     window: tuple[int, int],
     idempotency: tuple[str, str, int] | None,
+    email: EmailDigest,
 ) -> StoreOutcome:
     """Store the submission, count it against each rate limit and record its
     Idempotency-Key (digest of the key, digest of the request, expiry), all
@@ -172,7 +200,10 @@ def store(
         "request": {"S": request},
         "next_attempt_at": {"N": str(next_attempt_at)},
         "expires_at": {"N": str(expires_at)},
+        **_email_attributes(email),
     }
+    if idempotency is not None:
+        item["idempotency_digest"] = {"S": idempotency[0]}
     actions: list[dict] = [
         {
             "Put": {
@@ -188,7 +219,7 @@ def store(
             {
                 "Update": {
                     "TableName": _table(),
-                    "Key": _key(f"rate#{limit.scope}#{digest(limit.value)}#{window_start}"),
+                    "Key": _rate_key(limit.scope, digest(limit.value), window_start),
                     "UpdateExpression": "ADD #count :one SET expires_at = :expires",
                     # A limit of 0 turns the form off.
                     "ConditionExpression": "(attribute_not_exists(#count) AND :one <= :limit) OR #count < :limit",
@@ -208,7 +239,7 @@ def store(
                 "Put": {
                     "TableName": _table(),
                     "Item": {
-                        **_key(f"idempotency#{submission.type}#{key_digest}"),
+                        **_idempotency_key(submission.type, key_digest),
                         "reference": {"S": submission.reference},
                         "request": {"S": request_digest},
                         "expires_at": {"N": str(idempotency_expires_at)},
@@ -347,18 +378,145 @@ def release(reference: str, claim: str, changes: dict[str, Any]) -> None:
 def with_status(status: str) -> list[dict]:
     """Every submission with a status, oldest first (the index is eventually
     consistent: a claim re-checks on the table)."""
+    return _query(
+        IndexName=BY_STATUS,
+        KeyConditionExpression="#status = :status",
+        ExpressionAttributeNames={"#status": "status"},
+        ExpressionAttributeValues={":status": {"S": status}},
+    )
+
+
+def _query(**query: Any) -> list[dict]:
+    """Every item a query finds, page after page."""
+    return _pages(aws.dynamodb().query, **query)
+
+
+def _pages(operation: Any, **request: Any) -> list[dict]:
     items: list[dict] = []
     extra: dict[str, Any] = {}
     while True:
-        response = aws.dynamodb().query(
-            TableName=_table(),
-            IndexName=BY_STATUS,
-            KeyConditionExpression="#status = :status",
-            ExpressionAttributeNames={"#status": "status"},
-            ExpressionAttributeValues={":status": {"S": status}},
-            **extra,
-        )
+        response = operation(TableName=_table(), **request, **extra)
         items += response.get("Items", [])
         if "LastEvaluatedKey" not in response:
             return items
         extra["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+
+# A person's submissions: found by their address's digest -------------------------------
+
+
+def by_email(email_digest: str) -> list[dict]:
+    """Every submission from one address, whatever its status, oldest first."""
+    return _query(
+        IndexName=BY_EMAIL,
+        KeyConditionExpression="#email = :email",
+        ExpressionAttributeNames={"#email": "email_digest"},
+        ExpressionAttributeValues={":email": {"S": email_digest}},
+    )
+
+
+def restricted_from(item: dict) -> str | None:
+    return item["restricted_from"]["S"] if "restricted_from" in item else None
+
+
+def expires_at(item: dict) -> int | None:
+    return int(item["expires_at"]["N"]) if "expires_at" in item else None
+
+
+def restrict(reference: str, restricted: str) -> bool:
+    """Mark a submission `restricted`, keeping the status it had in
+    `restricted_from`, and drop any claim so that a sender in flight cannot
+    record an outcome over it. False if it is gone or restricted already."""
+    return _conditional_update(
+        reference,
+        UpdateExpression="SET #from = #status, #status = :restricted REMOVE #claim, #lease",
+        ConditionExpression="attribute_exists(pk) AND #status <> :restricted",
+        ExpressionAttributeNames={
+            "#from": "restricted_from",
+            "#status": "status",
+            "#claim": "claim",
+            "#lease": "claim_expires_at",
+        },
+        ExpressionAttributeValues={":restricted": {"S": restricted}},
+    )
+
+
+def lift(reference: str, restricted: str) -> bool:
+    """Give a restricted submission back the status it had. False if it is
+    gone or not restricted."""
+    return _conditional_update(
+        reference,
+        UpdateExpression="SET #status = #from REMOVE #from",
+        ConditionExpression="#status = :restricted AND attribute_exists(#from)",
+        ExpressionAttributeNames={"#from": "restricted_from", "#status": "status"},
+        ExpressionAttributeValues={":restricted": {"S": restricted}},
+    )
+
+
+def _conditional_update(reference: str, **update: Any) -> bool:
+    from botocore.exceptions import ClientError
+
+    try:
+        aws.dynamodb().update_item(TableName=_table(), Key=_submission_key(reference), **update)
+    except ClientError as error:
+        if aws.error_code(error) != "ConditionalCheckFailedException":
+            raise
+        return False
+    return True
+
+
+def erase(item: dict) -> list[dict]:
+    """The keys of everything stored for one submission: the submission and
+    its idempotency record (the only record that holds its reference)."""
+    keys = [_key(item["pk"]["S"])]
+    if "idempotency_digest" in item:
+        keys.append(_idempotency_key(item["type"]["S"], item["idempotency_digest"]["S"]))
+    return keys
+
+
+def rate_counter(scope: str, value_digest: str, window_start: int) -> dict:
+    return _rate_key(scope, value_digest, window_start)
+
+
+def delete(key: dict) -> bool:
+    """Delete one item; whether there was one to delete."""
+    response = aws.dynamodb().delete_item(TableName=_table(), Key=key, ReturnValues="ALL_OLD")
+    return "Attributes" in response
+
+
+def describe_key(key: dict) -> str:
+    """What a key names, for a list of what a request will touch: its kind
+    and, for a submission, its reference (never a digest)."""
+    kind, _, rest = key["pk"]["S"].partition("#")
+    return f"submission {rest}" if kind == "submission" else f"{kind} record"
+
+
+def without_email_digest(version: str) -> list[dict]:
+    """Submissions stored before addresses were digested, or digested by
+    another matching version: their keys and fields (a Scan, for a backfill)."""
+    return _pages(
+        aws.dynamodb().scan,
+        FilterExpression="begins_with(pk, :submission) AND "
+        "(attribute_not_exists(#email) OR #match <> :version)",
+        ProjectionExpression="pk, sk, #fields",
+        ExpressionAttributeNames={"#email": "email_digest", "#match": "email_match", "#fields": "fields"},
+        ExpressionAttributeValues={":submission": {"S": _SUBMISSION}, ":version": {"S": version}},
+    )
+
+
+def email_of(item: dict) -> str:
+    return str(json.loads(item["fields"]["S"])["email"])
+
+
+def set_email_digest(item: dict, email: EmailDigest) -> bool:
+    """Set a stored submission's address digest; False if it has gone since."""
+    attributes = _email_attributes(email)
+    return _conditional_update(
+        item["pk"]["S"].removeprefix(_SUBMISSION),
+        UpdateExpression="SET email_digest = :digest, email_match = :match",
+        ConditionExpression="attribute_exists(pk)",
+        ExpressionAttributeValues={
+            ":digest": attributes["email_digest"],
+            ":match": attributes["email_match"],
+        },
+    )

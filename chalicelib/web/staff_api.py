@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from chalice.app import IAMAuthorizer, Response
 
 from .errors import ApiBlueprint
@@ -41,3 +43,16 @@ def admin_preview() -> Response:
     from ..content import reads
 
     return private(reads.preview(query_param(staff_api.current_request, "path")))
+
+
+@staff_api.route("/admin/data-requests", methods=["POST"], authorizer=staff)
+def admin_data_request() -> Response:
+    """A person's request about their data: the address travels in the
+    body, never in a URL, so no access log holds it."""
+    from ..submissions import data_requests
+
+    try:
+        data = json.loads(staff_api.current_request.raw_body or b"null")
+    except ValueError:
+        data = None
+    return private(data_requests.answer(data_requests.read(data)))

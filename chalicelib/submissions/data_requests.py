@@ -1,0 +1,174 @@
+"""A person's rights over what they sent: find, copy, restrict and erase
+every submission from their address, matched as the rate limit matches it
+(so `Ada+news@Example.com` is `ada@example.com`), through the `by-email`
+index of the address's digest.
+
+A restricted submission is kept, and never forwarded or retried: no sender
+can claim it (a claim asks for another status), and it is in no list by
+status. Erasing deletes each submission, its idempotency record and the
+address's rate-limit counter of the current window; a delivery still queued
+then finds nothing to claim. The log holds the request and its count, never
+the address.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from .. import aws, clock, observability
+from ..settings import get_settings
+from ..tables import submissions_table
+from . import delivery
+from .errors import DataRequestInvalid
+from .fields import EmailAddress
+from .intake import ADDRESS_MATCHING, email_digest
+from .staff import table_unavailable
+from .submission import RECEIVED, RESTRICTED, iso
+
+Action = Literal["find", "export", "restrict", "lift", "erase"]
+ACTIONS: tuple[str, ...] = Action.__args__  # type: ignore[attr-defined]
+
+
+class DataRequest(BaseModel):
+    """A request about one person's data: their address and what to do."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    email: EmailAddress
+    action: Action
+
+
+def read(data: Any) -> DataRequest:
+    """The request, validated; DataRequestInvalid in plain words."""
+    try:
+        return DataRequest.model_validate(data)
+    except ValidationError as error:
+        problem = error.errors()[0]
+        name = str(problem["loc"][0]) if problem["loc"] else "body"
+        if name == "email":
+            message = "email must be an email address, like name@example.com."
+        elif name == "action":
+            message = f"action must be one of {', '.join(ACTIONS)}."
+        elif problem["type"] == "extra_forbidden":
+            message = f"{name} is not part of a data request: send email and action only."
+        else:
+            message = 'Send a JSON object: {"email": "name@example.com", "action": "find"}.'
+        raise DataRequestInvalid(message) from None
+
+
+def address(email: str) -> str:
+    """An address as a submission stores it (for the CLI's --email)."""
+    return read({"email": email, "action": "find"}).email
+
+
+def _items(email: str) -> list[dict]:
+    try:
+        return submissions_table.by_email(email_digest(email).value)
+    except aws.errors() as error:
+        raise table_unavailable(error) from None
+
+
+def find(email: str) -> list[dict]:
+    """Every submission from the address, whatever its status, as staff see them."""
+    return [submissions_table.from_item(item).view() for item in _items(email)]
+
+
+def export(email: str) -> dict:
+    """Everything stored about the person: each submission with its
+    delivery record and when it was stored and will expire."""
+    submissions = []
+    for item in _items(email):
+        view = submissions_table.from_item(item).view()
+        expires_at = submissions_table.expires_at(item)
+        view["expires_at"] = iso(expires_at) if expires_at is not None else None
+        view["restricted_from"] = submissions_table.restricted_from(item)
+        submissions.append(view)
+    return {"email": email, "submissions": submissions}
+
+
+@dataclass
+class Plan:
+    """What a change would touch, and the change itself (`apply`: how many
+    items it changed)."""
+
+    action: str
+    touches: list[str]
+    apply: Callable[[], int]
+
+
+def plan(action: str, email: str) -> Plan:
+    """What `restrict`, `lift` or `erase` would touch for the address."""
+    items = _items(email)
+    if action == "restrict":
+        chosen = [item for item in items if submissions_table.status_of(item) != RESTRICTED]
+        change = submissions_table.restrict
+    elif action == "lift":
+        chosen = [item for item in items if submissions_table.status_of(item) == RESTRICTED]
+        change = submissions_table.lift
+    else:
+        return _erase_plan(email, items)
+    references = [item["reference"]["S"] for item in chosen]
+
+    def apply() -> int:
+        changed = [reference for reference in references if change(reference, RESTRICTED)]
+        if action == "lift":
+            for reference, item in zip(references, chosen, strict=True):
+                if reference in changed and submissions_table.restricted_from(item) == RECEIVED:
+                    delivery.enqueue(reference)  # pending again: send it now
+        return len(changed)
+
+    return Plan(action, [f"submission {reference}" for reference in references], apply)
+
+
+def _erase_plan(email: str, items: list[dict]) -> Plan:
+    window = get_settings().rate_limit_window_seconds
+    window_start = int(clock.now() // window * window)
+    keys = [key for item in items for key in submissions_table.erase(item)]
+    keys.append(submissions_table.rate_counter("email", email_digest(email).value, window_start))
+    return Plan(
+        "erase",
+        [submissions_table.describe_key(key) for key in keys],
+        lambda: sum(submissions_table.delete(key) for key in keys),
+    )
+
+
+def carry_out(change: Plan) -> int:
+    """Make the change; how many items it changed, logged without the address."""
+    try:
+        count = change.apply()
+    except aws.errors() as error:
+        observability.emit(
+            {
+                "type": "data_request",
+                "action": change.action,
+                "outcome": "failed",
+                "error": aws.describe(error),
+            }
+        )
+        raise table_unavailable(error) from None
+    observability.emit({"type": "data_request", "action": change.action, "count": count})
+    return count
+
+
+def answer(request: DataRequest) -> dict:
+    """The HTTP route's answer: the request carried out, signed by staff."""
+    if request.action == "find":
+        return {"submissions": find(request.email)}
+    if request.action == "export":
+        return export(request.email)
+    count = carry_out(plan(request.action, request.email))
+    return {"action": request.action, "count": count}
+
+
+def backfill() -> int:
+    """Give every submission stored before addresses were digested (or
+    digested by an older match) the digest it is found by; how many."""
+    done = 0
+    for item in submissions_table.without_email_digest(ADDRESS_MATCHING):
+        done += submissions_table.set_email_digest(item, email_digest(submissions_table.email_of(item)))
+    observability.emit({"type": "data_request", "action": "backfill", "count": done})
+    return done
