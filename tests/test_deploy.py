@@ -94,7 +94,7 @@ def test_provision_deploy_and_publish_succeed(deployed):
     assert "Published: 2 created" in publish.stdout
 
 
-def test_the_functions_run_python_3_11_with_the_stage_settings_and_policy(deployed, aws, project_copy):
+def test_the_functions_run_python_3_13_with_the_stage_settings_and_policy(deployed, aws, project_copy):
     config = json.loads((project_copy / ".chalice" / "config.json").read_text())["stages"][STAGE]
     policy = json.loads((project_copy / ".chalice" / config["iam_policy_file"]).read_text())
     settings = Settings.from_environment(stage_environment(STAGE))
