@@ -1,4 +1,4 @@
-"""Bring a stage's bucket, tables, queue and sender identity to their
+"""Bring a stage's bucket, tables, queue, sender identity and alarms to their
 definitions in resources.py. Every step reads before it writes, so a second run changes
 nothing, and a run that stopped halfway can simply be run again."""
 
@@ -12,9 +12,12 @@ from chalicelib.resources import (
     CONTENT_BUCKET,
     GATEWAY_RESPONSE_HEADERS,
     GATEWAY_RESPONSES,
+    AlarmSpec,
     BucketSpec,
     QueueSpec,
     TableSpec,
+    alarms,
+    alerts_topic,
     dead_letter_queue,
     queues,
     sender_identity,
@@ -52,6 +55,7 @@ def provision(settings: Settings, report: Report = print) -> list[str]:
     if not identity.get("VerifiedForSendingStatus"):
         _report_dkim_records(domain, identity, report)
     record(_ensure_gateway_responses(settings.stage, report))
+    record(_ensure_alarms(settings))
     if not changes:
         report("Nothing to change: every resource is already in place.")
     return changes
@@ -314,3 +318,39 @@ def _ensure_gateway_responses(stage: str, report: Report) -> list[str]:
         apigateway.create_deployment(restApiId=api_id, stageName=api_stage)
         changes.append(f"deployed the API's stage {api_stage} again")
     return changes
+
+
+# Alarms ------------------------------------------------------------------------------
+
+
+def _ensure_alarms(settings: Settings) -> list[str]:
+    """The stage's alerts topic, and each alarm sending to it as defined.
+    Subscriptions are staff's own: they are left alone."""
+    sns = aws.client("sns")
+    name = alerts_topic(settings)
+    changes = []
+    topic_arn = next(
+        (
+            topic["TopicArn"]
+            for page in sns.get_paginator("list_topics").paginate()
+            for topic in page["Topics"]
+            if topic["TopicArn"].rpartition(":")[2] == name
+        ),
+        None,
+    )
+    if topic_arn is None:
+        topic_arn = sns.create_topic(Name=name)["TopicArn"]
+        changes.append(f"created SNS topic {name}")
+    for alarm_name, spec in alarms(settings).items():
+        changes += _ensure_alarm(alarm_name, spec, settings.stage, topic_arn)
+    return changes
+
+
+def _ensure_alarm(name: str, spec: AlarmSpec, stage: str, topic_arn: str) -> list[str]:
+    cloudwatch = aws.client("cloudwatch")
+    wanted = spec.alarm_kwargs(name, stage, topic_arn)
+    current = cloudwatch.describe_alarms(AlarmNames=[name], AlarmTypes=["MetricAlarm"])["MetricAlarms"]
+    if current and all(current[0].get(key) == value for key, value in wanted.items()):
+        return []
+    cloudwatch.put_metric_alarm(**wanted)
+    return [f"{'updated' if current else 'created'} alarm {name}"]

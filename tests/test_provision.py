@@ -164,3 +164,31 @@ def test_provision_against_the_emulator_twice_exits_zero_and_leaves_private_vers
             return boto3.client(name, endpoint_url=endpoint, region_name="eu-west-2")
 
         assert_provisioned(emulated("s3"), emulated("dynamodb"), emulated("sesv2"), emulated("sqs"))
+
+
+def test_provision_sends_the_stage_alarms_to_its_alerts_topic_and_puts_back_a_changed_one(moto):
+    first = provision_local()
+    assert "created SNS topic nlc-local-alerts" in first
+    assert "created alarm nlc-local-failed-forwards" in first
+    assert "created alarm nlc-local-content-rejected" in first
+    (topic,) = boto3.client("sns").list_topics()["Topics"]
+    assert topic["TopicArn"].endswith(":nlc-local-alerts")
+    cloudwatch = boto3.client("cloudwatch")
+    found = {alarm["MetricName"]: alarm for alarm in cloudwatch.describe_alarms()["MetricAlarms"]}
+    assert set(found) == {"FailedForwards", "ContentRejected"}
+    for alarm in found.values():
+        assert alarm["Namespace"] == "NLC/API"
+        assert alarm["Dimensions"] == [{"Name": "Stage", "Value": "local"}]
+        assert alarm["AlarmActions"] == [topic["TopicArn"]]
+        assert (alarm["Statistic"], alarm["Threshold"]) == ("Sum", 1)
+        assert alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+
+    changed = {key: found["FailedForwards"][key] for key in ("AlarmName", "Namespace", "MetricName")}
+    cloudwatch.put_metric_alarm(
+        **changed, Statistic="Sum", Period=300, EvaluationPeriods=1, Threshold=10,
+        ComparisonOperator="GreaterThanOrEqualToThreshold",
+    )  # fmt: skip
+    second = provision_local()
+    assert second.splitlines() == ["updated alarm nlc-local-failed-forwards"]
+    assert cloudwatch.describe_alarms(AlarmNames=[changed["AlarmName"]])["MetricAlarms"][0]["AlarmActions"]
+    assert "Nothing to change" in provision_local()
