@@ -253,3 +253,29 @@ def alarms(settings: Settings) -> dict[str, AlarmSpec]:
         f"nlc-{settings.stage}-failed-forwards": FAILED_FORWARDS_ALARM,
         f"nlc-{settings.stage}-content-rejected": CONTENT_REJECTED_ALARM,
     }
+
+
+@dataclass(frozen=True)
+class MailEventsSpec:
+    """An SES configuration set every email is sent with, sending what SES
+    learns of each message to EventBridge's default bus, where `ses_events`
+    records it on the submission."""
+
+    logical_name: str
+    destination_name: str = "eventbridge"
+    event_types: tuple[str, ...] = ("DELIVERY", "BOUNCE", "COMPLAINT", "REJECT")
+
+    def event_destination(self, bus_arn: object) -> dict:
+        """The event destination as SES's API and CloudFormation spell it."""
+        return {
+            "Enabled": True,
+            "MatchingEventTypes": list(self.event_types),
+            "EventBridgeDestination": {"EventBusArn": bus_arn},
+        }
+
+
+MAIL_EVENTS = MailEventsSpec(logical_name="MailEvents")
+
+
+def configuration_set(settings: Settings) -> str:
+    return f"nlc-{settings.stage}-mail"

@@ -11,11 +11,13 @@ from chalicelib.resources import (
     CONTENT_BUCKET,
     GATEWAY_RESPONSE_HEADERS,
     GATEWAY_RESPONSES,
+    MAIL_EVENTS,
     BucketSpec,
     QueueSpec,
     TableSpec,
     alarms,
     alerts_topic,
+    configuration_set,
     dead_letter_queue,
     queues,
     sender_identity,
@@ -132,6 +134,23 @@ def template(settings: Settings) -> dict:
         "Properties": {"EmailIdentity": domain},
     }
     resources.update(_alarms(settings))
+    resources[MAIL_EVENTS.logical_name] = {
+        "Type": "AWS::SES::ConfigurationSet",
+        "Properties": {"Name": configuration_set(settings)},
+    }
+    default_bus = {
+        "Fn::Sub": "arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/default"
+    }
+    resources[MAIL_EVENTS.logical_name + "ToEventBridge"] = {
+        "Type": "AWS::SES::ConfigurationSetEventDestination",
+        "Properties": {
+            "ConfigurationSetName": {"Ref": MAIL_EVENTS.logical_name},
+            "EventDestination": {
+                "Name": MAIL_EVENTS.destination_name,
+                **MAIL_EVENTS.event_destination(default_bus),
+            },
+        },
+    }
     # A property of the API rather than GatewayResponse resources: SAM puts
     # them in the API's definition, so every deployment of it carries them.
     resources[CHALICE_REST_API] = {"Properties": {"GatewayResponses": gateway_responses()}}

@@ -12,12 +12,14 @@ from chalicelib.resources import (
     CONTENT_BUCKET,
     GATEWAY_RESPONSE_HEADERS,
     GATEWAY_RESPONSES,
+    MAIL_EVENTS,
     AlarmSpec,
     BucketSpec,
     QueueSpec,
     TableSpec,
     alarms,
     alerts_topic,
+    configuration_set,
     dead_letter_queue,
     queues,
     sender_identity,
@@ -54,6 +56,7 @@ def provision(settings: Settings, report: Report = print) -> list[str]:
     record(made)
     if not identity.get("VerifiedForSendingStatus"):
         _report_dkim_records(domain, identity, report)
+    record(_ensure_mail_events(settings))
     record(_ensure_gateway_responses(settings.stage, report))
     record(_ensure_alarms(settings))
     if not changes:
@@ -267,6 +270,42 @@ def _report_dkim_records(domain: str, identity: dict, report: Report) -> None:
     )
     for token in tokens:
         report(f"  {token}._domainkey.{domain} CNAME {token}.dkim.amazonses.com")
+
+
+def _ensure_mail_events(settings: Settings) -> list[str]:
+    """The configuration set every email is sent with and, in AWS, its
+    events sent to EventBridge. The local stack has no EventBridge rules to
+    hand them to its functions: its set has no destination."""
+    ses = aws.ses()
+    name = configuration_set(settings)
+    changes = []
+    try:
+        ses.get_configuration_set(ConfigurationSetName=name)
+    except ses.exceptions.NotFoundException:
+        ses.create_configuration_set(ConfigurationSetName=name)
+        changes.append(f"created SES configuration set {name}")
+    if settings.stage == "local":
+        return changes
+    account = aws.client("sts").get_caller_identity()["Account"]
+    bus = f"arn:aws:events:{ses.meta.region_name}:{account}:event-bus/default"
+    wanted = MAIL_EVENTS.event_destination(bus)
+    found = ses.get_configuration_set_event_destinations(ConfigurationSetName=name)["EventDestinations"]
+    current = next((d for d in found if d["Name"] == MAIL_EVENTS.destination_name), None)
+    if current is None:
+        ses.create_configuration_set_event_destination(
+            ConfigurationSetName=name,
+            EventDestinationName=MAIL_EVENTS.destination_name,
+            EventDestination=wanted,
+        )
+        changes.append(f"sent {name}'s delivery events to EventBridge")
+    elif any(current.get(key) != value for key, value in wanted.items()):
+        ses.update_configuration_set_event_destination(
+            ConfigurationSetName=name,
+            EventDestinationName=MAIL_EVENTS.destination_name,
+            EventDestination=wanted,
+        )
+        changes.append(f"updated where {name} sends its delivery events")
+    return changes
 
 
 # API Gateway's own answers -----------------------------------------------------------

@@ -20,7 +20,7 @@ from conftest import body
 
 from app import app
 from chalicelib import aws
-from chalicelib.resources import SOURCE_PREFIX, sender_identity
+from chalicelib.resources import SOURCE_PREFIX, configuration_set, sender_identity
 from chalicelib.settings import PROJECT_DIR, Settings, get_settings, stage_environment
 
 REGION = "eu-west-2"
@@ -74,7 +74,13 @@ def accesses(service: str, operation: str, params: dict) -> list[Access]:
         return [Access(f"sqs:{operation}", f"arn:aws:sqs:{REGION}:{ACCOUNT}:{name}")]
     if service == "SESv2" and operation == "SendEmail":
         domain = params["FromEmailAddress"].rpartition("@")[2].rstrip(">")
-        return [Access("ses:SendEmail", f"arn:aws:ses:{REGION}:{ACCOUNT}:identity/{domain}")]
+        checked = [Access("ses:SendEmail", f"arn:aws:ses:{REGION}:{ACCOUNT}:identity/{domain}")]
+        if "ConfigurationSetName" in params:  # checked on the set as well
+            name = params["ConfigurationSetName"]
+            checked.append(
+                Access("ses:SendEmail", f"arn:aws:ses:{REGION}:{ACCOUNT}:configuration-set/{name}")
+            )
+        return checked
     if service == "EventBridge" and operation == "PutEvents":
         buses = {entry.get("EventBusName", "default") for entry in params["Entries"]}
         return [
@@ -161,6 +167,19 @@ def every_entry_point_run(client, seeded, recorded, worker, submissions_clock, s
         ),
     )
     del faults["SendEmail"]
+    # SES's word on a sent email, through EventBridge.
+    items = aws.dynamodb().scan(TableName=get_settings().submissions_table)["Items"]
+    calls.pop()  # the test's own look
+    sent = next(item["pk"]["S"].partition("#")[2] for item in items if item["pk"]["S"].startswith("message#"))
+    client.lambda_.invoke(
+        "ses_events",
+        client.events.generate_cw_event(
+            source="aws.ses",
+            detail_type="Email Delivered",
+            detail={"mail": {"messageId": sent}},
+            resources=[],
+        ),
+    )
     http("GET", "/admin/submissions?status=received")
     http("POST", f"/admin/submissions/{failing}/retry")
     # Staff and the bucket's events re-index after an editor's change, and
@@ -219,6 +238,7 @@ def test_every_route_and_event_handler_is_run(every_entry_point_run):
         "retry_submissions",
         "index_content",
         "publish_scheduled",
+        "ses_events",
     }
 
 
@@ -258,6 +278,10 @@ def in_stage(access: Access, stage: str) -> Access:
         return Access(
             access.action, access.resource.replace(f"parameter{local_key}", f"parameter{target_key}")
         )
+    if ":configuration-set/" in access.resource:
+        old, new = configuration_set(local), configuration_set(target)
+        assert access.resource.endswith(f"/{old}"), access
+        return Access(access.action, access.resource.replace(old, new))
     old, new = f"identity/{sender_identity(local)}", f"identity/{sender_identity(target)}"
     assert access.resource.endswith(old), access
     return Access(access.action, access.resource.replace(old, new))
@@ -326,7 +350,12 @@ def test_the_policy_names_only_the_stage_own_resources(stage):
             name = resource.split(":::")[-1] if service == "s3" else resource.split(":table/")[1]
             assert name.split("/")[0] in own_names, resource
         elif service == "ses":
-            assert resource.endswith(f":identity/{sender_identity(settings)}"), resource
+            assert resource.endswith(
+                (
+                    f":identity/{sender_identity(settings)}",
+                    f":configuration-set/{configuration_set(settings)}",
+                )
+            ), resource
         elif service == "sqs":
             assert resource == f"arn:aws:sqs:{REGION}:*:{settings.delivery_queue}", resource
         elif service == "events":
