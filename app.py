@@ -57,3 +57,12 @@ def index_content(event):
     from chalicelib.content import publishing
 
     publishing.handle_bucket_event(event.detail)
+
+
+@app.on_cw_event({"source": ["aws.ses"]}, name="ses_events")
+def ses_events(event):
+    """SES's word on each email sent (delivered, bounced, complained), through
+    the stage's configuration set and EventBridge: recorded on its submission."""
+    from chalicelib.submissions import mail_events
+
+    mail_events.record(event.detail_type, event.detail)

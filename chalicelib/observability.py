@@ -19,6 +19,7 @@ from .settings import get_settings
 METRICS_NAMESPACE = "NLC/API"
 FAILED_FORWARDS = "FailedForwards"
 CONTENT_REJECTED = "ContentRejected"
+PUBLISH_NOTICES_FAILED = "PublishNoticesFailed"
 
 
 # Where the lines go when not stdout: the nlc-api command sends them to
@@ -49,6 +50,12 @@ def count_content_rejected(problems: int) -> None:
     """Count one set of sources the indexer refused (NLC/API ContentRejected,
     by Stage): the bucket holds content the API does not serve."""
     _count(CONTENT_REJECTED, 1, problems=problems)
+
+
+def count_publish_notice_failed(kind: str) -> None:
+    """Count one publish that could not be announced (NLC/API
+    PublishNoticesFailed, by Stage): `kind` says which, event or webhook."""
+    _count(PUBLISH_NOTICES_FAILED, 1, kind=kind)
 
 
 def _count(metric: str, value: int, **fields: Any) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
+from .observability import CONTENT_REJECTED, FAILED_FORWARDS, METRICS_NAMESPACE
 from .settings import Settings
 
 
@@ -198,3 +199,88 @@ GATEWAY_RESPONSES = (
     GatewayResponse("DEFAULT_5XX", "internal_error", message="Something went wrong. Try again later."),
 )
 GATEWAY_RESPONSE_HEADERS = {"Cache-Control": "'no-store'"}
+
+
+@dataclass(frozen=True)
+class AlarmSpec:
+    """A CloudWatch alarm on one of the API's own metrics (observability.py),
+    raised on any occurrence in five minutes: each one is a person's enquiry
+    not forwarded, or content the API does not serve."""
+
+    logical_name: str
+    metric: str
+    description: str
+    period_seconds: int = 300
+
+    def alarm_kwargs(self, name: str, stage: str, topic_arn: object) -> dict:
+        """The alarm as CloudWatch's PutMetricAlarm and CloudFormation both
+        spell it; `topic_arn` is an ARN, or a reference to the topic."""
+        return {
+            "AlarmName": name,
+            "AlarmDescription": self.description,
+            "Namespace": METRICS_NAMESPACE,
+            "MetricName": self.metric,
+            "Dimensions": [{"Name": "Stage", "Value": stage}],
+            "Statistic": "Sum",
+            "Period": self.period_seconds,
+            "EvaluationPeriods": 1,
+            "Threshold": 1,
+            "ComparisonOperator": "GreaterThanOrEqualToThreshold",
+            # The metrics are written only when something goes wrong.
+            "TreatMissingData": "notBreaching",
+            "AlarmActions": [topic_arn],
+            "OKActions": [topic_arn],
+        }
+
+
+# Staff subscribe to the stage's alerts topic (README "Watching it").
+ALERTS_TOPIC_LOGICAL_NAME = "AlertsTopic"
+FAILED_FORWARDS_ALARM = AlarmSpec(
+    logical_name="FailedForwardsAlarm",
+    metric=FAILED_FORWARDS,
+    description="A submission could not be forwarded after its last retry: "
+    "nlc-api submissions --status failed lists it.",
+)
+CONTENT_REJECTED_ALARM = AlarmSpec(
+    logical_name="ContentRejectedAlarm",
+    metric=CONTENT_REJECTED,
+    description="The bucket holds content sources the indexer refused: the API still serves the last good content.",
+)
+
+
+def alerts_topic(settings: Settings) -> str:
+    return f"nlc-{settings.stage}-alerts"
+
+
+def alarms(settings: Settings) -> dict[str, AlarmSpec]:
+    """Each alarm of a stage, by its name in that stage."""
+    return {
+        f"nlc-{settings.stage}-failed-forwards": FAILED_FORWARDS_ALARM,
+        f"nlc-{settings.stage}-content-rejected": CONTENT_REJECTED_ALARM,
+    }
+
+
+@dataclass(frozen=True)
+class MailEventsSpec:
+    """An SES configuration set every email is sent with, sending what SES
+    learns of each message to EventBridge's default bus, where `ses_events`
+    records it on the submission."""
+
+    logical_name: str
+    destination_name: str = "eventbridge"
+    event_types: tuple[str, ...] = ("DELIVERY", "BOUNCE", "COMPLAINT", "REJECT")
+
+    def event_destination(self, bus_arn: object) -> dict:
+        """The event destination as SES's API and CloudFormation spell it."""
+        return {
+            "Enabled": True,
+            "MatchingEventTypes": list(self.event_types),
+            "EventBridgeDestination": {"EventBusArn": bus_arn},
+        }
+
+
+MAIL_EVENTS = MailEventsSpec(logical_name="MailEvents")
+
+
+def configuration_set(settings: Settings) -> str:
+    return f"nlc-{settings.stage}-mail"

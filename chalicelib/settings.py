@@ -46,6 +46,10 @@ class Settings:
     rate_limit_per_ip: int
     rate_limit_per_email: int
     rate_limit_window_seconds: int
+    # A build hook POSTed after each publish that changed something, signed
+    # with the key in this SSM SecureString (never in settings): "" for none.
+    publish_webhook_url: str
+    publish_webhook_secret_parameter: str
 
     @classmethod
     def from_environment(cls, env: os._Environ | dict = os.environ) -> Settings:
@@ -70,6 +74,8 @@ class Settings:
             rate_limit_per_ip=int(env.get("NLC_RATE_LIMIT_PER_IP", "20")),
             rate_limit_per_email=int(env.get("NLC_RATE_LIMIT_PER_EMAIL", "5")),
             rate_limit_window_seconds=int(env.get("NLC_RATE_LIMIT_WINDOW_SECONDS", "3600")),
+            publish_webhook_url=env.get("NLC_PUBLISH_WEBHOOK_URL", ""),
+            publish_webhook_secret_parameter=env.get("NLC_PUBLISH_WEBHOOK_SECRET_PARAMETER", ""),
         )
 
 

@@ -1,4 +1,4 @@
-"""The stage's bucket, tables, queue and sender identity, and API Gateway's own
+"""The stage's bucket, tables, queue, sender identity and alarms, and API Gateway's own
 error answers, as CloudFormation for `chalice package --merge-template`:
 built from the same definitions in resources.py that provisioning applies,
 so the two cannot disagree. The gateway responses are merged into Chalice's
@@ -7,12 +7,17 @@ REST API, so the template is complete only once merged."""
 from __future__ import annotations
 
 from chalicelib.resources import (
+    ALERTS_TOPIC_LOGICAL_NAME,
     CONTENT_BUCKET,
     GATEWAY_RESPONSE_HEADERS,
     GATEWAY_RESPONSES,
+    MAIL_EVENTS,
     BucketSpec,
     QueueSpec,
     TableSpec,
+    alarms,
+    alerts_topic,
+    configuration_set,
     dead_letter_queue,
     queues,
     sender_identity,
@@ -99,6 +104,23 @@ def _queues(name: str, spec: QueueSpec) -> dict:
     }
 
 
+def _alarms(settings: Settings) -> dict:
+    """The alerts topic staff subscribe to, and the alarms sending to it."""
+    topic = {"Ref": ALERTS_TOPIC_LOGICAL_NAME}  # a topic's Ref is its ARN
+    resources: dict = {
+        ALERTS_TOPIC_LOGICAL_NAME: {
+            "Type": "AWS::SNS::Topic",
+            "Properties": {"TopicName": alerts_topic(settings)},
+        }
+    }
+    for name, spec in alarms(settings).items():
+        resources[spec.logical_name] = {
+            "Type": "AWS::CloudWatch::Alarm",
+            "Properties": spec.alarm_kwargs(name, settings.stage, topic),
+        }
+    return resources
+
+
 def template(settings: Settings) -> dict:
     resources = {CONTENT_BUCKET.logical_name: _bucket(settings.content_bucket, CONTENT_BUCKET)}
     for name, spec in tables(settings).items():
@@ -110,6 +132,24 @@ def template(settings: Settings) -> dict:
         "Type": "AWS::SES::EmailIdentity",
         **_KEEP,
         "Properties": {"EmailIdentity": domain},
+    }
+    resources.update(_alarms(settings))
+    resources[MAIL_EVENTS.logical_name] = {
+        "Type": "AWS::SES::ConfigurationSet",
+        "Properties": {"Name": configuration_set(settings)},
+    }
+    default_bus = {
+        "Fn::Sub": "arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/default"
+    }
+    resources[MAIL_EVENTS.logical_name + "ToEventBridge"] = {
+        "Type": "AWS::SES::ConfigurationSetEventDestination",
+        "Properties": {
+            "ConfigurationSetName": {"Ref": MAIL_EVENTS.logical_name},
+            "EventDestination": {
+                "Name": MAIL_EVENTS.destination_name,
+                **MAIL_EVENTS.event_destination(default_bus),
+            },
+        },
     }
     # A property of the API rather than GatewayResponse resources: SAM puts
     # them in the API's definition, so every deployment of it carries them.

@@ -1,4 +1,4 @@
-"""Bring a stage's bucket, tables, queue and sender identity to their
+"""Bring a stage's bucket, tables, queue, sender identity and alarms to their
 definitions in resources.py. Every step reads before it writes, so a second run changes
 nothing, and a run that stopped halfway can simply be run again."""
 
@@ -12,9 +12,14 @@ from chalicelib.resources import (
     CONTENT_BUCKET,
     GATEWAY_RESPONSE_HEADERS,
     GATEWAY_RESPONSES,
+    MAIL_EVENTS,
+    AlarmSpec,
     BucketSpec,
     QueueSpec,
     TableSpec,
+    alarms,
+    alerts_topic,
+    configuration_set,
     dead_letter_queue,
     queues,
     sender_identity,
@@ -52,7 +57,9 @@ def provision(settings: Settings, report: Report = print) -> list[str]:
     record(made)
     if not identity.get("VerifiedForSendingStatus"):
         _report_dkim_records(domain, identity, report)
+    record(_ensure_mail_events(settings))
     record(_ensure_gateway_responses(settings.stage, report))
+    record(_ensure_alarms(settings))
     if not changes:
         report("Nothing to change: every resource is already in place.")
     return changes
@@ -288,6 +295,42 @@ def _report_dkim_records(domain: str, identity: dict, report: Report) -> None:
         report(f"  {token}._domainkey.{domain} CNAME {token}.dkim.amazonses.com")
 
 
+def _ensure_mail_events(settings: Settings) -> list[str]:
+    """The configuration set every email is sent with and, in AWS, its
+    events sent to EventBridge. The local stack has no EventBridge rules to
+    hand them to its functions: its set has no destination."""
+    ses = aws.ses()
+    name = configuration_set(settings)
+    changes = []
+    try:
+        ses.get_configuration_set(ConfigurationSetName=name)
+    except ses.exceptions.NotFoundException:
+        ses.create_configuration_set(ConfigurationSetName=name)
+        changes.append(f"created SES configuration set {name}")
+    if settings.stage == "local":
+        return changes
+    account = aws.client("sts").get_caller_identity()["Account"]
+    bus = f"arn:aws:events:{ses.meta.region_name}:{account}:event-bus/default"
+    wanted = MAIL_EVENTS.event_destination(bus)
+    found = ses.get_configuration_set_event_destinations(ConfigurationSetName=name)["EventDestinations"]
+    current = next((d for d in found if d["Name"] == MAIL_EVENTS.destination_name), None)
+    if current is None:
+        ses.create_configuration_set_event_destination(
+            ConfigurationSetName=name,
+            EventDestinationName=MAIL_EVENTS.destination_name,
+            EventDestination=wanted,
+        )
+        changes.append(f"sent {name}'s delivery events to EventBridge")
+    elif any(current.get(key) != value for key, value in wanted.items()):
+        ses.update_configuration_set_event_destination(
+            ConfigurationSetName=name,
+            EventDestinationName=MAIL_EVENTS.destination_name,
+            EventDestination=wanted,
+        )
+        changes.append(f"updated where {name} sends its delivery events")
+    return changes
+
+
 # API Gateway's own answers -----------------------------------------------------------
 
 
@@ -337,3 +380,39 @@ def _ensure_gateway_responses(stage: str, report: Report) -> list[str]:
         apigateway.create_deployment(restApiId=api_id, stageName=api_stage)
         changes.append(f"deployed the API's stage {api_stage} again")
     return changes
+
+
+# Alarms ------------------------------------------------------------------------------
+
+
+def _ensure_alarms(settings: Settings) -> list[str]:
+    """The stage's alerts topic, and each alarm sending to it as defined.
+    Subscriptions are staff's own: they are left alone."""
+    sns = aws.client("sns")
+    name = alerts_topic(settings)
+    changes = []
+    topic_arn = next(
+        (
+            topic["TopicArn"]
+            for page in sns.get_paginator("list_topics").paginate()
+            for topic in page["Topics"]
+            if topic["TopicArn"].rpartition(":")[2] == name
+        ),
+        None,
+    )
+    if topic_arn is None:
+        topic_arn = sns.create_topic(Name=name)["TopicArn"]
+        changes.append(f"created SNS topic {name}")
+    for alarm_name, spec in alarms(settings).items():
+        changes += _ensure_alarm(alarm_name, spec, settings.stage, topic_arn)
+    return changes
+
+
+def _ensure_alarm(name: str, spec: AlarmSpec, stage: str, topic_arn: str) -> list[str]:
+    cloudwatch = aws.client("cloudwatch")
+    wanted = spec.alarm_kwargs(name, stage, topic_arn)
+    current = cloudwatch.describe_alarms(AlarmNames=[name], AlarmTypes=["MetricAlarm"])["MetricAlarms"]
+    if current and all(current[0].get(key) == value for key, value in wanted.items()):
+        return []
+    cloudwatch.put_metric_alarm(**wanted)
+    return [f"{'updated' if current else 'created'} alarm {name}"]

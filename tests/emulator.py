@@ -19,6 +19,8 @@ from typing import Any
 from moto.apigateway.models import APIGatewayBackend
 from moto.s3.responses import S3Response
 from moto.server import ThreadedMotoServer
+from moto.sesv2 import urls as sesv2_urls
+from moto.sesv2.responses import SESV2Response
 
 
 def _with_eventbridge(original):
@@ -35,6 +37,39 @@ def _with_eventbridge(original):
         return status, headers, body
 
     return get_bucket_notification
+
+
+def _event_destinations(self: SESV2Response) -> dict[str, dict]:
+    """A configuration set's event destinations, kept on moto's own object."""
+    name = self.path.split("/configuration-sets/")[1].split("/")[0]
+    configuration_set = self.sesv2_backend.get_configuration_set(name)
+    if not hasattr(configuration_set, "event_destinations"):
+        configuration_set.event_destinations = {}
+    return configuration_set.event_destinations
+
+
+def _get_event_destinations(self: SESV2Response) -> str:
+    return json.dumps({"EventDestinations": list(_event_destinations(self).values())})
+
+
+def _put_event_destination(self: SESV2Response) -> str:
+    request = json.loads(self.body)
+    name = request.get("EventDestinationName") or self.path.rstrip("/").split("/")[-1]
+    _event_destinations(self)[name] = {"Name": name, **request["EventDestination"]}
+    return "{}"
+
+
+# moto has no SES event destinations at all: these keep them, as SES would.
+_SES_EVENT_DESTINATIONS = {
+    "get_configuration_set_event_destinations": _get_event_destinations,
+    "create_configuration_set_event_destination": _put_event_destination,
+    "update_configuration_set_event_destination": _put_event_destination,
+}
+
+_SES_EVENT_DESTINATION_PATHS = (
+    "{0}/v2/email/configuration-sets/(?P<ConfigurationSetName>[^/]+)/event-destinations$",
+    "{0}/v2/email/configuration-sets/(?P<ConfigurationSetName>[^/]+)/event-destinations/(?P<Name>[^/]+)$",
+)
 
 
 def swagger2_to_openapi3(document: dict[str, Any]) -> dict[str, Any]:
@@ -93,10 +128,18 @@ def moto_gaps_filled() -> Iterator[None]:
     try:
         for owner, name, wrap in patches:
             setattr(owner, name, wrap(getattr(owner, name)))
+        for name, method in _SES_EVENT_DESTINATIONS.items():
+            setattr(SESV2Response, name, method)
+        # moto's server routes only the paths its services list.
+        sesv2_urls.url_paths.update(dict.fromkeys(_SES_EVENT_DESTINATION_PATHS, SESV2Response.dispatch))
         yield
     finally:
         for owner, name, original in originals:
             setattr(owner, name, original)
+        for name in _SES_EVENT_DESTINATIONS:
+            delattr(SESV2Response, name)
+        for path in _SES_EVENT_DESTINATION_PATHS:
+            sesv2_urls.url_paths.pop(path, None)
 
 
 @contextlib.contextmanager

@@ -15,11 +15,12 @@ from dataclasses import dataclass
 
 import pytest
 from botocore.exceptions import ClientError
+from build_hook import Hook
 from conftest import body
 
 from app import app
 from chalicelib import aws
-from chalicelib.resources import SOURCE_PREFIX, sender_identity
+from chalicelib.resources import SOURCE_PREFIX, configuration_set, sender_identity
 from chalicelib.settings import PROJECT_DIR, Settings, get_settings, stage_environment
 
 REGION = "eu-west-2"
@@ -73,7 +74,20 @@ def accesses(service: str, operation: str, params: dict) -> list[Access]:
         return [Access(f"sqs:{operation}", f"arn:aws:sqs:{REGION}:{ACCOUNT}:{name}")]
     if service == "SESv2" and operation == "SendEmail":
         domain = params["FromEmailAddress"].rpartition("@")[2].rstrip(">")
-        return [Access("ses:SendEmail", f"arn:aws:ses:{REGION}:{ACCOUNT}:identity/{domain}")]
+        checked = [Access("ses:SendEmail", f"arn:aws:ses:{REGION}:{ACCOUNT}:identity/{domain}")]
+        if "ConfigurationSetName" in params:  # checked on the set as well
+            name = params["ConfigurationSetName"]
+            checked.append(
+                Access("ses:SendEmail", f"arn:aws:ses:{REGION}:{ACCOUNT}:configuration-set/{name}")
+            )
+        return checked
+    if service == "EventBridge" and operation == "PutEvents":
+        buses = {entry.get("EventBusName", "default") for entry in params["Entries"]}
+        return [
+            Access("events:PutEvents", f"arn:aws:events:{REGION}:{ACCOUNT}:event-bus/{bus}") for bus in buses
+        ]
+    if service == "SSM" and operation == "GetParameter":
+        return [Access("ssm:GetParameter", f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter{params['Name']}")]
     raise AssertionError(f"no IAM mapping for {service} {operation}: add one")
 
 
@@ -88,6 +102,12 @@ def recorded(aws_calls, aws_faults, fake_aws):
     return aws_calls, aws_faults, fake_aws
 
 
+@pytest.fixture
+def build_hook():
+    with Hook([]) as hook:
+        yield hook
+
+
 ENQUIRY = {"name": "Ada", "email": "ada@example.com", "message": "How do I join?"}
 JSON = {"Content-Type": "application/json"}
 ORIGIN = {"Origin": "http://localhost:8080", "Access-Control-Request-Method": "POST"}
@@ -100,7 +120,7 @@ def put_source(calls: list, name: str, text: str) -> None:
 
 
 @pytest.fixture
-def every_entry_point_run(client, seeded, recorded, worker, submissions_clock):
+def every_entry_point_run(client, seeded, recorded, worker, submissions_clock, stage_settings, build_hook):
     """Run each route and event handler, on its good and failing paths."""
     calls, faults, fake_aws = recorded
     calls.clear()  # provisioning and publishing are staff's, not the functions'
@@ -147,13 +167,32 @@ def every_entry_point_run(client, seeded, recorded, worker, submissions_clock):
         ),
     )
     del faults["SendEmail"]
+    # SES's word on a sent email, through EventBridge.
+    items = aws.dynamodb().scan(TableName=get_settings().submissions_table)["Items"]
+    calls.pop()  # the test's own look
+    sent = next(item["pk"]["S"].partition("#")[2] for item in items if item["pk"]["S"].startswith("message#"))
+    client.lambda_.invoke(
+        "ses_events",
+        client.events.generate_cw_event(
+            source="aws.ses",
+            detail_type="Email Delivered",
+            detail={"mail": {"messageId": sent}},
+            resources=[],
+        ),
+    )
     http("GET", "/admin/submissions?status=received")
     http("POST", f"/admin/submissions/{failing}/retry")
     # A person's requests about their data, ending with erasure.
     for action in ("find", "export", "restrict", "lift", "erase"):
         request = {"email": ENQUIRY["email"], "action": action}
         http("POST", "/admin/data-requests", headers=JSON, body=json.dumps(request))
-    # Staff and the bucket's events re-index after an editor's change.
+    # Staff and the bucket's events re-index after an editor's change, and
+    # each publish is announced, the build hook's call signed with its key.
+    aws.client("ssm").put_parameter(
+        Name=get_settings().publish_webhook_secret_parameter, Value="key", Type="SecureString"
+    )
+    calls.pop()  # staff's
+    stage_settings(NLC_PUBLISH_WEBHOOK_URL=build_hook.url)
     put_source(calls, "pages/about.md", "---\ntitle: About\n---\n\nWho we are.\n")
     put_source(calls, "pages/soon.md", "---\ntitle: Soon\npublish_at: 2099-01-04T09:00:00Z\n---\n\nLater.\n")
     http("POST", "/admin/publish")
@@ -179,6 +218,7 @@ def every_entry_point_run(client, seeded, recorded, worker, submissions_clock):
     submissions_clock.offset = 100 * 365 * 24 * 3600
     client.lambda_.invoke("publish_scheduled", scheduled)
     assert client.http.get("/content?path=/pages/soon/").status_code == 200
+    assert len(build_hook.received) == 3  # staff's publish, the upload's, the schedule's
     return {access for call in calls for access in accesses(*call, call.params)}, driven
 
 
@@ -202,6 +242,7 @@ def test_every_route_and_event_handler_is_run(every_entry_point_run):
         "retry_submissions",
         "index_content",
         "publish_scheduled",
+        "ses_events",
     }
 
 
@@ -232,6 +273,19 @@ def in_stage(access: Access, stage: str) -> Access:
             local.submissions_table: target.submissions_table,
         }
         return Access(access.action, f"{prefix}:table/{renamed[table]}" + (f"/{index}" if index else ""))
+    if access.resource.startswith(("arn:aws:events:", "arn:aws:ssm:")):
+        # The default bus is every stage's; the build hook's key is the stage's own.
+        local_key, target_key = (
+            local.publish_webhook_secret_parameter,
+            target.publish_webhook_secret_parameter,
+        )
+        return Access(
+            access.action, access.resource.replace(f"parameter{local_key}", f"parameter{target_key}")
+        )
+    if ":configuration-set/" in access.resource:
+        old, new = configuration_set(local), configuration_set(target)
+        assert access.resource.endswith(f"/{old}"), access
+        return Access(access.action, access.resource.replace(old, new))
     old, new = f"identity/{sender_identity(local)}", f"identity/{sender_identity(target)}"
     assert access.resource.endswith(old), access
     return Access(access.action, access.resource.replace(old, new))
@@ -300,9 +354,18 @@ def test_the_policy_names_only_the_stage_own_resources(stage):
             name = resource.split(":::")[-1] if service == "s3" else resource.split(":table/")[1]
             assert name.split("/")[0] in own_names, resource
         elif service == "ses":
-            assert resource.endswith(f":identity/{sender_identity(settings)}"), resource
+            assert resource.endswith(
+                (
+                    f":identity/{sender_identity(settings)}",
+                    f":configuration-set/{configuration_set(settings)}",
+                )
+            ), resource
         elif service == "sqs":
             assert resource == f"arn:aws:sqs:{REGION}:*:{settings.delivery_queue}", resource
+        elif service == "events":
+            assert resource == f"arn:aws:events:{REGION}:*:event-bus/default", resource
+        elif service == "ssm":
+            assert resource == f"arn:aws:ssm:{REGION}:*:parameter{settings.publish_webhook_secret_parameter}"
         else:
             assert action in RUNTIME_ACTIONS
             assert resource.endswith(f":log-group:/aws/lambda/nlc-api-{stage}*"), resource

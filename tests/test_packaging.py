@@ -132,6 +132,38 @@ def test_packaged_template_has_the_provisioned_resources_unchanged(prod_package)
     assert packaged["Outputs"].items() >= ours["Outputs"].items()
 
 
+def test_packaged_template_alarms_on_the_stage_metrics_to_the_topic_staff_subscribe_to(prod_package):
+    resources = json.loads((prod_package / "sam.json").read_text())["Resources"]
+    assert resources["AlertsTopic"]["Properties"]["TopicName"] == "nlc-prod-alerts"
+    packaged_alarms = {
+        resource["Properties"]["MetricName"]: resource["Properties"]
+        for resource in resources.values()
+        if resource["Type"] == "AWS::CloudWatch::Alarm"
+    }
+    assert set(packaged_alarms) == {"FailedForwards", "ContentRejected"}
+    for alarm in packaged_alarms.values():
+        assert alarm["Namespace"] == "NLC/API"
+        assert alarm["Dimensions"] == [{"Name": "Stage", "Value": "prod"}]
+        assert alarm["AlarmActions"] == [{"Ref": "AlertsTopic"}]
+
+
+def test_packaged_template_sends_ses_delivery_events_to_eventbridge(prod_package):
+    resources = json.loads((prod_package / "sam.json").read_text())["Resources"]
+    assert resources["MailEvents"]["Properties"] == {"Name": "nlc-prod-mail"}
+    destination = resources["MailEventsToEventBridge"]["Properties"]
+    assert destination["ConfigurationSetName"] == {"Ref": "MailEvents"}
+    assert sorted(destination["EventDestination"]["MatchingEventTypes"]) == [
+        "BOUNCE",
+        "COMPLAINT",
+        "DELIVERY",
+        "REJECT",
+    ]
+    assert (
+        "event-bus/default"
+        in destination["EventDestination"]["EventBridgeDestination"]["EventBusArn"]["Fn::Sub"]
+    )
+
+
 def test_packaged_functions_have_the_stage_memory_timeout_policy_and_python(prod_package):
     packaged = json.loads((prod_package / "sam.json").read_text())["Resources"]
     stage = json.loads(CHALICE_CONFIG.read_text())["stages"]["prod"]

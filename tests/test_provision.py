@@ -14,7 +14,7 @@ from emulator import emulator_environment, moto_gaps_filled, running_emulator
 from moto import mock_aws
 
 from chalicelib.resources import CONTENT_BUCKET, DELIVERY_QUEUE, SUBMISSIONS_TABLE, tables
-from chalicelib.settings import PROJECT_DIR, get_settings
+from chalicelib.settings import PROJECT_DIR, Settings, get_settings, stage_environment
 from nlc_tools import cli
 
 
@@ -164,3 +164,58 @@ def test_provision_against_the_emulator_twice_exits_zero_and_leaves_private_vers
             return boto3.client(name, endpoint_url=endpoint, region_name="eu-west-2")
 
         assert_provisioned(emulated("s3"), emulated("dynamodb"), emulated("sesv2"), emulated("sqs"))
+
+
+def test_provision_sends_the_stage_alarms_to_its_alerts_topic_and_puts_back_a_changed_one(moto):
+    first = provision_local()
+    assert "created SNS topic nlc-local-alerts" in first
+    assert "created alarm nlc-local-failed-forwards" in first
+    assert "created alarm nlc-local-content-rejected" in first
+    (topic,) = boto3.client("sns").list_topics()["Topics"]
+    assert topic["TopicArn"].endswith(":nlc-local-alerts")
+    cloudwatch = boto3.client("cloudwatch")
+    found = {alarm["MetricName"]: alarm for alarm in cloudwatch.describe_alarms()["MetricAlarms"]}
+    assert set(found) == {"FailedForwards", "ContentRejected"}
+    for alarm in found.values():
+        assert alarm["Namespace"] == "NLC/API"
+        assert alarm["Dimensions"] == [{"Name": "Stage", "Value": "local"}]
+        assert alarm["AlarmActions"] == [topic["TopicArn"]]
+        assert (alarm["Statistic"], alarm["Threshold"]) == ("Sum", 1)
+        assert alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+
+    changed = {key: found["FailedForwards"][key] for key in ("AlarmName", "Namespace", "MetricName")}
+    cloudwatch.put_metric_alarm(
+        **changed, Statistic="Sum", Period=300, EvaluationPeriods=1, Threshold=10,
+        ComparisonOperator="GreaterThanOrEqualToThreshold",
+    )  # fmt: skip
+    second = provision_local()
+    assert second.splitlines() == ["updated alarm nlc-local-failed-forwards"]
+    assert cloudwatch.describe_alarms(AlarmNames=[changed["AlarmName"]])["MetricAlarms"][0]["AlarmActions"]
+    assert "Nothing to change" in provision_local()
+
+
+def test_provision_sends_a_deployed_stage_mail_events_to_eventbridge_once(moto):
+    from nlc_tools.provision import _ensure_mail_events
+
+    sesv2 = moto[2]
+    dev = Settings.from_environment(stage_environment("dev"))
+    assert _ensure_mail_events(dev) == [
+        "created SES configuration set nlc-dev-mail",
+        "sent nlc-dev-mail's delivery events to EventBridge",
+    ]
+    (destination,) = sesv2.get_configuration_set_event_destinations(ConfigurationSetName="nlc-dev-mail")[
+        "EventDestinations"
+    ]
+    account = boto3.client("sts").get_caller_identity()["Account"]
+    assert destination["EventBridgeDestination"] == {
+        "EventBusArn": f"arn:aws:events:eu-west-2:{account}:event-bus/default"
+    }
+    assert sorted(destination["MatchingEventTypes"]) == ["BOUNCE", "COMPLAINT", "DELIVERY", "REJECT"]
+    assert destination["Enabled"] is True
+    assert _ensure_mail_events(dev) == []
+
+
+def test_the_local_stage_sends_with_a_configuration_set_without_events(moto):
+    assert "created SES configuration set nlc-local-mail" in provision_local()
+    sesv2 = moto[2]
+    assert sesv2.get_configuration_set(ConfigurationSetName="nlc-local-mail")["ConfigurationSetName"]

@@ -70,6 +70,14 @@ def test_deployed_stages_use_https_origins_on_their_own_site(stage):
     assert settings.sender.endswith("nationalleadership.gov.uk")
 
 
+@pytest.mark.parametrize("stage", DEPLOYED)
+def test_a_deployed_build_hook_is_https_and_signed_with_the_stage_own_key(stage):
+    settings = Settings.from_environment(stage_environment(stage))
+    assert settings.publish_webhook_url == "" or urlsplit(settings.publish_webhook_url).scheme == "https"
+    # The policy grants reading this one parameter (tests/test_iam.py).
+    assert settings.publish_webhook_secret_parameter == f"/nlc/{stage}/publish-webhook-key"
+
+
 def test_no_two_stages_share_a_bucket_table_or_sender():
     for field in ("content_bucket", "content_table", "submissions_table", "sender"):
         values = [getattr(Settings.from_environment(stage_environment(stage)), field) for stage in STAGES]

@@ -36,7 +36,7 @@ from ..json_text import dumps
 from ..resources import SOURCE_PREFIX
 from ..settings import get_settings
 from ..tables import content_table
-from . import derived
+from . import derived, notifications
 from . import lease as leases
 from .limits import MAX_SOURCE_BYTES
 from .problems import ContentError
@@ -472,9 +472,7 @@ def _publish_to_bucket(plan: Plan, origin: Origin, report: Report, lease: leases
     content_table.in_parallel(remove, removed)
     files.update(_current_versions([name for name in plan.sources if name not in files], listed))
     summary = Summary(warnings=plan.warnings, uploads=len(changed))
-    _reconcile(plan, summary, report, dry_run=False, lease=lease)
-    report(summary.line(dry_run=False))
-    _record_release(plan, files, origin, report)
+    _go_live(plan, summary, files, origin, report, lease)
     return summary
 
 
@@ -507,10 +505,25 @@ def _index_bucket(report: Report, *, origin: Origin, full: bool) -> Summary | No
     fetched = _fetch(sorted(listed))
     plan = prepare({name: raw for name, (raw, _) in fetched.items()}, report)
     summary = Summary(warnings=plan.warnings)
-    _reconcile(plan, summary, report, dry_run=False, lease=None)
-    report(summary.line(dry_run=False))
-    _record_release(plan, {name: version for name, (_, version) in fetched.items()}, origin, report)
+    files = {name: version for name, (_, version) in fetched.items()}
+    _go_live(plan, summary, files, origin, report, lease=None)
     return summary
+
+
+def _go_live(
+    plan: Plan,
+    summary: Summary,
+    files: dict[str, list[str]],
+    origin: Origin,
+    report: Report,
+    lease: leases.Lease | None,
+) -> None:
+    """Make the table serve the plan, record the release and announce what
+    changed (which can neither fail nor undo the publish)."""
+    _reconcile(plan, summary, report, dry_run=False, lease=lease)
+    report(summary.line(dry_run=False))
+    _record_release(plan, files, origin, report)
+    notifications.announce(summary.created, summary.updated, summary.deleted)
 
 
 def _under_lease(lease: leases.Lease, work: Callable[[], Summary | None], report: Report) -> Summary | None:

@@ -31,7 +31,7 @@ from ..tables import submissions_table
 from . import emails, ses
 from .errors import TableUnavailable
 from .policy import POLICY
-from .submission import FAILED, FORWARDED, RECEIVED, Submission, is_reference, iso
+from .submission import ACKNOWLEDGEMENT, FAILED, FORWARDED, RECEIVED, TEAM, Submission, is_reference, iso
 
 # What the scheduled run may spend, its function's timeout (.chalice/config.json):
 # `nlc-api retry` keeps to it too.
@@ -62,10 +62,18 @@ def deliver(submission: Submission, claim: Claim) -> str:
         _release(submission, claim, changes, "claim_lapsed")
         return submission.status
     try:
-        ses.send(emails.team_copy(submission))
+        message_id = ses.send(emails.team_copy(submission))
     except ses.SendFailed as failure:
         return _record_failed_attempt(submission, claim, failure, changes)
-    changes.update({"status": FORWARDED, "forwarded_at": iso(clock.now()), "last_error": None})
+    _remember(message_id, submission, TEAM)
+    changes.update(
+        {
+            "status": FORWARDED,
+            "forwarded_at": iso(clock.now()),
+            "last_error": None,
+            "team_message_id": message_id,
+        }
+    )
     _release(submission, claim, changes, "forwarded")
     return FORWARDED
 
@@ -76,14 +84,31 @@ def _acknowledge(submission: Submission, claim: Claim) -> dict[str, Any]:
     if not claim.held():
         return {"acknowledged_by": None}  # not sent: the next sender may
     try:
-        ses.send(emails.acknowledgement(submission))
+        message_id = ses.send(emails.acknowledgement(submission))
     except ses.SendFailed as failure:
         observability.submission_event(
             "acknowledgement_failed", submission.reference, submission.status, error=failure.code
         )
         # Perhaps sent: never again. Certainly not sent: the next attempt may.
         return {} if failure.unknown else {"acknowledged_by": None}
-    return {"acknowledged_at": iso(clock.now())}
+    _remember(message_id, submission, ACKNOWLEDGEMENT)
+    return {"acknowledged_at": iso(clock.now()), "acknowledgement_message_id": message_id}
+
+
+def _remember(message_id: str, submission: Submission, copy: str) -> None:
+    """Keep which email SES sent as `message_id`, for its delivery events
+    (mail_events.py), as long as the submission is kept. A failure to write
+    is logged: that email's events then go unrecorded, nothing else."""
+    expires_at = int(clock.now()) + get_settings().retention_days * 86400
+    try:
+        submissions_table.remember_message(message_id, submission.reference, copy, expires_at)
+    except aws.errors() as error:
+        observability.submission_event(
+            f"{copy}_message_id.not_recorded",
+            submission.reference,
+            submission.status,
+            error=aws.describe(error),
+        )
 
 
 def _record_failed_attempt(

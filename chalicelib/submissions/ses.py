@@ -9,6 +9,7 @@ and only a claimed attempt, recorded before and after, may send again.
 from __future__ import annotations
 
 from .. import aws
+from ..resources import configuration_set
 from ..settings import get_settings
 from .emails import Email
 
@@ -44,6 +45,8 @@ def send(email: Email) -> str:
     try:
         response = aws.ses().send_email(
             FromEmailAddress=get_settings().sender,
+            # Its events (delivered, bounced...) come back through EventBridge.
+            ConfigurationSetName=configuration_set(get_settings()),
             Destination={"ToAddresses": [email.to]},
             ReplyToAddresses=[email.reply_to],
             Content={

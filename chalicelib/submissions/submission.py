@@ -20,6 +20,8 @@ from .fields import TYPE_LABELS, Format, wordings
 RECEIVED, FORWARDED, FAILED, SPAM = "received", "forwarded", "failed", "spam"
 STATUSES = (RECEIVED, FORWARDED, FAILED, SPAM)
 RESTRICTED = "restricted"  # not listed by status: found only by its sender's address
+# The two emails of a submission, as SES events about them are recorded.
+TEAM, ACKNOWLEDGEMENT = "team", "acknowledgement"
 
 _REFERENCE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O or 1/I to misread
 _REFERENCE = re.compile(rf"^NLC-[{_REFERENCE_ALPHABET}]{{4}}-[{_REFERENCE_ALPHABET}]{{4}}$")
@@ -57,6 +59,9 @@ class Submission:
     acknowledged_at: str | None = None
     # The claim of the one sender who may acknowledge it (not shown to staff).
     acknowledged_by: str | None = None
+    # What SES last said of each email: delivered, bounced (<type>), complained.
+    team_mail: str | None = None
+    acknowledgement_mail: str | None = None
 
     @property
     def type_label(self) -> str:
@@ -106,7 +111,8 @@ class Submission:
         """What staff see: everything stored, personal data included."""
         view = asdict(self)
         order = ("reference", "type", "status", "created_at", "attempts", "last_error", "forwarded_at",
-                 "acknowledged_at", "recipient", "document", "fields")  # fmt: skip
+                 "acknowledged_at", "team_mail", "acknowledgement_mail", "recipient", "document",
+                 "fields")  # fmt: skip
         return {name: view[name] for name in order}
 
 

@@ -10,6 +10,8 @@ intake, delivery and staff tools make on it.
                                            its Idempotency-Key (`idempotency_digest`)
     rate#<ip|email>#<digest>#<window>  -   requests counted in one rate-limit window
     idempotency#<type>#<digest>        -   the first answer to an Idempotency-Key
+    message#<SES message id>           -   which submission and which of its emails
+                                           (team, acknowledgement) SES sent as it
 
 Every item expires by `expires_at`: a submission after the stage's retention
 period, a counter after its window, an idempotency record after a day. Client
@@ -102,6 +104,8 @@ def from_item(item: dict) -> Submission:
         forwarded_at=text("forwarded_at"),
         acknowledged_at=text("acknowledged_at"),
         acknowledged_by=text("acknowledged_by"),
+        team_mail=text("team_mail"),
+        acknowledgement_mail=text("acknowledgement_mail"),
     )
 
 
@@ -520,3 +524,47 @@ def set_email_digest(item: dict, email: EmailDigest) -> bool:
             ":match": attributes["email_match"],
         },
     )
+
+
+# SES's events about sent emails ------------------------------------------------
+
+
+def remember_message(message_id: str, reference: str, copy: str, expires_at: int) -> None:
+    """Which submission, and which of its emails, SES sent as `message_id`."""
+    aws.dynamodb().put_item(
+        TableName=_table(),
+        Item={
+            **_key(f"message#{message_id}"),
+            "reference": {"S": reference},
+            "copy": {"S": copy},
+            "expires_at": {"N": str(expires_at)},
+        },
+    )
+
+
+def message(message_id: str) -> tuple[str, str] | None:
+    """The reference and email (team, acknowledgement) SES sent as `message_id`."""
+    item = aws.dynamodb().get_item(TableName=_table(), Key=_key(f"message#{message_id}")).get("Item")
+    return (item["reference"]["S"], item["copy"]["S"]) if item else None
+
+
+def record_mail(reference: str, copy: str, outcome: str, *, failed: str | None) -> Submission:
+    """Record what SES said of one of a submission's emails; with `failed`,
+    make that its status, the outcome its last error. Returns the submission."""
+    names = {"#mail": f"{copy}_mail"}
+    values = {":outcome": {"S": outcome}}
+    expression = "SET #mail = :outcome"
+    if failed:
+        names.update({"#status": "status", "#error": "last_error"})
+        values[":failed"] = {"S": failed}
+        expression += ", #status = :failed, #error = :outcome"
+    response = aws.dynamodb().update_item(
+        TableName=_table(),
+        Key=_submission_key(reference),
+        UpdateExpression=expression,
+        ConditionExpression="attribute_exists(pk)",
+        ExpressionAttributeNames=names,
+        ExpressionAttributeValues=values,
+        ReturnValues="ALL_NEW",
+    )
+    return from_item(response["Attributes"])

@@ -1,0 +1,153 @@
+"""After a publish that changed something: an EventBridge event, and the
+stage's build hook POSTed, signed, retried within bounds, never failing the
+publish."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import shutil
+from pathlib import Path
+
+import boto3
+import pytest
+from build_hook import Hook
+from conftest import SEED_CONTENT, client_error
+
+from chalicelib.content import notifications
+
+HOOK_KEY = "a key only the build hook and SSM know"
+KEY_PARAMETER = "/nlc/local/publish-webhook-key"
+
+
+def put_events(aws_calls) -> list[dict]:
+    return [call.params for call in aws_calls if call == ("EventBridge", "PutEvents")]
+
+
+def published_details(aws_calls) -> list[dict]:
+    details = []
+    for params in put_events(aws_calls):
+        for entry in params["Entries"]:
+            assert (entry["Source"], entry["DetailType"]) == ("nlc.content", "Content published")
+            details.append(json.loads(entry["Detail"]))
+    return details
+
+
+@pytest.fixture
+def content(tmp_path) -> Path:
+    """A copy of the seed content, to add pages to."""
+    return Path(shutil.copytree(SEED_CONTENT, tmp_path / "content"))
+
+
+def add_page(content: Path, name: str = "about") -> None:
+    (content / "pages" / f"{name}.md").write_text(f"---\ntitle: {name}\n---\n\nWords.\n", encoding="utf-8")
+
+
+def test_an_unchanged_publish_puts_no_event_and_one_that_adds_a_page_puts_one(
+    seeded, publish, content, aws_calls
+):
+    publish(content)
+    assert put_events(aws_calls) == []
+
+    add_page(content)
+    publish(content)
+    assert published_details(aws_calls) == [
+        {"stage": "local", "created": ["/pages/about/"], "updated": [], "deleted": []}
+    ]
+
+
+def test_a_failed_put_events_is_logged_and_counted_and_the_publish_stands(
+    seeded, publish, content, fake_aws, aws_calls, capsys
+):
+    fake_aws.fail("PutEvents", client_error("InternalFailure", "PutEvents"))
+    add_page(content)
+    output = publish(content)
+    assert "Published: 1 created" in output
+    assert len(put_events(aws_calls)) == 1
+    logged = [json.loads(line) for line in capsys.readouterr().err.splitlines() if line.startswith("{")]
+    assert {"type": "content", "event": "publish event failed", "problem": "InternalFailure"} in logged
+    assert any(line.get("PublishNoticesFailed") == 1 and line["kind"] == "event" for line in logged)
+
+
+# The build hook ------------------------------------------------------------------
+
+
+@pytest.fixture
+def waits(monkeypatch) -> list[float]:
+    """The build hook's waits between tries, recorded instead of slept."""
+    waited: list[float] = []
+    monkeypatch.setattr(notifications, "sleep", waited.append)
+    return waited
+
+
+@pytest.fixture
+def hook_stage(seeded, stage_settings):
+    def configure(url: str) -> None:
+        boto3.client("ssm").put_parameter(Name=KEY_PARAMETER, Value=HOOK_KEY, Type="SecureString")
+        stage_settings(NLC_PUBLISH_WEBHOOK_URL=url, NLC_PUBLISH_WEBHOOK_SECRET_PARAMETER=KEY_PARAMETER)
+
+    return configure
+
+
+def test_the_build_hook_gets_the_changes_signed_with_the_key_from_ssm(
+    hook_stage, publish, content, waits, aws_calls
+):
+    with Hook([]) as hook:
+        hook_stage(hook.url)
+        publish(content)  # unchanged: no call
+        assert hook.received == []
+        add_page(content)
+        publish(content)
+
+    ((headers, body),) = hook.received
+    assert json.loads(body) == {"stage": "local", "created": ["/pages/about/"], "updated": [], "deleted": []}
+    assert headers["Content-Type"] == "application/json"
+    expected = hmac.new(HOOK_KEY.encode(), body, hashlib.sha256).hexdigest()
+    assert headers["X-NLC-Signature"] == f"sha256={expected}"
+    (get,) = [call.params for call in aws_calls if call == ("SSM", "GetParameter")]
+    assert get == {"Name": KEY_PARAMETER, "WithDecryption": True}
+    assert waits == []
+
+
+def test_the_build_hook_is_tried_again_after_a_fault_with_growing_waits(hook_stage, publish, content, waits):
+    with Hook([503, 502]) as hook:
+        hook_stage(hook.url)
+        add_page(content)
+        publish(content)
+    assert len(hook.received) == 3
+    assert len({body for _, body in hook.received}) == 1
+    assert waits == list(notifications.HOOK_WAITS_SECONDS)
+
+
+def test_a_hook_that_keeps_failing_is_given_up_on_after_its_tries_and_the_publish_stands(
+    hook_stage, publish, content, waits, capsys
+):
+    with Hook([500] * 10) as hook:
+        hook_stage(hook.url)
+        add_page(content)
+        output = publish(content)
+    assert "Published: 1 created" in output
+    assert len(hook.received) == notifications.HOOK_TRIES
+    assert sum(waits) == sum(notifications.HOOK_WAITS_SECONDS)
+    logged = [json.loads(line) for line in capsys.readouterr().err.splitlines() if line.startswith("{")]
+    assert {"type": "content", "event": "publish webhook failed", "problem": "HTTP 500"} in logged
+
+
+def test_a_hook_refusing_the_request_is_not_asked_again(hook_stage, publish, content, waits):
+    with Hook([403]) as hook:
+        hook_stage(hook.url)
+        add_page(content)
+        publish(content)
+    assert len(hook.received) == 1 and waits == []
+
+
+def test_no_hook_is_called_without_the_key_to_sign_it(seeded, stage_settings, publish, content, capsys):
+    with Hook([]) as hook:
+        stage_settings(
+            NLC_PUBLISH_WEBHOOK_URL=hook.url, NLC_PUBLISH_WEBHOOK_SECRET_PARAMETER="/nlc/local/missing"
+        )
+        add_page(content)
+        publish(content)
+    assert hook.received == []
+    assert '"problem":"ParameterNotFound"' in capsys.readouterr().err
