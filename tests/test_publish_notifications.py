@@ -57,6 +57,19 @@ def test_an_unchanged_publish_puts_no_event_and_one_that_adds_a_page_puts_one(
     ]
 
 
+def test_a_removed_page_is_announced_by_the_url_path_it_leaves(seeded, publish, content, aws_calls):
+    add_page(content)
+    publish(content)
+    aws_calls.clear()
+
+    (content / "pages" / "about.md").unlink()
+    publish(content)
+
+    assert published_details(aws_calls) == [
+        {"stage": "local", "created": [], "updated": [], "deleted": ["/pages/about/"]}
+    ]
+
+
 def test_a_failed_put_events_is_logged_and_counted_and_the_publish_stands(
     seeded, publish, content, fake_aws, aws_calls, capsys
 ):

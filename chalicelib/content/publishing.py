@@ -74,6 +74,9 @@ class Summary:
     created: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
     deleted: list[str] = field(default_factory=list)
+    # URL paths the site no longer serves (a page gone or moved), for those
+    # who hear about publishes; `deleted` names the files.
+    gone_paths: list[str] = field(default_factory=list)
     unchanged: int = 0
     stale_removed: int = 0
     documents_written: int = 0
@@ -380,6 +383,7 @@ def _reconcile(
     document_puts = [stored for stored in documents if _differs(stored, held)]
     puts += [stored for stored in redirects if _differs(stored, held)]
     deletes = sorted(key for key in held if key not in wanted)
+    summary.gone_paths = [path for key in deletes if (path := content_table.path_of(key)) is not None]
     for key in deletes:
         if content_table.is_primary(key):
             name = content_table.text_attribute(held[key], "source") or key[0]
@@ -523,7 +527,7 @@ def _go_live(
     _reconcile(plan, summary, report, dry_run=False, lease=lease)
     report(summary.line(dry_run=False))
     _record_release(plan, files, origin, report)
-    notifications.announce(summary.created, summary.updated, summary.deleted)
+    notifications.announce(summary.created, summary.updated, summary.gone_paths)
 
 
 def _under_lease(lease: leases.Lease, work: Callable[[], Summary | None], report: Report) -> Summary | None:

@@ -70,6 +70,11 @@ def path_key(path: str) -> Key:
     return (f"path#{path}", DETAIL)
 
 
+def path_of(key: Key) -> str | None:
+    """The URL path a path item is at; None for any other item."""
+    return key[0].removeprefix("path#") if key[0].startswith("path#") else None
+
+
 def page_key(slug: str) -> Key:
     return (f"page#{slug}", DETAIL)
 
