@@ -57,14 +57,15 @@ def _record(key: content_table.Key, missing: str) -> Found:
     with _reading():
         stored = content_table.get(key)
     text = content_table.record_json(stored) if stored else None
-    if text is None:
+    if stored is None or text is None:
         raise NotFound(missing)
-    return _found(text)
+    return _found(stored, text)
 
 
-def _found(record: str) -> Found:
-    """A record's answer: it last changed when it was `updated`."""
-    return Found(json=record, modified=json.loads(record).get("updated"))
+def _found(stored: dict, record: str) -> Found:
+    """A record's answer. It last changed when it was `updated`, which its
+    item carries beside the JSON: no need to parse a whole page to know."""
+    return Found(json=record, modified=content_table.text_attribute(stored, "updated"))
 
 
 def _checked_slug(slug: str) -> str:
@@ -84,7 +85,7 @@ def page_at_path(raw_path: str | None) -> Found:
     redirect = content_table.redirect_of(stored)
     if redirect is not None:
         return Found(redirect_to=redirect[0], status=redirect[1])
-    return _found(stored["json"]["S"])
+    return _found(stored, stored["json"]["S"])
 
 
 def _by_prefix(path: str) -> Found:
