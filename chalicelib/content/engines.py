@@ -21,7 +21,6 @@ DEFAULT_CHAINS: dict[str, tuple[str, ...]] = {
     "liquid": ("liquid",),
     "njk": ("njk",),
 }
-MAX_OUTPUT_CHARS = 5_000_000
 
 
 def chain_for(name: str, engine: str, override: Any) -> tuple[str, ...]:
@@ -112,7 +111,7 @@ class Engines:
         from .nunjucks import TemplateProblem, render_nunjucks
 
         try:
-            return render_nunjucks(text, context, name=name, max_output_chars=MAX_OUTPUT_CHARS)
+            return render_nunjucks(text, context, name=name)
         except TemplateProblem as problem:
             message = problem.message.removeprefix(f"{name}: ")
             line = first_line + problem.line - 1 if problem.line else None

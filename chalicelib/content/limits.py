@@ -14,10 +14,11 @@ MAX_SOURCE_BYTES = 1024 * 1024
 MAX_FRONT_MATTER_VALUES = 20_000
 MAX_FRONT_MATTER_DEPTH = 50
 
-# Liquid: bytes of assigned variables, of output, loop turns per render, and
-# nested renders.
+# What any template (Liquid or Nunjucks) may write.
+OUTPUT_LIMIT = 5_000_000
+# Liquid: bytes of assigned variables, loop turns per render, and nested
+# renders.
 LIQUID_VARIABLES_LIMIT = 2_000_000
-LIQUID_OUTPUT_LIMIT = 5_000_000
 LIQUID_LOOP_LIMIT = 10_000
 LIQUID_DEPTH_LIMIT = 30
 
@@ -50,7 +51,7 @@ def liquid_environment() -> Any:
 
     class BoundedLiquid(liquid.Environment):
         local_namespace_limit = LIQUID_VARIABLES_LIMIT
-        output_stream_limit = LIQUID_OUTPUT_LIMIT
+        output_stream_limit = OUTPUT_LIMIT
         loop_iteration_limit = LIQUID_LOOP_LIMIT
         context_depth_limit = LIQUID_DEPTH_LIMIT
         template_class = MeasuredTemplate

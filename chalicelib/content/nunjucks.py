@@ -41,7 +41,8 @@ from jinja2.runtime import ChainableUndefined, Undefined
 from jinja2.sandbox import SandboxedEnvironment, SecurityError
 from markupsafe import Markup
 
-MAX_OUTPUT_CHARS = 5_000_000
+from .limits import OUTPUT_LIMIT as MAX_OUTPUT_CHARS
+
 MAX_ITERATIONS = 100_000
 
 __all__ = ["MAX_ITERATIONS", "MAX_OUTPUT_CHARS", "TemplateProblem", "render_nunjucks"]
