@@ -153,7 +153,9 @@ def test_every_response_has_an_etag_and_a_matching_if_none_match_gets_304(client
         assert stale.status_code == 200 and stale.body == first.body
 
 
-def test_cache_lifetime_defaults_to_five_minutes_then_stale_for_minutes_or_a_day_of_faults(client, monkeypatch):
+def test_cache_lifetime_defaults_to_five_minutes_then_stale_for_minutes_or_a_day_of_faults(
+    client, monkeypatch
+):
     from chalicelib.settings import get_settings
 
     for name in ("NLC_CACHE_MAX_AGE", "NLC_CACHE_STALE_WHILE_REVALIDATE", "NLC_CACHE_STALE_IF_ERROR"):
