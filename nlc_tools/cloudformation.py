@@ -253,9 +253,9 @@ def template(settings: Settings) -> dict:
         }
         for n in range(1, DKIM_RECORDS + 1)
     }
-    spec = distribution(settings)
-    if spec is not None:
-        made, output = _distribution(settings, spec)
+    edge = distribution(settings)
+    if edge is not None:
+        made, output = _distribution(settings, edge)
         resources.update(made)
         outputs.update(output)
     return {"Resources": resources, "Outputs": outputs}

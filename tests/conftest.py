@@ -203,6 +203,19 @@ def package_environment() -> dict[str, str]:
 # Submissions -----------------------------------------------------------------
 
 
+def create_distribution(cloudfront) -> dict:
+    """A CloudFront distribution for the local stage, in the emulator."""
+    return cloudfront.create_distribution(
+        DistributionConfig={
+            "CallerReference": "tests",
+            "Comment": "nlc-local API",
+            "Enabled": True,
+            "Origins": {"Quantity": 1, "Items": [{"Id": "api", "DomainName": "api.example.com"}]},
+            "DefaultCacheBehavior": {"TargetOriginId": "api", "ViewerProtocolPolicy": "redirect-to-https"},
+        }
+    )["Distribution"]
+
+
 def client_error(code: str, operation: str = "SendEmail"):
     from botocore.exceptions import ClientError
 

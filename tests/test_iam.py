@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import pytest
 from botocore.exceptions import ClientError
 from build_hook import Hook
-from conftest import body
+from conftest import body, create_distribution
 
 from app import app
 from chalicelib import aws
@@ -139,15 +139,7 @@ def every_entry_point_run(client, seeded, recorded, worker, submissions_clock, s
         NLC_ORIGIN_SECRET="nlc/local/origin-verify", NLC_DISTRIBUTION_PARAMETER="/nlc/local/distribution-id"
     )
     aws.client("secretsmanager").create_secret(Name="nlc/local/origin-verify", SecretString="secret")
-    distribution = aws.client("cloudfront").create_distribution(
-        DistributionConfig={
-            "CallerReference": "iam",
-            "Comment": "nlc-local API",
-            "Enabled": True,
-            "Origins": {"Quantity": 1, "Items": [{"Id": "api", "DomainName": "api.example.com"}]},
-            "DefaultCacheBehavior": {"TargetOriginId": "api", "ViewerProtocolPolicy": "redirect-to-https"},
-        }
-    )["Distribution"]["Id"]
+    distribution = create_distribution(aws.client("cloudfront"))["Id"]
     aws.client("ssm").put_parameter(Name="/nlc/local/distribution-id", Value=distribution, Type="String")
     calls.clear()  # provisioning and publishing are staff's, not the functions'
     driven: set[tuple[str, str]] = set()

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import boto3
 import pytest
-from conftest import SEED_CONTENT, client_error
+from conftest import SEED_CONTENT, client_error, create_distribution
 
 from chalicelib.content import invalidation
 
@@ -25,16 +25,7 @@ def content(tmp_path) -> Path:
 @pytest.fixture
 def distribution(seeded, stage_settings, aws_calls) -> str:
     """A distribution for the local stage, noted as provisioning notes it."""
-    cloudfront = boto3.client("cloudfront")
-    made = cloudfront.create_distribution(
-        DistributionConfig={
-            "CallerReference": "tests",
-            "Comment": "nlc-local API",
-            "Enabled": True,
-            "Origins": {"Quantity": 1, "Items": [{"Id": "api", "DomainName": "api.example.com"}]},
-            "DefaultCacheBehavior": {"TargetOriginId": "api", "ViewerProtocolPolicy": "redirect-to-https"},
-        }
-    )["Distribution"]
+    made = create_distribution(boto3.client("cloudfront"))
     boto3.client("ssm").put_parameter(Name=PARAMETER, Value=made["Id"], Type="String")
     stage_settings(NLC_DISTRIBUTION_PARAMETER=PARAMETER)
     aws_calls.clear()
