@@ -153,6 +153,8 @@ def _distribution(settings: Settings, spec: DistributionSpec) -> tuple[dict, dic
     distribution's origin header at deploy time), the two policies, the
     distribution in front of Chalice's REST API, and the parameter holding
     its id for the functions' invalidations; and its address, as an output."""
+    # An ssm-secure reference resolves only in a few resources' properties,
+    # CloudFront's not among them; a secretsmanager one resolves in any.
     secret = {"Fn::Sub": f"{{{{resolve:secretsmanager:${{{spec.secret_logical_name}}}:SecretString}}}}"}
     config = spec.distribution_config(
         settings,
