@@ -45,10 +45,17 @@ def _imports_moto(module) -> bool:
     )
 
 
+# Run first, so that with pytest-xdist (`make test`) the long ones start at
+# once and the short ones fill in around them instead of waiting at the end.
+SLOW_FIRST = ("deploy", "browser", "differential", "property", "soak")
+
+
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if not any(item.get_closest_marker(tier) for tier in TIERS):
             item.add_marker(_tier(item))
+    items.sort(key=lambda item: not any(item.get_closest_marker(mark) for mark in SLOW_FIRST))
 
 
 @pytest.hookimpl(hookwrapper=True)

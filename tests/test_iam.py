@@ -130,8 +130,22 @@ def put_source(calls: list, name: str, text: str) -> None:
     calls.pop()
 
 
+@pytest.fixture(scope="module")
+def entry_point_runs() -> dict:
+    return {}
+
+
 @pytest.fixture
-def every_entry_point_run(client, seeded, recorded, worker, submissions_clock, stage_settings, build_hook):
+def every_entry_point_run(entry_point_runs, request):
+    """What running every entry point used: recorded by the first test that
+    asks, then read by the others (one run, however many stages are checked)."""
+    if "run" not in entry_point_runs:
+        entry_point_runs["run"] = request.getfixturevalue("run_every_entry_point")
+    return entry_point_runs["run"]
+
+
+@pytest.fixture
+def run_every_entry_point(client, seeded, recorded, worker, submissions_clock, stage_settings, build_hook):
     """Run each route and event handler, on its good and failing paths."""
     calls, faults, fake_aws = recorded
     # The stage's CloudFront, as provisioning makes it: its secret and where its id is noted.
