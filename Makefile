@@ -12,6 +12,11 @@ PORT ?= 8000
 # confirmation page follow it.
 SITE_PORT ?= 8080
 STAMP := $(VENV)/.installed
+# pytest-xdist: a worker per core (PYTEST_WORKERS=0 runs in one process),
+# each test file on one worker so that its module fixtures (a deploy, a
+# package, a local stack) are made once.
+PYTEST_WORKERS ?= auto
+PARALLEL := -n $(PYTEST_WORKERS) --dist loadfile
 # uv resolves and installs; never let it fetch a Python of its own. It trusts
 # the system's certificates, as pip does, so that it works behind a TLS proxy.
 export UV_PYTHON_DOWNLOADS := never
@@ -116,7 +121,7 @@ $(ELEVENTY): tests/eleventy/package.json tests/eleventy/package-lock.json
 	$(call npm_ci,tests/eleventy,Eleventy 0.11 for the differential tests,the differential tests will skip)
 
 test: lint $(WHEELS) $(AXE) $(GOVUK) $(ELEVENTY)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest $(PARALLEL)
 
 # One tier of the tests at a time (each test's tier: tests/conftest.py).
 # Pure code, no moto: seconds.
@@ -125,11 +130,11 @@ test-unit: $(STAMP)
 
 # Through the HTTP API and the CLI against moto.
 test-api: $(STAMP)
-	$(BIN)/python -m pytest -m api
+	$(BIN)/python -m pytest $(PARALLEL) -m api
 
 # Packaging, provisioning, the deploy rehearsal, IAM and schemathesis.
 test-deploy: $(STAMP) $(WHEELS)
-	$(BIN)/python -m pytest -m deploy
+	$(BIN)/python -m pytest $(PARALLEL) -m deploy
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks

@@ -54,7 +54,7 @@ def count_content_rejected(problems: int) -> None:
 
 def count_publish_notice_failed(kind: str) -> None:
     """Count one publish that could not be announced (NLC/API
-    PublishNoticesFailed, by Stage): `kind` says which, event or webhook."""
+    PublishNoticesFailed, by Stage): `kind` says which: event, webhook or invalidation."""
     _count(PUBLISH_NOTICES_FAILED, 1, kind=kind)
 
 

@@ -284,3 +284,178 @@ MAIL_EVENTS = MailEventsSpec(logical_name="MailEvents")
 
 def configuration_set(settings: Settings) -> str:
     return f"nlc-{settings.stage}-mail"
+
+
+# CloudFront in front of the API ----------------------------------------------------
+
+# CloudFront sends this header, carrying the stage's secret, with every
+# request it makes to the API: only then is its viewer address believed.
+ORIGIN_VERIFY_HEADER = "X-NLC-Origin-Verify"
+# The visitor's address and port (`198.51.100.7:443`, `[2001:db8::1]:443`
+# unbracketed), added by CloudFront when an origin request policy names it.
+VIEWER_ADDRESS_HEADER = "CloudFront-Viewer-Address"
+# Tagged with its stage: the functions may invalidate only their stage's.
+STAGE_TAG = "nlc:stage"
+# AWS's managed cache policy that caches nothing (CachingDisabled).
+CACHING_DISABLED = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
+ALL_METHODS = ("GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE")
+READ_METHODS = ("GET", "HEAD", "OPTIONS")
+CACHED_METHODS = ("GET", "HEAD")
+_ORIGIN_ID = "api"
+
+
+def _listed(items: list | tuple) -> dict:
+    """A list as CloudFront's API spells one."""
+    return {"Quantity": len(items), "Items": list(items)}
+
+
+@dataclass(frozen=True)
+class DistributionSpec:
+    """The stage's CloudFront distribution: the address the website calls.
+
+    Content routes (the default behaviour) are cached for as long as the
+    API's own Cache-Control says (nothing without one), keyed by every query
+    string (`/content?path=`, `/search?q=`) and by Origin (CORS answers
+    differ by it), compressed with gzip or brotli; only GET, HEAD and
+    OPTIONS pass. The form routes pass every method, uncached, with the
+    headers they read and the visitor's address. Host is never forwarded:
+    API Gateway answers only to its own name. Staff routes are not served
+    here (SigV4 signs the Host CloudFront rewrites, and the default
+    behaviour takes no POST): staff use the API Gateway address.
+    """
+
+    logical_name: str
+    cache_policy_logical_name: str
+    forms_policy_logical_name: str
+    secret_logical_name: str
+    parameter_logical_name: str
+    form_routes: tuple[str, ...]
+    # Every header the form routes read (form_posts.py, forms_api.py, the
+    # middleware) and the preflight's, and the visitor's address.
+    form_headers: tuple[str, ...]
+    # The longest CloudFront keeps an answer, whatever Cache-Control says.
+    max_ttl_seconds: int = 86400
+    # Europe and North America's edges: the audience is in the UK.
+    price_class: str = "PriceClass_100"
+    http_version: str = "http2and3"
+
+    def comment(self, settings: Settings) -> str:
+        return f"nlc-{settings.stage} API"
+
+    def cache_policy_name(self, settings: Settings) -> str:
+        return f"nlc-{settings.stage}-content"
+
+    def forms_policy_name(self, settings: Settings) -> str:
+        return f"nlc-{settings.stage}-forms"
+
+    def cache_policy(self, settings: Settings) -> dict:
+        """The content cache policy as CloudFront's API spells it."""
+        return {
+            "Name": self.cache_policy_name(settings),
+            "Comment": "The API's own Cache-Control; nothing cached without one",
+            "MinTTL": 0,
+            "DefaultTTL": 0,
+            "MaxTTL": self.max_ttl_seconds,
+            "ParametersInCacheKeyAndForwardedToOrigin": {
+                "EnableAcceptEncodingGzip": True,
+                "EnableAcceptEncodingBrotli": True,
+                "HeadersConfig": {"HeaderBehavior": "whitelist", "Headers": _listed(["Origin"])},
+                "CookiesConfig": {"CookieBehavior": "none"},
+                "QueryStringsConfig": {"QueryStringBehavior": "all"},
+            },
+        }
+
+    def forms_policy(self, settings: Settings) -> dict:
+        """The form routes' origin request policy as CloudFront's API spells it."""
+        return {
+            "Name": self.forms_policy_name(settings),
+            "Comment": "What the form routes read, and the visitor's address",
+            "HeadersConfig": {"HeaderBehavior": "whitelist", "Headers": _listed(self.form_headers)},
+            "CookiesConfig": {"CookieBehavior": "none"},
+            "QueryStringsConfig": {"QueryStringBehavior": "none"},
+        }
+
+    def distribution_config(
+        self,
+        settings: Settings,
+        origin: tuple[object, str],
+        secret: object,
+        cache_policy_id: object,
+        forms_policy_id: object,
+    ) -> dict:
+        """The distribution as CloudFront's API spells it (no CallerReference).
+        `origin` is the API's domain and its stage's path (`/api`)."""
+        return {
+            "Comment": self.comment(settings),
+            "Enabled": True,
+            "PriceClass": self.price_class,
+            "HttpVersion": self.http_version,
+            "IsIPV6Enabled": True,
+            "Origins": _listed(
+                [
+                    {
+                        "Id": _ORIGIN_ID,
+                        "DomainName": origin[0],
+                        "OriginPath": origin[1],
+                        "CustomHeaders": _listed(
+                            [{"HeaderName": ORIGIN_VERIFY_HEADER, "HeaderValue": secret}]
+                        ),
+                        "CustomOriginConfig": {
+                            "HTTPPort": 80,
+                            "HTTPSPort": 443,
+                            "OriginProtocolPolicy": "https-only",
+                            "OriginSslProtocols": _listed(["TLSv1.2"]),
+                        },
+                    }
+                ]
+            ),
+            "DefaultCacheBehavior": {
+                **self._behaviour(READ_METHODS, cache_policy_id),
+                "Compress": True,
+            },
+            "CacheBehaviors": _listed(
+                [
+                    {
+                        "PathPattern": route,
+                        **self._behaviour(ALL_METHODS, CACHING_DISABLED),
+                        "OriginRequestPolicyId": forms_policy_id,
+                        "Compress": False,
+                    }
+                    for route in self.form_routes
+                ]
+            ),
+        }
+
+    @staticmethod
+    def _behaviour(methods: tuple[str, ...], cache_policy_id: object) -> dict:
+        return {
+            "TargetOriginId": _ORIGIN_ID,
+            "ViewerProtocolPolicy": "redirect-to-https",
+            "AllowedMethods": {**_listed(methods), "CachedMethods": _listed(CACHED_METHODS)},
+            "CachePolicyId": cache_policy_id,
+        }
+
+
+API_DISTRIBUTION = DistributionSpec(
+    logical_name="ApiDistribution",
+    cache_policy_logical_name="ApiContentCachePolicy",
+    forms_policy_logical_name="ApiFormsOriginRequestPolicy",
+    secret_logical_name="OriginVerifySecret",
+    parameter_logical_name="ApiDistributionIdParameter",
+    form_routes=("/enquiries", "/accessible-format-requests"),
+    form_headers=(
+        "Origin",
+        "Content-Type",
+        "Accept",
+        "Referer",
+        "Idempotency-Key",
+        "Access-Control-Request-Method",
+        "Access-Control-Request-Headers",
+        VIEWER_ADDRESS_HEADER,
+    ),
+)
+
+
+def distribution(settings: Settings) -> DistributionSpec | None:
+    """The stage's distribution; None for a stage without one (local)."""
+    return API_DISTRIBUTION if settings.distribution_parameter and settings.origin_secret else None

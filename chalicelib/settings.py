@@ -37,6 +37,11 @@ class Settings:
     site_origins: tuple[str, ...]
     site_url: str  # the site's address, for absolute links in feeds and the sitemap
     cache_max_age: int
+    # How long a cache may serve an expired answer while it fetches a fresh
+    # one, and while the API fails (Cache-Control stale-while-revalidate,
+    # stale-if-error).
+    cache_stale_while_revalidate: int
+    cache_stale_if_error: int
     enquiries_mailbox: str
     accessible_format_mailbox: str
     sender: str
@@ -50,6 +55,11 @@ class Settings:
     # with the key in this SSM SecureString (never in settings): "" for none.
     publish_webhook_url: str
     publish_webhook_secret_parameter: str
+    # CloudFront in front of the API (dev and prod; "" for none): the Secrets
+    # Manager secret CloudFront sends in X-NLC-Origin-Verify, and the SSM
+    # String parameter holding the distribution's id, for invalidations.
+    origin_secret: str
+    distribution_parameter: str
 
     @classmethod
     def from_environment(cls, env: os._Environ | dict = os.environ) -> Settings:
@@ -63,6 +73,8 @@ class Settings:
             site_origins=_csv(env.get("NLC_SITE_ORIGINS", "")),
             site_url=env.get("NLC_SITE_URL", "").rstrip("/"),
             cache_max_age=int(env.get("NLC_CACHE_MAX_AGE", "300")),
+            cache_stale_while_revalidate=int(env.get("NLC_CACHE_STALE_WHILE_REVALIDATE", "300")),
+            cache_stale_if_error=int(env.get("NLC_CACHE_STALE_IF_ERROR", "86400")),
             enquiries_mailbox=env.get("NLC_ENQUIRIES_MAILBOX", "nlc@cabinetoffice.gov.uk"),
             accessible_format_mailbox=env.get(
                 "NLC_ACCESSIBLE_FORMAT_MAILBOX", "publiccorrespondence@cabinetoffice.gov.uk"
@@ -76,6 +88,8 @@ class Settings:
             rate_limit_window_seconds=int(env.get("NLC_RATE_LIMIT_WINDOW_SECONDS", "3600")),
             publish_webhook_url=env.get("NLC_PUBLISH_WEBHOOK_URL", ""),
             publish_webhook_secret_parameter=env.get("NLC_PUBLISH_WEBHOOK_SECRET_PARAMETER", ""),
+            origin_secret=env.get("NLC_ORIGIN_SECRET", ""),
+            distribution_parameter=env.get("NLC_DISTRIBUTION_PARAMETER", ""),
         )
 
 

@@ -1,10 +1,12 @@
-"""Bring a stage's bucket, tables, queue, sender identity and alarms to their
-definitions in resources.py. Every step reads before it writes, so a second run changes
+"""Bring a stage's bucket, tables, queue, sender identity, alarms and
+CloudFront distribution to their definitions in resources.py. Every step reads before it writes, so a second run changes
 nothing, and a run that stopped halfway can simply be run again."""
 
 from __future__ import annotations
 
 import json
+import secrets
+import uuid
 from collections.abc import Callable
 
 from chalicelib import aws
@@ -13,6 +15,7 @@ from chalicelib.resources import (
     GATEWAY_RESPONSE_HEADERS,
     GATEWAY_RESPONSES,
     MAIL_EVENTS,
+    STAGE_TAG,
     AlarmSpec,
     BucketSpec,
     QueueSpec,
@@ -21,6 +24,7 @@ from chalicelib.resources import (
     alerts_topic,
     configuration_set,
     dead_letter_queue,
+    distribution,
     queues,
     sender_identity,
     tables,
@@ -59,6 +63,7 @@ def provision(settings: Settings, report: Report = print) -> list[str]:
         _report_dkim_records(domain, identity, report)
     record(_ensure_mail_events(settings))
     record(_ensure_gateway_responses(settings.stage, report))
+    record(_ensure_distribution(settings, report))
     record(_ensure_alarms(settings))
     if not changes:
         report("Nothing to change: every resource is already in place.")
@@ -416,3 +421,136 @@ def _ensure_alarm(name: str, spec: AlarmSpec, stage: str, topic_arn: str) -> lis
         return []
     cloudwatch.put_metric_alarm(**wanted)
     return [f"{'updated' if current else 'created'} alarm {name}"]
+
+
+# CloudFront in front of the API --------------------------------------------------------
+
+
+def _ensure_distribution(settings: Settings, report: Report) -> list[str]:
+    """The origin secret, the two policies and the distribution pointing at
+    the API `chalice deploy` made, with its id in the stage's parameter for
+    the functions' invalidations; a setting changed by hand is put back.
+    Prints the distribution's address, which the website calls."""
+    spec = distribution(settings)
+    deployed = _deployed_rest_api(settings.stage)
+    if spec is None or deployed is None:
+        if spec is not None:
+            report("The CloudFront distribution is made by provisioning again after `chalice deploy`")
+        return []
+    api_id, api_stage = deployed
+    cloudfront = aws.client("cloudfront")
+    secret, changes = _ensure_origin_secret(settings.origin_secret)
+    cache_policy, made = _ensure_policy("cache", spec.cache_policy(settings))
+    changes += made
+    forms_policy, made = _ensure_policy("origin_request", spec.forms_policy(settings))
+    changes += made
+    region = aws.client("apigateway").meta.region_name
+    wanted = spec.distribution_config(
+        settings,
+        (f"{api_id}.execute-api.{region}.amazonaws.com", f"/{api_stage}"),
+        secret,
+        cache_policy,
+        forms_policy,
+    )
+    found = _find_distribution(spec.comment(settings))
+    if found is None:
+        created = cloudfront.create_distribution_with_tags(
+            DistributionConfigWithTags={
+                "DistributionConfig": {**wanted, "CallerReference": str(uuid.uuid4())},
+                "Tags": {"Items": [{"Key": STAGE_TAG, "Value": settings.stage}]},
+            }
+        )["Distribution"]
+        changes.append(f"created CloudFront distribution {created['Id']} in front of API {api_id}")
+        distribution_id, domain = created["Id"], created["DomainName"]
+    else:
+        distribution_id, domain = found
+        answer = cloudfront.get_distribution_config(Id=distribution_id)
+        current = answer["DistributionConfig"]
+        if not _holds(current, wanted):
+            cloudfront.update_distribution(
+                Id=distribution_id, IfMatch=answer["ETag"], DistributionConfig={**current, **wanted}
+            )
+            changes.append(f"put back the settings of CloudFront distribution {distribution_id}")
+    changes += _ensure_distribution_parameter(settings.distribution_parameter, distribution_id)
+    # Not a change: the address to give the website, on every run.
+    report(f"The website's API address: https://{domain} (staff routes stay on API Gateway's address)")
+    return changes
+
+
+def _ensure_origin_secret(name: str) -> tuple[str, list[str]]:
+    """The secret CloudFront sends the API, made with a random value if
+    missing. Its value is never printed."""
+    manager = aws.client("secretsmanager")
+    try:
+        return manager.get_secret_value(SecretId=name)["SecretString"], []
+    except manager.exceptions.ResourceNotFoundException:
+        value = secrets.token_urlsafe(32)
+        manager.create_secret(Name=name, SecretString=value, Description="CloudFront's proof to the API")
+        return value, [f"created the origin secret {name}"]
+
+
+def _ensure_policy(kind: str, wanted: dict) -> tuple[str, list[str]]:
+    """A custom cache (`kind` "cache") or origin request policy, by name."""
+    cloudfront = aws.client("cloudfront")
+    title = "".join(part.title() for part in kind.split("_"))  # Cache, OriginRequest
+    listed = getattr(cloudfront, f"list_{kind}_policies")(Type="custom")[f"{title}PolicyList"]
+    config_key = f"{title}PolicyConfig"
+    found = next(
+        (
+            item[f"{title}Policy"]
+            for item in listed.get("Items", [])
+            if item[f"{title}Policy"][config_key]["Name"] == wanted["Name"]
+        ),
+        None,
+    )
+    if found is None:
+        created = getattr(cloudfront, f"create_{kind}_policy")(**{config_key: wanted})
+        return created[f"{title}Policy"]["Id"], [
+            f"created CloudFront {kind.replace('_', ' ')} policy {wanted['Name']}"
+        ]
+    answer = getattr(cloudfront, f"get_{kind}_policy_config")(Id=found["Id"])
+    if _holds(answer[config_key], wanted):
+        return found["Id"], []
+    getattr(cloudfront, f"update_{kind}_policy")(
+        Id=found["Id"], IfMatch=answer["ETag"], **{config_key: wanted}
+    )
+    return found["Id"], [f"put back CloudFront {kind.replace('_', ' ')} policy {wanted['Name']}"]
+
+
+def _find_distribution(comment: str) -> tuple[str, str] | None:
+    """The stage's distribution (its id and domain), known by its comment."""
+    cloudfront = aws.client("cloudfront")
+    for page in cloudfront.get_paginator("list_distributions").paginate():
+        for item in page["DistributionList"].get("Items", []):
+            if item.get("Comment") == comment:
+                return item["Id"], item["DomainName"]
+    return None
+
+
+def _ensure_distribution_parameter(name: str, distribution_id: str) -> list[str]:
+    ssm = aws.client("ssm")
+    try:
+        if ssm.get_parameter(Name=name)["Parameter"]["Value"] == distribution_id:
+            return []
+    except ssm.exceptions.ParameterNotFound:
+        pass
+    ssm.put_parameter(Name=name, Value=distribution_id, Type="String", Overwrite=True)
+    return [f"noted the distribution's id in {name}"]
+
+
+def _holds(current: object, wanted: object) -> bool:
+    """Whether `current` has every setting `wanted` names, as wanted (AWS
+    answers with settings of its own besides)."""
+    if isinstance(wanted, dict):
+        return isinstance(current, dict) and all(
+            _holds(current.get(key), value) for key, value in wanted.items()
+        )
+    if isinstance(wanted, list) and not any(isinstance(item, dict | list) for item in wanted):
+        return isinstance(current, list) and sorted(current) == sorted(wanted)  # names, in any order
+    if isinstance(wanted, list):
+        return (
+            isinstance(current, list)
+            and len(current) == len(wanted)
+            and all(_holds(a, b) for a, b in zip(current, wanted, strict=True))
+        )
+    return current == wanted

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from chalicelib import aws
+from chalicelib import aws, origin_secret
 from chalicelib.settings import PROJECT_DIR, get_settings, stage_environment
 
 SEED_CONTENT = PROJECT_DIR / "content"
@@ -45,10 +45,17 @@ def _imports_moto(module) -> bool:
     )
 
 
+# Run first, so that with pytest-xdist (`make test`) the long ones start at
+# once and the short ones fill in around them instead of waiting at the end.
+SLOW_FIRST = ("deploy", "browser", "differential", "property", "soak")
+
+
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if not any(item.get_closest_marker(tier) for tier in TIERS):
             item.add_marker(_tier(item))
+    items.sort(key=lambda item: not any(item.get_closest_marker(mark) for mark in SLOW_FIRST))
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -76,9 +83,11 @@ def aws_environment(monkeypatch):
         monkeypatch.setenv(name, value)
     get_settings.cache_clear()
     aws.reset_clients()
+    origin_secret.forget()
     yield
     get_settings.cache_clear()
     aws.reset_clients()
+    origin_secret.forget()
 
 
 EMULATOR = pytest.StashKey["Emulator"]()
@@ -199,6 +208,19 @@ def package_environment() -> dict[str, str]:
 
 
 # Submissions -----------------------------------------------------------------
+
+
+def create_distribution(cloudfront) -> dict:
+    """A CloudFront distribution for the local stage, in the emulator."""
+    return cloudfront.create_distribution(
+        DistributionConfig={
+            "CallerReference": "tests",
+            "Comment": "nlc-local API",
+            "Enabled": True,
+            "Origins": {"Quantity": 1, "Items": [{"Id": "api", "DomainName": "api.example.com"}]},
+            "DefaultCacheBehavior": {"TargetOriginId": "api", "ViewerProtocolPolicy": "redirect-to-https"},
+        }
+    )["Distribution"]
 
 
 def client_error(code: str, operation: str = "SendEmail"):

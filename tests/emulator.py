@@ -1,10 +1,11 @@
 """The AWS emulator as the deploy and provisioning tests use it: moto's server
-on a free loopback port, with two gaps in moto filled on moto's side (the app
+on a free loopback port, with gaps in moto filled on moto's side (the app
 is never changed to suit the emulator):
 
 - moto stores a bucket's EventBridge notification but leaves it out of
   GetBucketNotificationConfiguration, which real S3 returns;
-- moto imports REST APIs only as OpenAPI 3, while Chalice deploys Swagger 2.0.
+- moto imports REST APIs only as OpenAPI 3, while Chalice deploys Swagger 2.0;
+- moto has no CloudFront cache or origin request policies.
 """
 
 from __future__ import annotations
@@ -17,6 +18,9 @@ from collections.abc import Iterator
 from typing import Any
 
 from moto.apigateway.models import APIGatewayBackend
+from moto.cloudfront import urls as cloudfront_urls
+from moto.cloudfront.responses import CloudFrontResponse
+from moto.core.responses import ActionResult
 from moto.s3.responses import S3Response
 from moto.server import ThreadedMotoServer
 from moto.sesv2 import urls as sesv2_urls
@@ -117,6 +121,65 @@ def _accepting_swagger2(position: int):
     return wrap
 
 
+# CloudFront's cache and origin request policies, kept beside moto's backend:
+# create, list, get the config, update (IfMatch the last ETag).
+_POLICY_KINDS = {"cache-policy": "CachePolicy", "origin-request-policy": "OriginRequestPolicy"}
+
+
+def _policies(self: CloudFrontResponse, title: str) -> dict[str, dict]:
+    store = vars(self.backend).setdefault("nlc_policies", {})
+    return store.setdefault(title, {})
+
+
+def _policy_methods(title: str) -> dict[str, Any]:
+    config_key = f"{title}Config"
+
+    def create(self: CloudFrontResponse) -> ActionResult:
+        policy = {
+            "Id": f"{title[:2].lower()}{len(_policies(self, title)) + 1:06d}",
+            "LastModifiedTime": "2026-01-01T00:00:00Z",
+            config_key: self._get_param(config_key),
+        }
+        _policies(self, title)[policy["Id"]] = policy
+        return ActionResult({title: policy, "ETag": "E1", "Location": policy["Id"]})
+
+    def listed(self: CloudFrontResponse) -> ActionResult:
+        items = [{"Type": "custom", title: policy} for policy in _policies(self, title).values()]
+        return ActionResult({f"{title}List": {"MaxItems": 100, "Quantity": len(items), "Items": items}})
+
+    def config(self: CloudFrontResponse) -> ActionResult:
+        policy = _policies(self, title)[self._get_param("Id")]
+        return ActionResult({config_key: policy[config_key], "ETag": f"E{policy.get('version', 1)}"})
+
+    def update(self: CloudFrontResponse) -> ActionResult:
+        policy = _policies(self, title)[self._get_param("Id")]
+        assert self._get_param("IfMatch") == f"E{policy.get('version', 1)}"
+        policy.update({config_key: self._get_param(config_key), "version": policy.get("version", 1) + 1})
+        return ActionResult({title: policy, "ETag": f"E{policy['version']}"})
+
+    snake = "".join(f"_{c.lower()}" if c.isupper() else c for c in title).lstrip("_")
+    return {
+        f"create_{snake}": create,
+        f"list_{snake.replace('policy', 'policies')}": listed,
+        f"get_{snake}_config": config,
+        f"update_{snake}": update,
+    }
+
+
+_CLOUDFRONT_POLICY_METHODS = {
+    name: method for title in _POLICY_KINDS.values() for name, method in _policy_methods(title).items()
+}
+_CLOUDFRONT_POLICY_PATHS = tuple(
+    path
+    for kind in _POLICY_KINDS
+    for path in (
+        f"{{0}}/2020-05-31/{kind}$",
+        f"{{0}}/2020-05-31/{kind}/(?P<Id>[^/]+)$",
+        f"{{0}}/2020-05-31/{kind}/(?P<Id>[^/]+)/config$",
+    )
+)
+
+
 @contextlib.contextmanager
 def moto_gaps_filled() -> Iterator[None]:
     patches = [
@@ -132,6 +195,9 @@ def moto_gaps_filled() -> Iterator[None]:
             setattr(SESV2Response, name, method)
         # moto's server routes only the paths its services list.
         sesv2_urls.url_paths.update(dict.fromkeys(_SES_EVENT_DESTINATION_PATHS, SESV2Response.dispatch))
+        for name, method in _CLOUDFRONT_POLICY_METHODS.items():
+            setattr(CloudFrontResponse, name, method)
+        cloudfront_urls.url_paths.update(dict.fromkeys(_CLOUDFRONT_POLICY_PATHS, CloudFrontResponse.dispatch))
         yield
     finally:
         for owner, name, original in originals:
@@ -140,6 +206,10 @@ def moto_gaps_filled() -> Iterator[None]:
             delattr(SESV2Response, name)
         for path in _SES_EVENT_DESTINATION_PATHS:
             sesv2_urls.url_paths.pop(path, None)
+        for name in _CLOUDFRONT_POLICY_METHODS:
+            delattr(CloudFrontResponse, name)
+        for path in _CLOUDFRONT_POLICY_PATHS:
+            cloudfront_urls.url_paths.pop(path, None)
 
 
 @contextlib.contextmanager

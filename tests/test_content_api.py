@@ -139,7 +139,10 @@ def test_every_response_has_an_etag_and_a_matching_if_none_match_gets_304(client
     ):
         first = client.http.get(url)
         etag = first.headers["ETag"]
-        assert first.headers["Cache-Control"] == "public, max-age=60"  # the local stage's value
+        # The local stage's values: readers get the last good answer for a day of faults.
+        assert first.headers["Cache-Control"] == (
+            "public, max-age=60, stale-while-revalidate=300, stale-if-error=86400"
+        )
         again = client.http.get(url, headers={"If-None-Match": etag})
         assert again.status_code == 304, url
         assert again.body == b""
@@ -150,12 +153,17 @@ def test_every_response_has_an_etag_and_a_matching_if_none_match_gets_304(client
         assert stale.status_code == 200 and stale.body == first.body
 
 
-def test_cache_lifetime_defaults_to_five_minutes(client, monkeypatch):
+def test_cache_lifetime_defaults_to_five_minutes_then_stale_for_minutes_or_a_day_of_faults(
+    client, monkeypatch
+):
     from chalicelib.settings import get_settings
 
-    monkeypatch.delenv("NLC_CACHE_MAX_AGE")
+    for name in ("NLC_CACHE_MAX_AGE", "NLC_CACHE_STALE_WHILE_REVALIDATE", "NLC_CACHE_STALE_IF_ERROR"):
+        monkeypatch.delenv(name)
     get_settings.cache_clear()
-    assert client.http.get(WHAT_WE_DO).headers["Cache-Control"] == "public, max-age=300"
+    assert client.http.get(WHAT_WE_DO).headers["Cache-Control"] == (
+        "public, max-age=300, stale-while-revalidate=300, stale-if-error=86400"
+    )
 
 
 def test_cors_allows_only_the_sites_origins(client):

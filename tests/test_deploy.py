@@ -94,6 +94,24 @@ def test_provision_deploy_and_publish_succeed(deployed):
     assert "Published: 2 created" in publish.stdout
 
 
+def test_provision_after_deploy_puts_cloudfront_in_front_of_the_deployed_api(deployed, aws):
+    _, _, provision, _ = deployed
+    (api,) = aws("apigateway").get_rest_apis()["items"]
+    cloudfront = aws("cloudfront")
+    (distribution,) = cloudfront.list_distributions()["DistributionList"]["Items"]
+    (origin,) = cloudfront.get_distribution_config(Id=distribution["Id"])["DistributionConfig"]["Origins"][
+        "Items"
+    ]
+    assert origin["DomainName"] == f"{api['id']}.execute-api.eu-west-2.amazonaws.com"
+    assert origin["OriginPath"] == "/api"
+    assert f"The website's API address: https://{distribution['DomainName']}" in provision.stdout
+    noted = aws("ssm").get_parameter(Name="/nlc/dev/distribution-id")["Parameter"]["Value"]
+    assert noted == distribution["Id"]
+    # The first publish created pages: CloudFront was told to forget their answers.
+    (made,) = cloudfront.list_invalidations(DistributionId=distribution["Id"])["InvalidationList"]["Items"]
+    assert made["Id"]
+
+
 def test_the_functions_run_python_3_13_with_the_stage_settings_and_policy(deployed, aws, project_copy):
     config = json.loads((project_copy / ".chalice" / "config.json").read_text())["stages"][STAGE]
     policy = json.loads((project_copy / ".chalice" / config["iam_policy_file"]).read_text())

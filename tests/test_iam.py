@@ -16,11 +16,11 @@ from dataclasses import dataclass
 import pytest
 from botocore.exceptions import ClientError
 from build_hook import Hook
-from conftest import body
+from conftest import body, create_distribution
 
 from app import app
 from chalicelib import aws
-from chalicelib.resources import SOURCE_PREFIX, configuration_set, sender_identity
+from chalicelib.resources import SOURCE_PREFIX, STAGE_TAG, configuration_set, sender_identity
 from chalicelib.settings import PROJECT_DIR, Settings, get_settings, stage_environment
 
 REGION = "eu-west-2"
@@ -88,6 +88,17 @@ def accesses(service: str, operation: str, params: dict) -> list[Access]:
         ]
     if service == "SSM" and operation == "GetParameter":
         return [Access("ssm:GetParameter", f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter{params['Name']}")]
+    if service == "CloudFront" and operation == "CreateInvalidation":
+        distribution = params["DistributionId"]
+        return [
+            Access(
+                "cloudfront:CreateInvalidation", f"arn:aws:cloudfront::{ACCOUNT}:distribution/{distribution}"
+            )
+        ]
+    if service == "Secrets Manager" and operation == "GetSecretValue":
+        # Named by its name; AWS checks its ARN, which ends in six random characters.
+        secret = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:{params['SecretId']}-AbC123"
+        return [Access("secretsmanager:GetSecretValue", secret)]
     raise AssertionError(f"no IAM mapping for {service} {operation}: add one")
 
 
@@ -119,10 +130,31 @@ def put_source(calls: list, name: str, text: str) -> None:
     calls.pop()
 
 
+@pytest.fixture(scope="module")
+def entry_point_runs() -> dict:
+    return {}
+
+
 @pytest.fixture
-def every_entry_point_run(client, seeded, recorded, worker, submissions_clock, stage_settings, build_hook):
+def every_entry_point_run(entry_point_runs, request):
+    """What running every entry point used: recorded by the first test that
+    asks, then read by the others (one run, however many stages are checked)."""
+    if "run" not in entry_point_runs:
+        entry_point_runs["run"] = request.getfixturevalue("run_every_entry_point")
+    return entry_point_runs["run"]
+
+
+@pytest.fixture
+def run_every_entry_point(client, seeded, recorded, worker, submissions_clock, stage_settings, build_hook):
     """Run each route and event handler, on its good and failing paths."""
     calls, faults, fake_aws = recorded
+    # The stage's CloudFront, as provisioning makes it: its secret and where its id is noted.
+    stage_settings(
+        NLC_ORIGIN_SECRET="nlc/local/origin-verify", NLC_DISTRIBUTION_PARAMETER="/nlc/local/distribution-id"
+    )
+    aws.client("secretsmanager").create_secret(Name="nlc/local/origin-verify", SecretString="secret")
+    distribution = create_distribution(aws.client("cloudfront"))["Id"]
+    aws.client("ssm").put_parameter(Name="/nlc/local/distribution-id", Value=distribution, Type="String")
     calls.clear()  # provisioning and publishing are staff's, not the functions'
     driven: set[tuple[str, str]] = set()
 
@@ -145,6 +177,8 @@ def every_entry_point_run(client, seeded, recorded, worker, submissions_clock, s
         http("OPTIONS", url, headers=ORIGIN)
     for _ in range(2):  # the second is answered from the first
         http("POST", "/enquiries", headers={**JSON, "Idempotency-Key": "k-1"}, body=json.dumps(ENQUIRY))
+    through_cloudfront = {"X-NLC-Origin-Verify": "secret", "CloudFront-Viewer-Address": "198.51.100.7:443"}
+    http("POST", "/enquiries", headers={**JSON, **through_cloudfront}, body=json.dumps(ENQUIRY))
     http(
         "POST",
         "/accessible-format-requests",
@@ -274,14 +308,19 @@ def in_stage(access: Access, stage: str) -> Access:
         }
         return Access(access.action, f"{prefix}:table/{renamed[table]}" + (f"/{index}" if index else ""))
     if access.resource.startswith(("arn:aws:events:", "arn:aws:ssm:")):
-        # The default bus is every stage's; the build hook's key is the stage's own.
-        local_key, target_key = (
-            local.publish_webhook_secret_parameter,
-            target.publish_webhook_secret_parameter,
-        )
-        return Access(
-            access.action, access.resource.replace(f"parameter{local_key}", f"parameter{target_key}")
-        )
+        # The default bus is every stage's; the build hook's key and the
+        # distribution's parameter are the stage's own.
+        resource = access.resource
+        for old, new in (
+            (local.publish_webhook_secret_parameter, target.publish_webhook_secret_parameter),
+            ("/nlc/local/distribution-id", target.distribution_parameter),
+        ):
+            resource = resource.replace(f"parameter{old}", f"parameter{new}")
+        return Access(access.action, resource)
+    if access.resource.startswith("arn:aws:cloudfront:"):
+        return access  # any distribution: the policy's condition names the stage's by its tag
+    if access.resource.startswith("arn:aws:secretsmanager:"):
+        return Access(access.action, access.resource.replace(":secret:nlc/local/", f":secret:nlc/{stage}/"))
     if ":configuration-set/" in access.resource:
         old, new = configuration_set(local), configuration_set(target)
         assert access.resource.endswith(f"/{old}"), access
@@ -365,7 +404,22 @@ def test_the_policy_names_only_the_stage_own_resources(stage):
         elif service == "events":
             assert resource == f"arn:aws:events:{REGION}:*:event-bus/default", resource
         elif service == "ssm":
-            assert resource == f"arn:aws:ssm:{REGION}:*:parameter{settings.publish_webhook_secret_parameter}"
+            assert resource in (
+                f"arn:aws:ssm:{REGION}:*:parameter{settings.publish_webhook_secret_parameter}",
+                f"arn:aws:ssm:{REGION}:*:parameter{settings.distribution_parameter}",
+            ), resource
+        elif service == "secretsmanager":
+            assert resource == f"arn:aws:secretsmanager:{REGION}:*:secret:{settings.origin_secret}-??????"
+        elif service == "cloudfront":
+            assert resource == "arn:aws:cloudfront::*:distribution/*"  # scoped by its tag: see below
         else:
             assert action in RUNTIME_ACTIONS
             assert resource.endswith(f":log-group:/aws/lambda/nlc-api-{stage}*"), resource
+
+
+@pytest.mark.parametrize("stage", ["dev", "prod"])
+def test_invalidating_is_granted_only_on_distributions_tagged_with_the_stage(stage):
+    # The id is not known before provisioning: CloudFront checks the
+    # distribution's tags (aws:ResourceTag), which provisioning and the template set.
+    (statement,) = [s for s in policy(stage) if "cloudfront:CreateInvalidation" in _listed(s["Action"])]
+    assert statement["Condition"] == {"StringEquals": {f"aws:ResourceTag/{STAGE_TAG}": stage}}

@@ -164,6 +164,48 @@ def test_packaged_template_sends_ses_delivery_events_to_eventbridge(prod_package
     )
 
 
+def test_packaged_template_puts_cloudfront_in_front_of_the_rest_api_with_a_generated_secret(prod_package):
+    packaged = json.loads((prod_package / "sam.json").read_text())
+    resources = packaged["Resources"]
+    secret = resources["OriginVerifySecret"]
+    assert secret["Type"] == "AWS::SecretsManager::Secret"
+    assert secret["Properties"]["Name"] == "nlc/prod/origin-verify"
+    assert "GenerateSecretString" in secret["Properties"] and "SecretString" not in secret["Properties"]
+    config = resources["ApiDistribution"]["Properties"]["DistributionConfig"]
+    (origin,) = config["Origins"]
+    assert origin["DomainName"] == {"Fn::Sub": "${RestAPI}.execute-api.${AWS::Region}.${AWS::URLSuffix}"}
+    assert origin["OriginPath"] == "/api"
+    assert origin["OriginCustomHeaders"] == [
+        {
+            "HeaderName": "X-NLC-Origin-Verify",
+            "HeaderValue": {"Fn::Sub": "{{resolve:secretsmanager:${OriginVerifySecret}:SecretString}}"},
+        }
+    ]
+    default = config["DefaultCacheBehavior"]
+    assert default["CachePolicyId"] == {"Ref": "ApiContentCachePolicy"}
+    assert default["AllowedMethods"] == ["GET", "HEAD", "OPTIONS"] and default["Compress"] is True
+    assert {behaviour["PathPattern"] for behaviour in config["CacheBehaviors"]} == {
+        "/enquiries",
+        "/accessible-format-requests",
+    }
+    assert all(
+        behaviour["OriginRequestPolicyId"] == {"Ref": "ApiFormsOriginRequestPolicy"}
+        for behaviour in config["CacheBehaviors"]
+    )
+    cache = resources["ApiContentCachePolicy"]["Properties"]["CachePolicyConfig"]
+    assert (cache["MinTTL"], cache["DefaultTTL"]) == (0, 0)
+    key = cache["ParametersInCacheKeyAndForwardedToOrigin"]
+    assert key["QueryStringsConfig"] == {"QueryStringBehavior": "all"}
+    assert key["HeadersConfig"]["Headers"] == ["Origin"]
+    forwarded = resources["ApiFormsOriginRequestPolicy"]["Properties"]["OriginRequestPolicyConfig"]
+    assert "CloudFront-Viewer-Address" in forwarded["HeadersConfig"]["Headers"]
+    assert "Host" not in forwarded["HeadersConfig"]["Headers"]
+    assert resources["ApiDistributionIdParameter"]["Properties"]["Value"] == {"Ref": "ApiDistribution"}
+    assert packaged["Outputs"]["ApiDistributionDomain"]["Value"] == {
+        "Fn::GetAtt": ["ApiDistribution", "DomainName"]
+    }
+
+
 def test_packaged_functions_have_the_stage_memory_timeout_policy_and_python(prod_package):
     packaged = json.loads((prod_package / "sam.json").read_text())["Resources"]
     stage = json.loads(CHALICE_CONFIG.read_text())["stages"]["prod"]

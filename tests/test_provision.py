@@ -219,3 +219,56 @@ def test_the_local_stage_sends_with_a_configuration_set_without_events(moto):
     assert "created SES configuration set nlc-local-mail" in provision_local()
     sesv2 = moto[2]
     assert sesv2.get_configuration_set(ConfigurationSetName="nlc-local-mail")["ConfigurationSetName"]
+
+
+def test_provision_puts_cloudfront_in_front_of_a_deployed_api_once_and_puts_back_a_hand_change(
+    moto, monkeypatch
+):
+    from nlc_tools import provision
+
+    apigateway = boto3.client("apigateway")
+    api_id = apigateway.create_rest_api(name="nlc-api")["id"]
+    (root,) = apigateway.get_resources(restApiId=api_id)["items"]
+    apigateway.put_method(restApiId=api_id, resourceId=root["id"], httpMethod="GET", authorizationType="NONE")
+    apigateway.put_integration(restApiId=api_id, resourceId=root["id"], httpMethod="GET", type="MOCK")
+    monkeypatch.setattr(provision, "_deployed_rest_api", lambda stage: (api_id, "api"))
+    for name in stage_environment("dev"):  # the dev stage's own, not the tests' local ones
+        monkeypatch.delenv(name, raising=False)
+    first = cli.run(["provision", "--stage", "dev"])
+    cloudfront = boto3.client("cloudfront")
+    (listed,) = cloudfront.list_distributions()["DistributionList"]["Items"]
+    assert f"created CloudFront distribution {listed['Id']} in front of API {api_id}" in first
+    assert "created the origin secret nlc/dev/origin-verify" in first
+    assert f"The website's API address: https://{listed['DomainName']}" in first
+    secret = boto3.client("secretsmanager").get_secret_value(SecretId="nlc/dev/origin-verify")["SecretString"]
+    assert len(secret) >= 32 and secret not in first  # never printed
+    parameter = boto3.client("ssm").get_parameter(Name="/nlc/dev/distribution-id")["Parameter"]
+    assert parameter["Value"] == listed["Id"]
+    config = cloudfront.get_distribution_config(Id=listed["Id"])["DistributionConfig"]
+    (origin,) = config["Origins"]["Items"]
+    assert origin["DomainName"] == f"{api_id}.execute-api.eu-west-2.amazonaws.com"
+    assert origin["OriginPath"] == "/api"
+    assert origin["CustomHeaders"]["Items"] == [{"HeaderName": "X-NLC-Origin-Verify", "HeaderValue": secret}]
+    default = config["DefaultCacheBehavior"]
+    assert default["ViewerProtocolPolicy"] == "redirect-to-https"
+    assert sorted(default["AllowedMethods"]["Items"]) == ["GET", "HEAD", "OPTIONS"]  # no staff POST
+    forms = {behaviour["PathPattern"]: behaviour for behaviour in config["CacheBehaviors"]["Items"]}
+    assert set(forms) == {"/enquiries", "/accessible-format-requests"}
+    assert all("POST" in behaviour["AllowedMethods"]["Items"] for behaviour in forms.values())
+    tags = cloudfront.list_tags_for_resource(Resource=listed["ARN"])["Tags"]["Items"]
+    assert {"Key": "nlc:stage", "Value": "dev"} in tags
+
+    second = cli.run(["provision", "--stage", "dev"])
+    assert "Nothing to change" in second and "The website's API address" in second
+
+    answer = cloudfront.get_distribution_config(Id=listed["Id"])
+    cloudfront.update_distribution(
+        Id=listed["Id"],
+        IfMatch=answer["ETag"],
+        DistributionConfig={**answer["DistributionConfig"], "PriceClass": "PriceClass_All"},
+    )
+    third = cli.run(["provision", "--stage", "dev"])
+    assert f"put back the settings of CloudFront distribution {listed['Id']}" in third
+    config = cloudfront.get_distribution_config(Id=listed["Id"])["DistributionConfig"]
+    assert config["PriceClass"] == "PriceClass_100"
+    assert "Nothing to change" in cli.run(["provision", "--stage", "dev"])

@@ -102,3 +102,16 @@ def test_every_function_has_its_memory_and_timeout(stage):
         assert 1 <= sizes["lambda_timeout"] <= 900, name
     # API Gateway stops waiting at 29 s: a longer API timeout only costs.
     assert functions["api_handler"]["lambda_timeout"] < API_GATEWAY_TIMEOUT_SECONDS
+
+
+@pytest.mark.parametrize("stage", DEPLOYED)
+def test_deployed_stages_name_their_own_origin_secret_and_distribution_parameter(stage):
+    settings = Settings.from_environment(stage_environment(stage))
+    assert settings.origin_secret == f"nlc/{stage}/origin-verify"
+    assert settings.distribution_parameter == f"/nlc/{stage}/distribution-id"
+    assert 0 < settings.cache_stale_while_revalidate <= settings.cache_stale_if_error
+
+
+def test_the_local_stage_has_no_cloudfront():
+    settings = Settings.from_environment(stage_environment("local"))
+    assert (settings.origin_secret, settings.distribution_parameter) == ("", "")

@@ -11,6 +11,7 @@ import pytest
 from chalice.local import LambdaEventConverter
 from conftest import body, stored_submissions, submissions_table_items
 
+from chalicelib import aws
 from chalicelib.submissions import intake, staff
 
 JSON = {"Content-Type": "application/json"}
@@ -275,3 +276,58 @@ def test_the_same_form_sent_again_within_ten_minutes_is_stored_and_sent_once(
     assert body(again) == body(first)
     assert list(stored_submissions()) == [body(first)["reference"]]
     assert len(outbox) == 2
+
+
+# Behind CloudFront ---------------------------------------------------------------
+
+SECRET = "origin-secret-for-tests"
+
+
+@pytest.fixture
+def behind_cloudfront(client, stage_settings, aws_calls):
+    """The stage's origin secret, as provisioning makes it."""
+    stage_settings(NLC_ORIGIN_SECRET="nlc/local/origin-verify", NLC_RATE_LIMIT_PER_IP="1")
+    aws.client("secretsmanager").create_secret(Name="nlc/local/origin-verify", SecretString=SECRET)
+    aws_calls.clear()
+
+
+def through_cloudfront(client, viewer: str, proof: str, email: str):
+    headers = {**JSON, "X-NLC-Origin-Verify": proof, "CloudFront-Viewer-Address": viewer}
+    return post(client, {**ENQUIRY, "email": email}, headers=headers)
+
+
+def test_behind_cloudfront_each_visitor_is_counted_by_the_address_cloudfront_saw(
+    client, outbox, behind_cloudfront, aws_calls
+):
+    # API Gateway sees the same edge for all three: the limit of one is per visitor.
+    assert through_cloudfront(client, "198.51.100.7:51234", SECRET, "a@example.com").status_code == 202
+    assert through_cloudfront(client, "2001:db8::7:443", SECRET, "b@example.com").status_code == 202
+    assert through_cloudfront(client, "198.51.100.7:40000", SECRET, "c@example.com").status_code == 429
+    # Read once for the container, not once a request.
+    assert aws_calls.count(("Secrets Manager", "GetSecretValue")) == 1
+
+
+def test_a_forged_viewer_address_without_the_secret_counts_the_caller_itself(
+    client, outbox, behind_cloudfront, aws_calls
+):
+    assert through_cloudfront(client, "198.51.100.1:1", "guessed", "a@example.com").status_code == 202
+    # Another forged address, the same caller: counted as the caller API Gateway saw.
+    assert through_cloudfront(client, "198.51.100.2:1", "guessed", "b@example.com").status_code == 429
+    unproven = post(
+        client,
+        {**ENQUIRY, "email": "c@example.com"},
+        headers={**JSON, "CloudFront-Viewer-Address": "198.51.100.3:1"},
+    )
+    assert unproven.status_code == 429
+
+
+def test_a_secret_that_cannot_be_read_never_fails_a_form_and_is_logged_without_personal_data(
+    client, outbox, behind_cloudfront, fake_aws, capsys
+):
+    fake_aws.fail("GetSecretValue")
+    assert through_cloudfront(client, "198.51.100.9:1", SECRET, "a@example.com").status_code == 202
+    # Counted as the caller API Gateway saw, not as the claimed visitor.
+    assert through_cloudfront(client, "198.51.100.10:1", SECRET, "b@example.com").status_code == 429
+    logged = capsys.readouterr().out
+    assert '"event":"origin secret unreadable"' in logged
+    assert "198.51.100" not in logged and SECRET not in logged

@@ -45,7 +45,7 @@ def announce(created: list[str], updated: list[str], deleted: list[str]) -> None
     try:
         _put_events(detail)
     except aws.errors() as error:
-        _failed("event", aws.describe(error))
+        failed("event", aws.describe(error))
     url = get_settings().publish_webhook_url
     if url:
         _call_hook(url, detail)
@@ -86,7 +86,7 @@ def _put_events(detail: dict) -> None:
         answer = events.put_events(Entries=entries)
         if answer.get("FailedEntryCount"):
             codes = sorted({entry["ErrorCode"] for entry in answer["Entries"] if entry.get("ErrorCode")})
-            _failed("event", ", ".join(codes))
+            failed("event", ", ".join(codes))
 
     for part in event_details(detail):
         entry = {"Source": SOURCE, "DetailType": DETAIL_TYPE, "Detail": dumps(part)}
@@ -109,12 +109,12 @@ def signature(key: bytes, body: bytes) -> str:
 def _hook_key() -> bytes | None:
     name = get_settings().publish_webhook_secret_parameter
     if not name:
-        _failed("webhook", "NLC_PUBLISH_WEBHOOK_SECRET_PARAMETER names no key to sign with")
+        failed("webhook", "NLC_PUBLISH_WEBHOOK_SECRET_PARAMETER names no key to sign with")
         return None
     try:
         answer = aws.client("ssm").get_parameter(Name=name, WithDecryption=True)
     except aws.errors() as error:
-        _failed("webhook", aws.describe(error))
+        failed("webhook", aws.describe(error))
         return None
     return str(answer["Parameter"]["Value"]).encode()
 
@@ -143,9 +143,10 @@ def _call_hook(url: str, detail: dict) -> None:
             problem = type(error).__name__
             if isinstance(error, ValueError):
                 break
-    _failed("webhook", problem)
+    failed("webhook", problem)
 
 
-def _failed(kind: str, problem: str) -> None:
+def failed(kind: str, problem: str) -> None:
+    """Log and count one notice a publish could not give."""
     observability.emit({"type": "content", "event": f"publish {kind} failed", "problem": problem})
     observability.count_publish_notice_failed(kind)

@@ -36,7 +36,7 @@ from ..json_text import dumps
 from ..resources import SOURCE_PREFIX
 from ..settings import get_settings
 from ..tables import content_table
-from . import derived, notifications
+from . import derived, invalidation, notifications
 from . import lease as leases
 from .limits import MAX_SOURCE_BYTES
 from .problems import ContentError
@@ -77,6 +77,9 @@ class Summary:
     # URL paths the site no longer serves (a page gone or moved), for those
     # who hear about publishes; `deleted` names the files.
     gone_paths: list[str] = field(default_factory=list)
+    # Every item put or deleted, and when: what CloudFront must forget.
+    changed_keys: list[Key] = field(default_factory=list)
+    published_at: str = ""
     unchanged: int = 0
     stale_removed: int = 0
     documents_written: int = 0
@@ -398,6 +401,12 @@ def _reconcile(
         return
     derived_puts, derived_deletes = reader.records(now, report)
     summary.item_writes += len(derived_puts) + len(derived_deletes)
+    summary.published_at = now
+    summary.changed_keys = (
+        [content_table.item_key(stored) for stored in puts + document_puts + derived_puts]
+        + deletes
+        + derived_deletes
+    )
     # Puts first: a moved page is served at its new path before its old one goes.
     if lease:
         lease.renew()
@@ -522,12 +531,16 @@ def _go_live(
     report: Report,
     lease: leases.Lease | None,
 ) -> None:
-    """Make the table serve the plan, record the release and announce what
-    changed (which can neither fail nor undo the publish)."""
+    """Make the table serve the plan, record the release, announce what
+    changed and have CloudFront forget it (neither can fail nor undo the
+    publish)."""
     _reconcile(plan, summary, report, dry_run=False, lease=lease)
     report(summary.line(dry_run=False))
-    _record_release(plan, files, origin, report)
+    release = _record_release(plan, files, origin, report)
     notifications.announce(summary.created, summary.updated, summary.gone_paths)
+    invalidation.invalidate(
+        summary.changed_keys, f"{content_table.item_key(release)[1]} {summary.published_at}"
+    )
 
 
 def _under_lease(lease: leases.Lease, work: Callable[[], Summary | None], report: Report) -> Summary | None:

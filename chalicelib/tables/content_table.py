@@ -459,6 +459,29 @@ def pending_key(due: str, source: str) -> Key:
     return (PENDING, f"{due}#{source}")
 
 
+def record_of(key: Key) -> tuple[str, str] | None:
+    """What a published item is part of, as (kind, name): ("path", URL
+    path), ("redirects", ""), ("page" or "post", slug), ("list", pages,
+    posts or documents), ("collection", tag), ("derived", SEARCH_INDEX ...).
+    None for what only staff and publishing read (previews, the schedule,
+    `changes`, releases, the lease)."""
+    pk, sk = key
+    if (path := path_of(key)) is not None:
+        return ("path", path)
+    if key == REDIRECT_PREFIXES:
+        return ("redirects", "")
+    if pk.startswith(("page#", "post#")):
+        kind, _, slug = pk.partition("#")
+        return (kind, slug)
+    if pk in (PAGES, POSTS, DOCUMENTS):
+        return ("list", pk)
+    if pk.startswith("tag#"):
+        return ("collection", pk.removeprefix("tag#"))
+    if pk == DERIVED:
+        return ("derived", sk)
+    return None
+
+
 def binary_item(key: Key, body: bytes, **attributes: str) -> dict:
     """An item whose `body` is bytes (compressed text), with string attributes."""
     return {**item(key, **attributes), "body": {"B": body}}

@@ -27,6 +27,7 @@ from chalice.app import Request, Response
 
 from .. import observability
 from ..json_text import dumps
+from ..resources import ORIGIN_VERIFY_HEADER, VIEWER_ADDRESS_HEADER
 from ..settings import get_settings
 from .errors import ApiError
 
@@ -57,8 +58,20 @@ def wants_html(request: Request) -> bool:
 
 
 def client_ip(request: Request) -> str:
-    # API Gateway's own view of the caller: X-Forwarded-For is the caller's to forge.
-    return (request.context or {}).get("identity", {}).get("sourceIp") or "unknown"
+    """The visitor's address, for the rate limit. API Gateway's own view of
+    the caller (X-Forwarded-For is the caller's to forge), unless the
+    request came through the stage's CloudFront, proven by the origin
+    secret: then API Gateway saw an edge, and CloudFront says who it served
+    (`ip:port`; an IPv6 address has colons of its own)."""
+    source = (request.context or {}).get("identity", {}).get("sourceIp") or "unknown"
+    proof = request.headers.get(ORIGIN_VERIFY_HEADER.lower())
+    viewer = request.headers.get(VIEWER_ADDRESS_HEADER.lower())
+    if not proof or not viewer:
+        return source
+    from .. import origin_secret
+
+    address = viewer.rpartition(":")[0].strip("[]")
+    return address if address and origin_secret.matches(proof) else source
 
 
 def read_body(request: Request, form_fields: set[str]) -> dict:

@@ -132,7 +132,10 @@ def _header(description: str) -> dict:
 
 _CACHE_HEADERS = {
     "ETag": _header("Changes whenever the body does: send it back in If-None-Match"),
-    "Cache-Control": _header("How long the answer may be kept"),
+    "Cache-Control": _header(
+        "How long the answer may be kept (max-age), and served stale while a fresh one is "
+        "fetched (stale-while-revalidate) or while the API fails (stale-if-error)"
+    ),
 }
 _CONTENT_HEADERS = {
     **_CACHE_HEADERS,

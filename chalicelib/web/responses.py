@@ -28,6 +28,19 @@ def private(body: str | dict | list, status: int = 200) -> Response:
     )
 
 
+def public_cache_control() -> str:
+    """How long browsers and CloudFront keep a public answer: `max-age`, then
+    served stale while a fresh one is fetched (`stale-while-revalidate`) and
+    while the API fails (`stale-if-error`), so readers see the last good
+    page during a fault."""
+    settings = get_settings()
+    return (
+        f"public, max-age={settings.cache_max_age}, "
+        f"stale-while-revalidate={settings.cache_stale_while_revalidate}, "
+        f"stale-if-error={settings.cache_stale_if_error}"
+    )
+
+
 def cacheable(
     request: Request,
     body: str | dict | list,
@@ -47,7 +60,7 @@ def cacheable(
     etag = '"' + hashlib.sha256(text.encode("utf-8")).hexdigest()[:32] + '"'
     headers: dict[str, str | list[str]] = {
         "ETag": etag,
-        "Cache-Control": f"public, max-age={get_settings().cache_max_age}",
+        "Cache-Control": public_cache_control(),
     }
     modified = _moment(last_modified)
     if modified:
@@ -97,7 +110,7 @@ def content_redirect(site_path: str, status: int = 301) -> Response:
         headers={
             "Location": site_path if "://" in site_path else "content?path=" + quote(site_path, safe=""),
             "Content-Type": JSON,
-            "Cache-Control": f"public, max-age={get_settings().cache_max_age}",
+            "Cache-Control": public_cache_control(),
         },
     )
 

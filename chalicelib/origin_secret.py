@@ -1,0 +1,59 @@
+"""The secret CloudFront sends the API in X-NLC-Origin-Verify: the proof that
+a request came through the stage's distribution, so that the visitor's
+address CloudFront adds can be believed.
+
+Read from Secrets Manager only when a request carries the header, kept in
+the container for CACHE_SECONDS (a rotated secret is picked up within
+them), and read again early, at most every RETRY_SECONDS, when a value does
+not match it (CloudFront may already send the new one). A secret that
+cannot be read matches nothing: logged, never raised.
+"""
+
+from __future__ import annotations
+
+import hmac
+
+from . import aws, clock, observability
+from .settings import get_settings
+
+CACHE_SECONDS = 300
+RETRY_SECONDS = 60
+
+# (the secret, when it was read); None when it could not be read.
+_cached: tuple[str | None, float] | None = None
+
+
+def matches(value: str) -> bool:
+    """Whether `value` is the stage's origin secret, compared in constant time."""
+    name = get_settings().origin_secret
+    if not name:
+        return False  # a stage without CloudFront (local)
+    secret, read_at = _secret(name, max_age=CACHE_SECONDS)
+    if secret is not None and hmac.compare_digest(secret.encode(), value.encode()):
+        return True
+    if clock.now() - read_at < RETRY_SECONDS:
+        return False
+    secret, _ = _secret(name, max_age=0)
+    return secret is not None and hmac.compare_digest(secret.encode(), value.encode())
+
+
+def _secret(name: str, max_age: float) -> tuple[str | None, float]:
+    global _cached
+    now = clock.now()
+    if _cached is not None and now - _cached[1] < max(max_age, 0.001):
+        return _cached
+    try:
+        secret: str | None = str(aws.client("secretsmanager").get_secret_value(SecretId=name)["SecretString"])
+    except aws.errors() as error:
+        observability.emit(
+            {"type": "edge", "event": "origin secret unreadable", "problem": aws.describe(error)}
+        )
+        secret = None
+    _cached = (secret, now)
+    return _cached
+
+
+def forget() -> None:
+    """Read the secret again on next use (tests start a fresh AWS each time)."""
+    global _cached
+    _cached = None
