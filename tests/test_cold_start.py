@@ -45,7 +45,6 @@ def test_a_form_post_loads_neither_reads_delivery_nor_the_document_lookup():
         not {
             "chalicelib.content.reads",
             "chalicelib.tables.content_table",
-            "chalicelib.resources",
             "chalicelib.submissions.delivery",
             "chalicelib.submissions.emails",
             "chalicelib.submissions.ses",

@@ -1,8 +1,8 @@
 """The public content routes: every answer cacheable, with an ETag. The
 content modules are small and boto3-free at import; pydantic stays off the
 read path, so cold starts stay at the floor. Each route imports the reads
-(and with them the content table and resources) itself, so that a form
-post's cold start does not."""
+(and with them the content table) itself, so that a form post's cold start
+does not."""
 
 from __future__ import annotations
 
