@@ -22,10 +22,9 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from .. import aws, clock, observability
 from ..settings import get_settings
 from ..tables import submissions_table
-from . import delivery
 from .errors import DataRequestInvalid
 from .fields import EmailAddress
-from .intake import ADDRESS_MATCHING, email_digest
+from .intake import ADDRESS_MATCHING, email_digest, enqueue
 from .staff import table_unavailable
 from .submission import RECEIVED, RESTRICTED, iso
 
@@ -118,7 +117,7 @@ def plan(action: str, email: str) -> Plan:
         if action == "lift":
             for reference, item in zip(references, chosen, strict=True):
                 if reference in changed and submissions_table.restricted_from(item) == RECEIVED:
-                    delivery.enqueue(reference)  # pending again: send it now
+                    enqueue(reference)  # pending again: send it now
         return len(changed)
 
     return Plan(action, [f"submission {reference}" for reference in references], apply)

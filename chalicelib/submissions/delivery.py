@@ -164,16 +164,7 @@ def claim(reference: str, statuses: tuple[str, ...], *, due_only: bool) -> tuple
     return (claimed, Claim(token, expires_at)) if isinstance(claimed, Submission) else claimed
 
 
-# The queue and its worker ---------------------------------------------------------
-
-
-def enqueue(reference: str) -> None:
-    """Hand a stored submission to the delivery worker. A failure is logged,
-    never raised: the submission is stored, and the retry run sends it."""
-    try:
-        aws.sqs().send_message(QueueUrl=aws.queue_url(get_settings().delivery_queue), MessageBody=reference)
-    except aws.errors() as error:
-        observability.submission_event("enqueue_failed", reference, RECEIVED, error=aws.describe(error))
+# The queue's worker ---------------------------------------------------------------
 
 
 def deliver_queued(reference: str) -> str | None:

@@ -150,7 +150,8 @@ _MESSAGE_DESCRIPTION = "Up to 5,000 characters; line breaks are kept"
 
 
 class Form(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True)
+    # Built on first use: a cold start builds the one form it is posted, not both.
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True, defer_build=True)
 
     website: Annotated[
         str | None,

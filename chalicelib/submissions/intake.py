@@ -21,7 +21,7 @@ from .. import aws, clock, observability
 from ..errors import InvalidRequest, RateLimited
 from ..settings import get_settings
 from ..tables import submissions_table
-from . import delivery, document_lookup, fields
+from . import fields
 from .errors import IdempotencyKeyReused, NotStored
 from .submission import RECEIVED, SPAM, Submission, iso, reference_for
 
@@ -53,6 +53,9 @@ def submit(kind: str, data: dict, *, client_ip: str, idempotency_key: str | None
     settings = get_settings()
     document, recipient = None, settings.enquiries_mailbox
     if isinstance(form, fields.AccessibleFormatRequest):
+        # Imported here: the content table it reads is no concern of an enquiry.
+        from . import document_lookup
+
         try:
             document, recipient = document_lookup.resolve(form.document_url)
         except aws.errors() as error:
@@ -75,8 +78,18 @@ def submit(kind: str, data: dict, *, client_ip: str, idempotency_key: str | None
         return Receipt(reference)
     observability.submission_event("stored", reference, submission.status)
     if submission.status == RECEIVED:
-        delivery.enqueue(reference)
+        enqueue(reference)
     return Receipt(reference)
+
+
+def enqueue(reference: str) -> None:
+    """Hand a stored submission to the delivery worker. A failure is logged,
+    never raised: the submission is stored, and the retry run sends it.
+    (Here, not in delivery, so that a form post never imports the sending.)"""
+    try:
+        aws.sqs().send_message(QueueUrl=aws.queue_url(get_settings().delivery_queue), MessageBody=reference)
+    except aws.errors() as error:
+        observability.submission_event("enqueue_failed", reference, RECEIVED, error=aws.describe(error))
 
 
 def _request_token(

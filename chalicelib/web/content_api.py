@@ -1,18 +1,21 @@
 """The public content routes: every answer cacheable, with an ETag. The
 content modules are small and boto3-free at import; pydantic stays off the
-read path, so cold starts stay at the floor."""
+read path, so cold starts stay at the floor. Each route imports the reads
+(and with them the content table) itself, so that a form post's cold start
+does not."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalice.app import Response
 
-from ..content import reads
-from ..tables import content_table
 from .errors import JSON, ApiBlueprint
 from .responses import cacheable, content_redirect, query_param
+
+if TYPE_CHECKING:
+    from ..content.reads import Found
 
 content_api = ApiBlueprint(__name__)
 ATOM = "application/atom+xml"
@@ -34,7 +37,7 @@ def _read(path: str) -> Callable[..., Any]:
     return content_api.route(path, methods=["GET", "HEAD"])
 
 
-def _answer(found: reads.Found, content_type: str = JSON) -> Response:
+def _answer(found: Found, content_type: str = JSON) -> Response:
     return cacheable(
         content_api.current_request, found.json, last_modified=found.modified, content_type=content_type
     )
@@ -42,11 +45,15 @@ def _answer(found: reads.Found, content_type: str = JSON) -> Response:
 
 @_read("/health")
 def health() -> Response:
+    from ..content import reads
+
     return _cacheable(reads.health())
 
 
 @_read("/content")
 def get_content() -> Response:
+    from ..content import reads
+
     found = reads.page_at_path(_query("path"))
     if found.redirect_to:
         return content_redirect(found.redirect_to, found.status)
@@ -55,51 +62,74 @@ def get_content() -> Response:
 
 @_read("/pages")
 def list_pages() -> Response:
+    from ..content import reads
+
     return _answer(reads.list_pages())
 
 
 @_read("/pages/{slug}")
 def get_page(slug: str) -> Response:
+    from ..content import reads
+
     return _answer(reads.page(slug))
 
 
 @_read("/collections/{tag}")
 def get_collection(tag: str) -> Response:
+    from ..content import reads
+
     return _answer(reads.collection(tag, _query("include")))
 
 
 @_read("/posts")
 def list_posts() -> Response:
+    from ..content import reads
+
     return _answer(reads.list_posts(_query("limit"), _query("cursor")))
 
 
 @_read("/posts/{slug}")
 def get_post(slug: str) -> Response:
+    from ..content import reads
+
     return _answer(reads.post(slug))
 
 
 @_read("/documents")
 def list_documents() -> Response:
+    from ..content import reads
+
     return _answer(reads.list_documents())
 
 
 @_read("/search")
 def search() -> Response:
+    from ..content import reads
+
     return _answer(reads.search(_query("q"), _query("limit")))
 
 
 @_read("/feed.xml")
 def atom_feed() -> Response:
+    from ..content import reads
+    from ..tables import content_table
+
     return _answer(reads.derived_text(content_table.ATOM_FEED), ATOM)
 
 
 @_read("/feed.json")
 def json_feed() -> Response:
+    from ..content import reads
+    from ..tables import content_table
+
     return _answer(reads.derived_text(content_table.JSON_FEED), JSON_FEED)
 
 
 @_read("/sitemap.xml")
 def sitemap() -> Response:
+    from ..content import reads
+    from ..tables import content_table
+
     return _answer(reads.derived_text(content_table.SITEMAP), XML)
 
 

@@ -1,0 +1,63 @@
+"""A form post's cold start loads what validating and storing it needs, and
+nothing that only reads, delivers, documents or looks up documents does
+(README "Performance" gives the figures)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from chalicelib.settings import PROJECT_DIR, STAGES, stage_environment
+
+# A fresh process as Lambda starts one: import the app, then answer one
+# enquiry. It is refused (no message), so it makes no AWS call, yet it is
+# read, validated (its address too) and answered as any enquiry is.
+FIRST_FORM_POST = """
+import json, sys
+from app import app
+
+body = json.dumps({"name": "Ada Lovelace", "email": "ada@example.com"})
+headers = {"Host": "localhost", "Content-Type": "application/json"}
+event = {
+    "resource": "/enquiries", "path": "/enquiries", "httpMethod": "POST", "headers": headers,
+    "multiValueHeaders": {name: [value] for name, value in headers.items()},
+    "queryStringParameters": None, "multiValueQueryStringParameters": None,
+    "pathParameters": None, "stageVariables": None, "body": body, "isBase64Encoded": False,
+    "requestContext": {"resourcePath": "/enquiries", "httpMethod": "POST", "stage": "api",
+                       "identity": {"sourceIp": "127.0.0.1"}},
+}
+response = app(event, None)
+assert response["statusCode"] == 400 and "message" in response["body"], response
+print(json.dumps(sorted(sys.modules)))
+"""
+
+
+def test_a_form_post_loads_neither_reads_delivery_nor_the_document_lookup():
+    loaded = subprocess.run(
+        [sys.executable, "-c", FIRST_FORM_POST], cwd=PROJECT_DIR, capture_output=True, text=True, check=True
+    ).stdout.splitlines()[-1]
+    modules = set(json.loads(loaded))
+    assert {"pydantic", "chalicelib.submissions.intake", "email_validator"} <= modules
+    assert (
+        not {
+            "chalicelib.content.reads",
+            "chalicelib.tables.content_table",
+            "chalicelib.submissions.delivery",
+            "chalicelib.submissions.emails",
+            "chalicelib.submissions.ses",
+            "chalicelib.submissions.document_lookup",
+            "chalicelib.web.openapi",
+            "dns",  # email-validator checks syntax only: no DNS lookups
+        }
+        & modules
+    )
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_every_stage_skips_pydantic_plugin_scan(stage):
+    # Looking for plugins reads every installed package's metadata on the
+    # first validation of each cold start; the app uses none.
+    assert stage_environment(stage)["PYDANTIC_DISABLE_PLUGINS"] == "__all__"
