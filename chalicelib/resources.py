@@ -7,6 +7,7 @@ import json
 from dataclasses import dataclass, field
 
 from .observability import CONTENT_REJECTED, FAILED_FORWARDS, METRICS_NAMESPACE
+from .origin_secret import ORIGIN_VERIFY_HEADER, VIEWER_ADDRESS_HEADER
 from .settings import Settings
 
 
@@ -288,12 +289,6 @@ def configuration_set(settings: Settings) -> str:
 
 # CloudFront in front of the API ----------------------------------------------------
 
-# CloudFront sends this header, carrying the stage's secret, with every
-# request it makes to the API: only then is its viewer address believed.
-ORIGIN_VERIFY_HEADER = "X-NLC-Origin-Verify"
-# The visitor's address and port (`198.51.100.7:443`, `[2001:db8::1]:443`
-# unbracketed), added by CloudFront when an origin request policy names it.
-VIEWER_ADDRESS_HEADER = "CloudFront-Viewer-Address"
 # Tagged with its stage: the functions may invalidate only their stage's.
 STAGE_TAG = "nlc:stage"
 # AWS's managed cache policy that caches nothing (CachingDisabled).

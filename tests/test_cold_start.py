@@ -50,6 +50,7 @@ def test_a_form_post_loads_neither_reads_delivery_nor_the_document_lookup():
             "chalicelib.submissions.ses",
             "chalicelib.submissions.document_lookup",
             "chalicelib.web.openapi",
+            "chalicelib.resources",  # the definitions provisioning applies
             "dns",  # email-validator checks syntax only: no DNS lookups
         }
         & modules

@@ -27,7 +27,7 @@ from chalice.app import Request, Response
 
 from .. import observability
 from ..json_text import dumps
-from ..resources import ORIGIN_VERIFY_HEADER, VIEWER_ADDRESS_HEADER
+from ..origin_secret import ORIGIN_VERIFY_HEADER, VIEWER_ADDRESS_HEADER, matches
 from ..settings import get_settings
 from .errors import ApiError
 
@@ -68,10 +68,8 @@ def client_ip(request: Request) -> str:
     viewer = request.headers.get(VIEWER_ADDRESS_HEADER.lower())
     if not proof or not viewer:
         return source
-    from .. import origin_secret
-
     address = viewer.rpartition(":")[0].strip("[]")
-    return address if address and origin_secret.matches(proof) else source
+    return address if address and matches(proof) else source
 
 
 def read_body(request: Request, form_fields: set[str]) -> dict:
