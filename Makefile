@@ -14,9 +14,10 @@ SITE_PORT ?= 8080
 STAMP := $(VENV)/.installed
 # pytest-xdist: a worker per core (PYTEST_WORKERS=0 runs in one process),
 # each test file on one worker so that its module fixtures (a deploy, a
-# package, a local stack) are made once.
+# package, a local stack) are made once, handed out in the order
+# tests/conftest.py gives (the long ones first), not by their test count.
 PYTEST_WORKERS ?= auto
-PARALLEL := -n $(PYTEST_WORKERS) --dist loadfile
+PARALLEL := -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder
 # uv resolves and installs; never let it fetch a Python of its own. It trusts
 # the system's certificates, as pip does, so that it works behind a TLS proxy.
 export UV_PYTHON_DOWNLOADS := never
@@ -66,9 +67,13 @@ $(UV):
 	echo "Installing uv $$version into $(VENV)"; \
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check "uv==$$version"
 
+# Compiled once here, as pip would: uv leaves bytecode to first import, which
+# never writes it where PYTHONDONTWRITEBYTECODE is set, and then every
+# process the tests start (the CLI, chalice, cfn-lint, schemathesis)
+# compiles its imports anew, seconds each.
 $(STAMP): pyproject.toml uv.lock | $(UV)
 	@echo "Installing $$(grep -c '^\[\[package\]\]' uv.lock) Python packages from uv.lock into $(VENV) (first run only, about a minute)…"
-	$(UV) sync --locked --python $(BIN)/python
+	$(UV) sync --locked --compile-bytecode --python $(BIN)/python
 	@touch $(STAMP)
 
 install: $(STAMP)

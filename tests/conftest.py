@@ -70,12 +70,21 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
         )
 
 
+@pytest.fixture(scope="session")
+def no_local_stack(tmp_path_factory) -> str:
+    """A local-stack state file that never exists: the CLI's `--stage local`
+    commands run in the test's moto, never against a stack someone (or a
+    test on another pytest-xdist worker) is running from this checkout."""
+    return str(tmp_path_factory.mktemp("no-local-stack") / "local-stack.json")
+
+
 @pytest.fixture(autouse=True)
-def aws_environment(monkeypatch):
+def aws_environment(monkeypatch, no_local_stack):
     """The local stage's settings, dummy credentials and no custom endpoint,
     so a client made by mistake outside moto fails instead of reaching AWS."""
     for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "AWS_SESSION_TOKEN"):
         monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("NLC_LOCAL_STATE", no_local_stack)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-2")

@@ -146,10 +146,12 @@ def wait_for_line(process: subprocess.Popen, marker: str, seconds: float) -> Non
 
 
 @pytest.fixture
-def local_stack():
-    """`nlc-api local` on a free loopback port, stopped after the test."""
+def local_stack(tmp_path_factory):
+    """`nlc-api local` on a free loopback port, stopped after the test; its
+    state file its own, so no other test's CLI finds this stack."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "NLC_"))}
+    env["NLC_LOCAL_STATE"] = str(tmp_path_factory.mktemp("local-stack") / "local-stack.json")
     process = subprocess.Popen(
         [Path(sys.executable).parent / "nlc-api", "local", "--port", str(port), "--site-port", "0"],
         cwd=PROJECT_DIR,
