@@ -7,6 +7,7 @@ does not."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from chalice.app import Response
@@ -37,6 +38,13 @@ def _read(path: str) -> Callable[..., Any]:
     return content_api.route(path, methods=["GET", "HEAD"])
 
 
+def _reads() -> ModuleType:
+    """The content reads, imported by a content route's first request."""
+    from ..content import reads
+
+    return reads
+
+
 def _answer(found: Found, content_type: str = JSON) -> Response:
     return cacheable(
         content_api.current_request, found.json, last_modified=found.modified, content_type=content_type
@@ -45,16 +53,12 @@ def _answer(found: Found, content_type: str = JSON) -> Response:
 
 @_read("/health")
 def health() -> Response:
-    from ..content import reads
-
-    return _cacheable(reads.health())
+    return _cacheable(_reads().health())
 
 
 @_read("/content")
 def get_content() -> Response:
-    from ..content import reads
-
-    found = reads.page_at_path(_query("path"))
+    found = _reads().page_at_path(_query("path"))
     if found.redirect_to:
         return content_redirect(found.redirect_to, found.status)
     return _answer(found)
@@ -62,75 +66,58 @@ def get_content() -> Response:
 
 @_read("/pages")
 def list_pages() -> Response:
-    from ..content import reads
-
-    return _answer(reads.list_pages())
+    return _answer(_reads().list_pages())
 
 
 @_read("/pages/{slug}")
 def get_page(slug: str) -> Response:
-    from ..content import reads
-
-    return _answer(reads.page(slug))
+    return _answer(_reads().page(slug))
 
 
 @_read("/collections/{tag}")
 def get_collection(tag: str) -> Response:
-    from ..content import reads
-
-    return _answer(reads.collection(tag, _query("include")))
+    return _answer(_reads().collection(tag, _query("include")))
 
 
 @_read("/posts")
 def list_posts() -> Response:
-    from ..content import reads
-
-    return _answer(reads.list_posts(_query("limit"), _query("cursor")))
+    return _answer(_reads().list_posts(_query("limit"), _query("cursor")))
 
 
 @_read("/posts/{slug}")
 def get_post(slug: str) -> Response:
-    from ..content import reads
-
-    return _answer(reads.post(slug))
+    return _answer(_reads().post(slug))
 
 
 @_read("/documents")
 def list_documents() -> Response:
-    from ..content import reads
-
-    return _answer(reads.list_documents())
+    return _answer(_reads().list_documents())
 
 
 @_read("/search")
 def search() -> Response:
-    from ..content import reads
-
-    return _answer(reads.search(_query("q"), _query("limit")))
+    return _answer(_reads().search(_query("q"), _query("limit")))
 
 
 @_read("/feed.xml")
 def atom_feed() -> Response:
-    from ..content import reads
     from ..tables import content_table
 
-    return _answer(reads.derived_text(content_table.ATOM_FEED), ATOM)
+    return _answer(_reads().derived_text(content_table.ATOM_FEED), ATOM)
 
 
 @_read("/feed.json")
 def json_feed() -> Response:
-    from ..content import reads
     from ..tables import content_table
 
-    return _answer(reads.derived_text(content_table.JSON_FEED), JSON_FEED)
+    return _answer(_reads().derived_text(content_table.JSON_FEED), JSON_FEED)
 
 
 @_read("/sitemap.xml")
 def sitemap() -> Response:
-    from ..content import reads
     from ..tables import content_table
 
-    return _answer(reads.derived_text(content_table.SITEMAP), XML)
+    return _answer(_reads().derived_text(content_table.SITEMAP), XML)
 
 
 @_read("/openapi.json")
