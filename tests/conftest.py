@@ -160,6 +160,15 @@ def seeded(emulator, publish):
     emulator.reach("seeded", publish)
 
 
+# A visitor's enquiry, and posting one (or any form's fields) as JSON.
+JSON = {"Content-Type": "application/json"}
+ENQUIRY = {"name": "Ada Lovelace", "email": "ada@example.com", "message": "How do I join?"}
+
+
+def post(client, data=ENQUIRY, path="/enquiries", headers=JSON):
+    return client.http.post(path, headers=headers, body=json.dumps(data))
+
+
 def body(response) -> dict:
     return json.loads(response.body)
 

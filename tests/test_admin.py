@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import body, client_error, stored_submissions
+from conftest import ENQUIRY, JSON, body, client_error, stored_submissions
 
 from app import app
 from chalicelib import aws
@@ -65,9 +65,6 @@ def test_publish_of_broken_sources_says_what_is_wrong_and_changes_nothing(client
 
 
 # Submissions ------------------------------------------------------------------
-
-JSON = {"Content-Type": "application/json"}
-ENQUIRY = {"name": "Ada Lovelace", "email": "ada@example.com", "message": "How do I join?"}
 
 
 def failed_submission(client, aws_faults, worker) -> str:

@@ -9,18 +9,12 @@ from urllib.parse import urlencode
 
 import pytest
 from chalice.local import LambdaEventConverter
-from conftest import body, stored_submissions, submissions_table_items
+from conftest import ENQUIRY, JSON, body, post, stored_submissions, submissions_table_items
 
 from chalicelib import aws
 from chalicelib.submissions import intake, staff
 
-JSON = {"Content-Type": "application/json"}
-ENQUIRY = {"name": "Ada Lovelace", "email": "ada@example.com", "message": "How do I join?"}
 REQUEST = {"email": "ada@example.com", "document_url": "/what-we-do/", "format": "braille"}
-
-
-def post(client, data=ENQUIRY, headers=JSON, path="/enquiries"):
-    return client.http.post(path, headers=headers, body=json.dumps(data))
 
 
 @pytest.fixture

@@ -9,9 +9,11 @@ import json
 import pytest
 from botocore.exceptions import EndpointConnectionError
 from conftest import (
+    ENQUIRY,
     acknowledgements,
     body,
     client_error,
+    post,
     read_timeout,
     stored_submissions,
     team_copies,
@@ -22,13 +24,7 @@ from chalicelib.submissions.policy import POLICY
 from chalicelib.tables import submissions_table
 from nlc_tools import cli
 
-JSON = {"Content-Type": "application/json"}
-ENQUIRY = {"name": "Ada Lovelace", "email": "ada@example.com", "message": "How do I join?"}
 TEAM = "nlc@cabinetoffice.gov.uk"
-
-
-def post(client, data=ENQUIRY, path="/enquiries", headers=JSON):
-    return client.http.post(path, headers=headers, body=json.dumps(data))
 
 
 def accepted(client, data=ENQUIRY) -> str:

@@ -7,12 +7,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import body, stored_submissions, submissions_table_items
+from conftest import ENQUIRY, JSON, body, stored_submissions, submissions_table_items
 
 from nlc_tools import cli
-
-JSON = {"Content-Type": "application/json"}
-ENQUIRY = {"name": "Ada Lovelace", "email": "ada@example.com", "message": "How do I join?"}
 
 
 @pytest.fixture

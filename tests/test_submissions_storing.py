@@ -7,16 +7,18 @@ moto ignores ClientRequestToken: the tests assert on what the code sent."""
 
 from __future__ import annotations
 
-import json
 import time
 from urllib.parse import urlencode
 
 import pytest
 from botocore.exceptions import EndpointConnectionError
 from conftest import (
+    ENQUIRY,
+    JSON,
     aws_error,
     body,
     client_error,
+    post,
     read_timeout,
     stored_submissions,
     team_copies,
@@ -24,13 +26,6 @@ from conftest import (
 
 from chalicelib.submissions import intake
 from chalicelib.submissions.errors import RETRY_AFTER_UNAVAILABLE
-
-JSON = {"Content-Type": "application/json"}
-ENQUIRY = {"name": "Ada Lovelace", "email": "ada@example.com", "message": "How do I join?"}
-
-
-def post(client, data=ENQUIRY, path="/enquiries", headers=JSON):
-    return client.http.post(path, headers=headers, body=json.dumps(data))
 
 
 @pytest.fixture

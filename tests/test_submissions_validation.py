@@ -7,14 +7,12 @@ import json
 from urllib.parse import urlencode
 
 import pytest
-from conftest import body, stored_submissions
+from conftest import ENQUIRY, JSON, body, post, stored_submissions
 
 from chalicelib.submissions import document_lookup
 
-JSON = {"Content-Type": "application/json"}
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 BROWSER = {**FORM, "Accept": "text/html"}
-ENQUIRY = {"name": "Ada Lovelace", "email": "ada@example.com", "message": "How do I join?"}
 REQUEST = {
     "email": "ada@example.com",
     "document_url": "/what-we-do/",
@@ -32,10 +30,6 @@ def quiet(client, outbox, aws_calls):
     assert aws_calls == []
     assert outbox == []
     assert stored_submissions() == {}
-
-
-def post(client, data, path="/enquiries", headers=JSON):
-    return client.http.post(path, headers=headers, body=json.dumps(data))
 
 
 def field_errors(response) -> dict:
