@@ -32,32 +32,30 @@ _cached: tuple[str | None, float] | None = None
 
 def matches(value: str) -> bool:
     """Whether `value` is the stage's origin secret, compared in constant time."""
+    global _cached
     name = get_settings().origin_secret
     if not name:
         return False  # a stage without CloudFront (local)
-    secret, read_at = _secret(name, max_age=CACHE_SECONDS)
-    if secret is not None and hmac.compare_digest(secret.encode(), value.encode()):
-        return True
-    if clock.now() - read_at < RETRY_SECONDS:
-        return False
-    secret, _ = _secret(name, max_age=0)
+    now = clock.now()
+    age = now - _cached[1] if _cached is not None else None
+    if age is None or age >= CACHE_SECONDS or (age >= RETRY_SECONDS and not _equal(_cached, value)):
+        _cached = (_read(name), now)
+    return _equal(_cached, value)
+
+
+def _equal(cached: tuple[str | None, float] | None, value: str) -> bool:
+    secret = cached[0] if cached is not None else None
     return secret is not None and hmac.compare_digest(secret.encode(), value.encode())
 
 
-def _secret(name: str, max_age: float) -> tuple[str | None, float]:
-    global _cached
-    now = clock.now()
-    if _cached is not None and now - _cached[1] < max(max_age, 0.001):
-        return _cached
+def _read(name: str) -> str | None:
     try:
-        secret: str | None = str(aws.client("secretsmanager").get_secret_value(SecretId=name)["SecretString"])
+        return str(aws.client("secretsmanager").get_secret_value(SecretId=name)["SecretString"])
     except aws.errors() as error:
         observability.emit(
             {"type": "edge", "event": "origin secret unreadable", "problem": aws.describe(error)}
         )
-        secret = None
-    _cached = (secret, now)
-    return _cached
+        return None
 
 
 def forget() -> None:

@@ -11,7 +11,7 @@ import pytest
 from chalice.local import LambdaEventConverter
 from conftest import ENQUIRY, JSON, body, post, stored_submissions, submissions_table_items
 
-from chalicelib import aws
+from chalicelib import aws, origin_secret
 from chalicelib.submissions import intake, staff
 
 REQUEST = {"email": "ada@example.com", "document_url": "/what-we-do/", "format": "braille"}
@@ -325,3 +325,22 @@ def test_a_secret_that_cannot_be_read_never_fails_a_form_and_is_logged_without_p
     logged = capsys.readouterr().out
     assert '"event":"origin secret unreadable"' in logged
     assert "198.51.100" not in logged and SECRET not in logged
+
+
+def test_a_rotated_secret_is_believed_once_read_again_at_most_a_minute_later(
+    client, outbox, behind_cloudfront, aws_calls, submissions_clock
+):
+    submissions_clock.offset = 10 - time.time() % 3600  # early in an hour's rate-limit window
+    assert through_cloudfront(client, "198.51.100.1:1", SECRET, "a@example.com").status_code == 202
+    aws.client("secretsmanager").put_secret_value(SecretId="nlc/local/origin-verify", SecretString="rotated")
+    aws_calls.clear()
+    # Within the minute the new value is not yet believed: counted as the caller itself.
+    assert through_cloudfront(client, "198.51.100.2:1", "rotated", "b@example.com").status_code == 202
+    assert through_cloudfront(client, "198.51.100.3:1", "rotated", "c@example.com").status_code == 429
+    assert aws_calls.count(("Secrets Manager", "GetSecretValue")) == 0
+
+    submissions_clock.offset += origin_secret.RETRY_SECONDS
+    # Read again once: each visitor counted by the address CloudFront saw.
+    assert through_cloudfront(client, "198.51.100.4:1", "rotated", "d@example.com").status_code == 202
+    assert through_cloudfront(client, "198.51.100.5:1", "rotated", "e@example.com").status_code == 202
+    assert aws_calls.count(("Secrets Manager", "GetSecretValue")) == 1
