@@ -132,23 +132,34 @@ def is_transient(error: BaseException) -> bool:
     return error_code(error) in _TRANSIENT_CODES or status >= 500
 
 
+def answer_lost(error: BaseException) -> bool:
+    """Whether the request left and no answer came back (a read timeout, a
+    connection closed mid-answer): whatever AWS did, nobody heard."""
+    from botocore.exceptions import ConnectionClosedError, ReadTimeoutError
+
+    return isinstance(error, (ReadTimeoutError, ConnectionClosedError))
+
+
 def outcome_unknown(error: BaseException) -> bool:
     """Whether AWS may have done what was asked though no answer came back:
-    the request left (a read timeout, a connection closed mid-answer) or AWS
-    failed on its side (5xx). A connection never made, a refusal or
-    throttling are certain: nothing was done."""
-    from botocore.exceptions import ClientError, ConnectionClosedError, ReadTimeoutError
+    the answer was lost, or AWS failed on its side (5xx: DynamoDB may have
+    applied a write it answers 500 to). A connection never made, a refusal
+    or throttling are certain: nothing was done. (SES's 5xx are refusals:
+    see submissions/ses.py.)"""
+    from botocore.exceptions import ClientError
 
-    if isinstance(error, (ReadTimeoutError, ConnectionClosedError)):
+    if answer_lost(error):
         return True
     return isinstance(error, ClientError) and (http_status(error) or 0) >= 500
 
 
-def describe(error: BaseException) -> str:
+def describe(error: BaseException, *, unknown: bool | None = None) -> str:
     """The error code as records and logs show it, saying when the outcome
-    is unknown: `outcome unknown: ReadTimeoutError`."""
+    is unknown (`outcome unknown: ReadTimeoutError`), by `unknown` if the
+    caller knows better than outcome_unknown."""
     code = error_code(error)
-    return f"outcome unknown: {code}" if outcome_unknown(error) else code
+    unknown = outcome_unknown(error) if unknown is None else unknown
+    return f"outcome unknown: {code}" if unknown else code
 
 
 def reset_clients() -> None:

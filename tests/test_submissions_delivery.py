@@ -11,6 +11,7 @@ from botocore.exceptions import EndpointConnectionError
 from conftest import (
     ENQUIRY,
     acknowledgements,
+    aws_error,
     body,
     client_error,
     post,
@@ -70,7 +71,8 @@ def ses(fake_aws, submissions_clock):
     """SES as a test scripts it: `ses.script(to, behaviour)` for the next
     send to that address, where behaviour is "refuse" (MessageRejected),
     "slow" (answers after `seconds` of the domain's clock), "lost" (sends,
-    then the answer times out) or "timeout" (times out, nothing sent)."""
+    then the answer times out), "timeout" (times out, nothing sent) or
+    "unavailable" (SES answers 503, nothing sent)."""
 
     class Script:
         def __init__(self) -> None:
@@ -91,6 +93,8 @@ def ses(fake_aws, submissions_clock):
             raise client_error("MessageRejected")
         if behaviour == "timeout":
             raise read_timeout()
+        if behaviour == "unavailable":
+            raise aws_error("ServiceUnavailable", "SendEmail", 503)
         if behaviour == "slow":
             submissions_clock.offset += scripted.seconds
         if behaviour == "lost":
@@ -287,6 +291,41 @@ def test_a_refused_acknowledgement_never_fails_the_submission(client, outbox, se
     assert stored["acknowledged_at"] is None
     assert len(team_copies(outbox, reference)) == 1
     assert '"event":"acknowledgement_failed"' in capsys.readouterr().out
+
+
+def test_after_a_short_ses_outage_the_visitor_is_acknowledged_and_the_team_gets_one_copy(
+    client, outbox, aws_faults, worker
+):
+    """SES answering 503 sent nothing: both emails are tried again."""
+    aws_faults["SendEmail"] = aws_error("ServiceUnavailable", "SendEmail", 503)
+    reference = accepted(client)
+    worker()
+    assert outbox == []
+    assert stored_submissions()[reference]["last_error"] == "ServiceUnavailable"
+    del aws_faults["SendEmail"]
+    retry()
+
+    assert len(acknowledgements(outbox, reference)) == 1
+    assert len(team_copies(outbox, reference)) == 1
+    assert stored_submissions()[reference]["status"] == "forwarded"
+
+
+def test_an_acknowledgement_ses_refused_for_now_is_sent_before_the_team_copy_next_time(
+    client, outbox, ses, worker
+):
+    """SES throttled the acknowledgement only: the team's copy waits for
+    the next attempt, which sends both, the visitor's first."""
+    ses.script("ada@example.com", "unavailable")
+
+    reference = accepted(client)
+    worker()
+    assert outbox == []
+    retry()
+
+    assert [email["subject"] for email in outbox] == [
+        f"We have received your enquiry: {reference}",
+        f"Enquiry: {reference}",
+    ]
 
 
 def test_an_acknowledgement_whose_answer_was_lost_is_never_sent_again(client, outbox, ses, worker):

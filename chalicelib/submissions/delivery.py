@@ -57,7 +57,11 @@ def deliver(submission: Submission, claim: Claim) -> str:
     claim. Returns the status."""
     changes: dict[str, Any] = {}
     if submission.acknowledged_by == claim.token and submission.acknowledged_at is None:
-        changes.update(_acknowledge(submission, claim))
+        acknowledged, refused = _acknowledge(submission, claim)
+        changes.update(acknowledged)
+        if refused is not None:
+            # SES said "not now": this attempt ends, and the next sends both, the visitor's first.
+            return _record_failed_attempt(submission, claim, refused, changes)
     if not claim.held():
         _release(submission, claim, changes, "claim_lapsed")
         return submission.status
@@ -78,21 +82,24 @@ def deliver(submission: Submission, claim: Claim) -> str:
     return FORWARDED
 
 
-def _acknowledge(submission: Submission, claim: Claim) -> dict[str, Any]:
-    """Send the acknowledgement; the changes that record it. A refusal is
-    logged and never fails the submission."""
+def _acknowledge(submission: Submission, claim: Claim) -> tuple[dict[str, Any], ses.SendFailed | None]:
+    """Send the acknowledgement; the changes that record it, and SES's
+    refusal if it may take it later (throttled, down). A permanent refusal
+    is logged and never fails the submission."""
     if not claim.held():
-        return {"acknowledged_by": None}  # not sent: the next sender may
+        return {"acknowledged_by": None}, None  # not sent: the next sender may
     try:
         message_id = ses.send(emails.acknowledgement(submission))
     except ses.SendFailed as failure:
         observability.submission_event(
             "acknowledgement_failed", submission.reference, submission.status, error=failure.code
         )
-        # Perhaps sent: never again. Certainly not sent: the next attempt may.
-        return {} if failure.unknown else {"acknowledged_by": None}
+        if failure.unknown:
+            return {}, None  # perhaps sent: never again
+        # Certainly not sent: the next attempt may.
+        return {"acknowledged_by": None}, (None if failure.permanent else failure)
     _remember(message_id, submission, ACKNOWLEDGEMENT)
-    return {"acknowledged_at": iso(clock.now()), "acknowledgement_message_id": message_id}
+    return {"acknowledged_at": iso(clock.now()), "acknowledgement_message_id": message_id}, None
 
 
 def _remember(message_id: str, submission: Submission, copy: str) -> None:

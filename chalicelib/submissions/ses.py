@@ -29,9 +29,9 @@ _PERMANENT = {
 
 class SendFailed(Exception):
     """SES did not take the message, or may have: `unknown` (a timeout, a
-    dropped connection, SES's own fault), when `code` says so too
-    ("outcome unknown: ReadTimeoutError"). `permanent`: trying again will
-    not help until someone mends the fault."""
+    dropped connection), when `code` says so too ("outcome unknown:
+    ReadTimeoutError"). SES answering 5xx or throttling took nothing.
+    `permanent`: trying again will not help until someone mends the fault."""
 
     def __init__(self, code: str, *, permanent: bool, unknown: bool) -> None:
         super().__init__(code)
@@ -58,7 +58,10 @@ def send(email: Email) -> str:
         )
     except aws.errors() as error:
         permanent = aws.error_code(error) in _PERMANENT or not aws.is_transient(error)
+        # SES sends a message only once it has answered that it took it: an
+        # answer, even a 5xx, means nothing was sent; only a lost one is unknown.
+        unknown = aws.answer_lost(error)
         raise SendFailed(
-            aws.describe(error), permanent=permanent, unknown=aws.outcome_unknown(error)
+            aws.describe(error, unknown=unknown), permanent=permanent, unknown=unknown
         ) from error
     return str(response["MessageId"])
