@@ -4,21 +4,27 @@ SES sends each message's delivery, bounce and complaint through the stage's
 configuration set to EventBridge, where `ses_events` hands it here. The
 message is found by the id SES gave it when it was sent. A bounced team copy
 means the team never got the submission: it becomes `failed`, counted as a
-failed forward, for staff to see and retry. What becomes of the
-acknowledgement is recorded only: the visitor's address is theirs to mend.
+failed forward, for staff to see and retry (a restricted one stays
+restricted). What becomes of the acknowledgement is recorded only: the
+visitor's address is theirs to mend.
+
+EventBridge may hand events over out of order: each is recorded by SES's
+own time of it, and one older than what is recorded changes nothing. An
+event about a submission erased since is logged and ignored.
 """
 
 from __future__ import annotations
 
 from .. import aws, observability
 from ..tables import submissions_table
-from .submission import FAILED, TEAM
+from .submission import FAILED, TEAM, Submission
 
-# EventBridge's detail-types for SES's events, and what each records.
+# EventBridge's detail-types for SES's events, what each records, and the
+# key of the detail that holds the event's own time.
 OUTCOMES = {
-    "Email Delivered": "delivered",
-    "Email Bounced": "bounced",
-    "Email Complaint Received": "complained",
+    "Email Delivered": ("delivered", "delivery"),
+    "Email Bounced": ("bounced", "bounce"),
+    "Email Complaint Received": ("complained", "complaint"),
 }
 
 
@@ -26,8 +32,9 @@ def record(detail_type: str, detail: dict) -> str | None:
     """Record one SES event on its submission; the outcome recorded, or None
     for an event about no message of ours. AWS errors propagate, so that
     EventBridge delivers the event again."""
-    outcome = OUTCOMES.get(detail_type)
-    message_id = detail.get("mail", {}).get("messageId")
+    outcome, event_key = OUTCOMES.get(detail_type, (None, ""))
+    mail = detail.get("mail", {})
+    message_id = mail.get("messageId")
     if outcome is None or not message_id:
         observability.submission_event("mail_event_ignored", "-", "-", detail_type=detail_type)
         return None
@@ -38,13 +45,20 @@ def record(detail_type: str, detail: dict) -> str | None:
         observability.submission_event("mail_event_unmatched", "-", "-", detail_type=detail_type)
         return None
     reference, copy = sent
+    at = str(detail.get(event_key, {}).get("timestamp") or mail.get("timestamp") or "")
     fails = copy == TEAM and outcome.startswith("bounced")
     try:
-        submission = submissions_table.record_mail(reference, copy, outcome, failed=FAILED if fails else None)
+        recorded = submissions_table.record_mail(
+            reference, copy, outcome, at=at, failed=FAILED if fails else None
+        )
     except aws.errors() as error:
         observability.submission_event("mail_event.not_recorded", reference, "-", error=aws.describe(error))
         raise
-    observability.submission_event(f"{copy}_{outcome.split()[0]}", reference, submission.status)
-    if fails:
-        observability.count_failed_forward(submission.type)
+    if not isinstance(recorded, Submission):
+        event = "mail_event_outdated" if recorded else "mail_event_for_no_submission"
+        observability.submission_event(event, reference, "-", detail_type=detail_type)
+        return None
+    observability.submission_event(f"{copy}_{outcome.split()[0]}", reference, recorded.status)
+    if fails and recorded.status == FAILED:
+        observability.count_failed_forward(recorded.type)
     return outcome

@@ -31,7 +31,7 @@ from typing import Any
 
 from .. import aws
 from ..settings import get_settings
-from ..submissions.submission import Submission
+from ..submissions.submission import RESTRICTED, Submission
 
 DETAIL = "-"
 BY_STATUS = "by-status"
@@ -548,23 +548,58 @@ def message(message_id: str) -> tuple[str, str] | None:
     return (item["reference"]["S"], item["copy"]["S"]) if item else None
 
 
-def record_mail(reference: str, copy: str, outcome: str, *, failed: str | None) -> Submission:
-    """Record what SES said of one of a submission's emails; with `failed`,
-    make that its status, the outcome its last error. Returns the submission."""
-    names = {"#mail": f"{copy}_mail"}
-    values = {":outcome": {"S": outcome}}
-    expression = "SET #mail = :outcome"
-    if failed:
-        names.update({"#status": "status", "#error": "last_error"})
-        values[":failed"] = {"S": failed}
-        expression += ", #status = :failed, #error = :outcome"
-    response = aws.dynamodb().update_item(
-        TableName=_table(),
-        Key=_submission_key(reference),
-        UpdateExpression=expression,
-        ConditionExpression="attribute_exists(pk)",
-        ExpressionAttributeNames=names,
-        ExpressionAttributeValues=values,
-        ReturnValues="ALL_NEW",
+def record_mail(reference: str, copy: str, outcome: str, *, at: str, failed: str | None) -> Submission | dict:
+    """Record what SES said of one of a submission's emails at `at` (SES's
+    own time, ISO 8601 UTC), unless a later word on it is recorded already:
+    events arrive out of order. With `failed`, make that its status (or, if
+    it is restricted, the status its lifting gives back) and the outcome its
+    last error. Returns the submission; or, if nothing was recorded, the
+    item as it stands (empty if it is gone, erased)."""
+    names = {"#mail": f"{copy}_mail", "#at": f"{copy}_mail_at"}
+    values = {":outcome": {"S": outcome}, ":at": {"S": at}}
+    expression = "SET #mail = :outcome, #at = :at"
+    condition = "attribute_exists(pk) AND (attribute_not_exists(#at) OR #at <= :at)"
+    if not failed:
+        return _record(reference, expression, condition, names, values)
+    names.update({"#status": "status", "#from": "restricted_from", "#error": "last_error"})
+    values.update({":failed": {"S": failed}, ":restricted": {"S": RESTRICTED}})
+    recorded = _record(
+        reference,
+        expression + ", #status = :failed, #error = :outcome",
+        condition + " AND #status <> :restricted",
+        names,
+        values,
     )
+    if isinstance(recorded, dict) and status_of(recorded) == RESTRICTED:
+        # A restriction holds whatever SES says: what it says waits for the lifting.
+        recorded = _record(
+            reference,
+            expression + ", #from = :failed, #error = :outcome",
+            condition + " AND #status = :restricted",
+            names,
+            values,
+        )
+    return recorded
+
+
+def _record(reference: str, expression: str, condition: str, names: dict, values: dict) -> Submission | dict:
+    from botocore.exceptions import ClientError
+
+    try:
+        response = aws.dynamodb().update_item(
+            TableName=_table(),
+            Key=_submission_key(reference),
+            UpdateExpression=expression,
+            ConditionExpression=condition,
+            ExpressionAttributeNames={name: names[name] for name in names if name in expression + condition},
+            ExpressionAttributeValues={
+                value: values[value] for value in values if value in expression + condition
+            },
+            ReturnValues="ALL_NEW",
+            ReturnValuesOnConditionCheckFailure="ALL_OLD",
+        )
+    except ClientError as error:
+        if aws.error_code(error) != "ConditionalCheckFailedException":
+            raise
+        return dict(error.response.get("Item", {}))
     return from_item(response["Attributes"])
