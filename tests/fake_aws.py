@@ -79,6 +79,9 @@ class FakeAws:
         self.outbox: list[dict[str, Any]] = []
         # Run as each call starts, before any fault: (call) -> None.
         self.before_call: list[Callable[[Call], None]] = []
+        # Run once AWS has carried a call out, even if its answer is then
+        # lost: (call, response) -> None.
+        self.after_call: list[Callable[[Call, dict[str, Any]], None]] = []
         # Whether moto may hold anything since the last snapshot was put back.
         self.touched = False
 
@@ -121,6 +124,8 @@ class FakeAws:
         response = make_api_call(client, operation, params)
         if call == ("SESv2", "SendEmail"):
             self.outbox.append(_email_as_sent(client.meta.region_name, params))
+        for after in list(self.after_call):
+            after(call, response)
         if fault is not None:
             raise fault.error
         return response

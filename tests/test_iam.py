@@ -214,6 +214,22 @@ def run_every_entry_point(client, seeded, recorded, worker, submissions_clock, s
             resources=[],
         ),
     )
+    # SES's Send event, naming the email by its tags.
+    client.lambda_.invoke(
+        "ses_events",
+        client.events.generate_cw_event(
+            source="aws.ses",
+            detail_type="Email Sent",
+            detail={
+                "mail": {
+                    "messageId": sent,
+                    "timestamp": "2026-11-26T07:00:00.000Z",
+                    "tags": {"nlc-reference": [failing], "nlc-copy": ["team"]},
+                }
+            },
+            resources=[],
+        ),
+    )
     http("GET", "/admin/submissions?status=received")
     http("POST", f"/admin/submissions/{failing}/retry")
     # A person's requests about their data, ending with erasure.

@@ -157,6 +157,7 @@ def test_packaged_template_sends_ses_delivery_events_to_eventbridge(prod_package
         "COMPLAINT",
         "DELIVERY",
         "REJECT",
+        "SEND",
     ]
     assert (
         "event-bus/default"

@@ -210,7 +210,7 @@ def test_provision_sends_a_deployed_stage_mail_events_to_eventbridge_once(moto):
     assert destination["EventBridgeDestination"] == {
         "EventBusArn": f"arn:aws:events:eu-west-2:{account}:event-bus/default"
     }
-    assert sorted(destination["MatchingEventTypes"]) == ["BOUNCE", "COMPLAINT", "DELIVERY", "REJECT"]
+    assert sorted(destination["MatchingEventTypes"]) == ["BOUNCE", "COMPLAINT", "DELIVERY", "REJECT", "SEND"]
     assert destination["Enabled"] is True
     assert _ensure_mail_events(dev) == []
 

@@ -10,6 +10,7 @@ import pytest
 from botocore.exceptions import EndpointConnectionError
 from conftest import (
     ENQUIRY,
+    Killed,
     acknowledgements,
     aws_error,
     body,
@@ -344,29 +345,71 @@ def test_an_acknowledgement_whose_answer_was_lost_is_never_sent_again(client, ou
     assert acknowledgements(outbox, reference) == []
 
 
-def test_when_the_status_write_fails_after_the_send_the_acknowledgement_is_not_sent_again(
-    client, outbox, worker, fake_aws, submissions_clock, capsys
-):
-    """SES accepts both emails, then DynamoDB refuses the write that records
-    them: the claim lapses and a retry run sends the team's copy again, as
-    it cannot know it was sent; the acknowledgement, marked by the claim
-    before it was sent, is not."""
-    reference = accepted(client)
-    release_fails = fake_aws.fail(
+def fail_the_write_after_the_sends(fake_aws):
+    return fake_aws.fail(
         "UpdateItem",
         client_error("InternalServerError", "UpdateItem"),
         when=lambda params: "REMOVE #claim" in params["UpdateExpression"],
     )
+
+
+def test_when_the_status_write_fails_after_the_send_ses_send_event_records_both_emails(
+    client, outbox, worker, fake_aws, submissions_clock, send_events, capsys
+):
+    """SES accepts both emails, then DynamoDB refuses the write that records
+    them: SES's Send events record them, so the sender that takes over once
+    the claim lapses sends neither again."""
+    reference = accepted(client)
+    release_fails = fail_the_write_after_the_sends(fake_aws)
     worker()
     fake_aws.heal(release_fails)
     assert '"event":"forwarded.not_recorded"' in capsys.readouterr().out
+    send_events.deliver()
 
-    assert delivery.retry_pending(ignore_backoff=True).skipped == [reference]
     submissions_clock.offset = POLICY.claim_seconds + 1
-    assert delivery.retry_pending().forwarded == [reference]
+    assert delivery.retry_pending(ignore_backoff=True).forwarded == []
 
     assert len(acknowledgements(outbox, reference)) == 1
-    assert len(team_copies(outbox, reference)) == 2  # the README's one gap
+    assert len(team_copies(outbox, reference)) == 1
+    stored = stored_submissions()[reference]
+    assert (stored["status"], stored["team_mail"]) == ("forwarded", "sent")
+    assert stored["forwarded_at"] and stored["acknowledged_at"]
+
+
+def test_a_sender_killed_after_ses_took_the_team_copy_never_has_it_sent_twice(
+    client, outbox, fake_aws, submissions_clock, send_events
+):
+    reference = accepted(client)
+    fake_aws.fail("SendEmail", Killed(), when=lambda params: params["Destination"]["ToAddresses"] == [TEAM],
+                  lost_answer=True, times=1)  # fmt: skip
+    with pytest.raises(Killed):
+        delivery.deliver_queued(reference)
+    send_events.deliver()
+
+    submissions_clock.offset = POLICY.claim_seconds + intake_grace()
+    assert delivery.retry_pending().forwarded == []
+
+    assert len(team_copies(outbox, reference)) == 1
+    assert len(acknowledgements(outbox, reference)) == 1
+    assert stored_submissions()[reference]["status"] == "forwarded"
+
+
+def test_a_send_event_not_recorded_before_the_claim_lapses_leaves_both_emails_to_go_twice(
+    client, outbox, worker, fake_aws, submissions_clock, send_events
+):
+    """The window that remains, as the README says: SES's Send event has
+    not been recorded within the claim's 300 s."""
+    reference = accepted(client)
+    release_fails = fail_the_write_after_the_sends(fake_aws)
+    worker()
+    fake_aws.heal(release_fails)
+
+    submissions_clock.offset = POLICY.claim_seconds + 1
+    assert delivery.retry_pending().forwarded == [reference]
+    send_events.deliver()
+
+    assert len(team_copies(outbox, reference)) == 2
+    assert len(acknowledgements(outbox, reference)) == 2
     assert stored_submissions()[reference]["status"] == "forwarded"
 
 
@@ -519,6 +562,18 @@ def test_a_submission_whose_sender_died_is_sent_once_its_claim_expires(
     submissions_clock.offset = POLICY.claim_seconds + 1
     assert delivery.retry_pending().forwarded == [reference]
     assert len(team_copies(outbox, reference)) == 1
+
+
+def test_a_sender_that_died_before_the_acknowledgement_leaves_it_to_the_next(
+    client, outbox, worker, submissions_clock
+):
+    reference = accept_and_die_before_sending(client, worker)
+
+    submissions_clock.offset = POLICY.claim_seconds + 1
+    assert delivery.retry_pending().forwarded == [reference]
+
+    assert len(acknowledgements(outbox, reference)) == 1
+    assert stored_submissions()[reference]["acknowledged_at"]
 
 
 def test_sending_a_submission_held_by_another_sender_is_refused(client, outbox, worker):

@@ -15,8 +15,15 @@ SES can answer) sends nothing more, since another sender may hold it now.
 The acknowledgement is its own step, first, so the visitor hears that their
 request was received whatever becomes of the team's copy. It is sent at
 most once: only by the sender whose claim marked it (`acknowledged_by`), and
-the mark is dropped only when SES certainly did not send it. The team's copy
-is sent at least once: an attempt whose outcome is unknown is tried again.
+the mark is dropped only when SES certainly did not send it, or passes on
+when that sender's claim lapsed. The team's copy is sent at least once: an
+attempt whose outcome is unknown is tried again.
+
+A sender may die (or fail to record its outcome) after SES took an email.
+Every email is tagged with its reference, and SES's Send event, which it
+emits once it has taken a message, records it through `ses_events`
+(mail_events.py): the submission is forwarded, or acknowledged, before the
+sender's claim lapses, so whoever claims it next sends neither again.
 """
 
 from __future__ import annotations
@@ -66,7 +73,7 @@ def deliver(submission: Submission, claim: Claim) -> str:
         _release(submission, claim, changes, "claim_lapsed")
         return submission.status
     try:
-        message_id = ses.send(emails.team_copy(submission))
+        message_id = ses.send(emails.team_copy(submission), reference=submission.reference, copy=TEAM)
     except ses.SendFailed as failure:
         return _record_failed_attempt(submission, claim, failure, changes)
     _remember(message_id, submission, TEAM)
@@ -89,7 +96,9 @@ def _acknowledge(submission: Submission, claim: Claim) -> tuple[dict[str, Any], 
     if not claim.held():
         return {"acknowledged_by": None}, None  # not sent: the next sender may
     try:
-        message_id = ses.send(emails.acknowledgement(submission))
+        message_id = ses.send(
+            emails.acknowledgement(submission), reference=submission.reference, copy=ACKNOWLEDGEMENT
+        )
     except ses.SendFailed as failure:
         observability.submission_event(
             "acknowledgement_failed", submission.reference, submission.status, error=failure.code

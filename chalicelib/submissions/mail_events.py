@@ -1,8 +1,10 @@
 """What SES says became of the emails sent, recorded on their submission.
 
-SES sends each message's delivery, bounce and complaint through the stage's
-configuration set to EventBridge, where `ses_events` hands it here. The
-message is found by the id SES gave it when it was sent. A bounced team copy
+SES sends each message's send, delivery, bounce and complaint through the
+stage's configuration set to EventBridge, where `ses_events` hands it here.
+The message is found by its tags (ses.py), or by the id SES gave it when it
+was sent. SES's Send event says it took the message: a team copy is then
+forwarded, an acknowledgement acknowledged, whatever became of its sender. A bounced team copy
 means the team never got the submission: it becomes `failed`, counted as a
 failed forward, for staff to see and retry (a restricted one stays
 restricted). What becomes of the acknowledgement is recorded only: the
@@ -17,11 +19,13 @@ from __future__ import annotations
 
 from .. import aws, observability
 from ..tables import submissions_table
-from .submission import FAILED, TEAM, Submission
+from .ses import COPY_TAG, REFERENCE_TAG
+from .submission import FAILED, FORWARDED, TEAM, Submission
 
 # EventBridge's detail-types for SES's events, what each records, and the
 # key of the detail that holds the event's own time.
 OUTCOMES = {
+    "Email Sent": ("sent", "send"),
     "Email Delivered": ("delivered", "delivery"),
     "Email Bounced": ("bounced", "bounce"),
     "Email Complaint Received": ("complained", "complaint"),
@@ -40,16 +44,24 @@ def record(detail_type: str, detail: dict) -> str | None:
         return None
     if outcome == "bounced":
         outcome = f"bounced ({detail.get('bounce', {}).get('bounceType', 'Undetermined')})"
-    sent = submissions_table.message(message_id)
+    tags = mail.get("tags", {})
+    tagged = [tags.get(name, [None])[0] for name in (REFERENCE_TAG, COPY_TAG)]
+    sent = (tagged[0], tagged[1]) if all(tagged) else submissions_table.message(message_id)
     if sent is None:
         observability.submission_event("mail_event_unmatched", "-", "-", detail_type=detail_type)
         return None
     reference, copy = sent
     at = str(detail.get(event_key, {}).get("timestamp") or mail.get("timestamp") or "")
     fails = copy == TEAM and outcome.startswith("bounced")
+    status = FAILED if fails else FORWARDED if (copy, outcome) == (TEAM, "sent") else None
     try:
         recorded = submissions_table.record_mail(
-            reference, copy, outcome, at=at, failed=FAILED if fails else None
+            reference,
+            copy,
+            outcome,
+            at=at,
+            status=status,
+            sent=message_id if outcome == "sent" else None,
         )
     except aws.errors() as error:
         observability.submission_event("mail_event.not_recorded", reference, "-", error=aws.describe(error))

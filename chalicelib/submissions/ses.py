@@ -27,6 +27,12 @@ _PERMANENT = {
 }
 
 
+# Every email is tagged with its submission and which of its emails it is,
+# so SES's events about it (its Send event above all) name them.
+REFERENCE_TAG = "nlc-reference"
+COPY_TAG = "nlc-copy"
+
+
 class SendFailed(Exception):
     """SES did not take the message, or may have: `unknown` (a timeout, a
     dropped connection), when `code` says so too ("outcome unknown:
@@ -40,8 +46,9 @@ class SendFailed(Exception):
         self.unknown = unknown
 
 
-def send(email: Email) -> str:
-    """Send one email; returns SES's message id."""
+def send(email: Email, *, reference: str, copy: str) -> str:
+    """Send one email of a submission (`copy`: team, acknowledgement);
+    returns SES's message id."""
     try:
         response = aws.ses().send_email(
             FromEmailAddress=get_settings().sender,
@@ -49,6 +56,7 @@ def send(email: Email) -> str:
             ConfigurationSetName=configuration_set(get_settings()),
             Destination={"ToAddresses": [email.to]},
             ReplyToAddresses=[email.reply_to],
+            EmailTags=[{"Name": REFERENCE_TAG, "Value": reference}, {"Name": COPY_TAG, "Value": copy}],
             Content={
                 "Simple": {
                     "Subject": {"Data": email.subject, "Charset": "UTF-8"},

@@ -31,7 +31,7 @@ from typing import Any
 
 from .. import aws
 from ..settings import get_settings
-from ..submissions.submission import RESTRICTED, Submission
+from ..submissions.submission import FAILED, RESTRICTED, TEAM, Submission
 
 DETAIL = "-"
 BY_STATUS = "by-status"
@@ -312,7 +312,9 @@ def claim(
     allow sending, the item as it stands (empty if there is none).
 
     With `acknowledge`, the claim also becomes `acknowledged_by` unless some
-    sender already is: the one sender who may send the acknowledgement."""
+    sender already is: the one sender who may send the acknowledgement. A
+    sender whose claim lapsed with the mark still on it died before sending
+    or recording it: the mark passes to this claim."""
     from botocore.exceptions import ClientError
 
     condition = "#status IN ({}) AND (attribute_not_exists(#lease) OR #lease < :now)".format(
@@ -341,14 +343,38 @@ def claim(
                 ":now": {"N": str(now)},
                 **{f":s{index}": {"S": status} for index, status in enumerate(statuses)},
             },
-            ReturnValues="ALL_NEW",
+            ReturnValues="ALL_OLD",
             ReturnValuesOnConditionCheckFailure="ALL_OLD",
         )
     except ClientError as error:
         if aws.error_code(error) != "ConditionalCheckFailedException":
             raise
         return dict(error.response.get("Item", {}))
-    return from_item(response["Attributes"])
+    before = response["Attributes"]
+    submission = from_item(before)
+    submission.status = "received"
+    if acknowledge:
+        lapsed = before.get("claim", {}).get("S")
+        # Unmarked, it was marked by this claim. Marked by a sender whose
+        # claim lapsed before it recorded the acknowledgement (the Send
+        # event records one SES took), it is this one's now.
+        if submission.acknowledged_by is None or (
+            submission.acknowledged_by == lapsed
+            and submission.acknowledged_at is None
+            and _take_acknowledgement(reference, claim, lapsed)
+        ):
+            submission.acknowledged_by = claim
+    return submission
+
+
+def _take_acknowledgement(reference: str, claim: str, lapsed: str) -> bool:
+    return _conditional_update(
+        reference,
+        UpdateExpression="SET #ack = :claim",
+        ConditionExpression="#claim = :claim AND #ack = :lapsed AND attribute_not_exists(#acked)",
+        ExpressionAttributeNames={"#ack": "acknowledged_by", "#claim": "claim", "#acked": "acknowledged_at"},
+        ExpressionAttributeValues={":claim": {"S": claim}, ":lapsed": {"S": lapsed}},
+    )
 
 
 def release(reference: str, claim: str, changes: dict[str, Any]) -> None:
@@ -548,24 +574,35 @@ def message(message_id: str) -> tuple[str, str] | None:
     return (item["reference"]["S"], item["copy"]["S"]) if item else None
 
 
-def record_mail(reference: str, copy: str, outcome: str, *, at: str, failed: str | None) -> Submission | dict:
+def record_mail(
+    reference: str, copy: str, outcome: str, *, at: str, status: str | None, sent: str | None
+) -> Submission | dict:
     """Record what SES said of one of a submission's emails at `at` (SES's
     own time, ISO 8601 UTC), unless a later word on it is recorded already:
-    events arrive out of order. With `failed`, make that its status (or, if
-    it is restricted, the status its lifting gives back) and the outcome its
-    last error. Returns the submission; or, if nothing was recorded, the
-    item as it stands (empty if it is gone, erased)."""
+    events arrive out of order. With `status` (failed, forwarded), make it
+    the submission's (or, if it is restricted, the status its lifting gives
+    back), a failure the last error. With `sent` (SES's Send event: the
+    message id), record when SES took the email, unless recorded already.
+    Returns the submission; or, if nothing was recorded, the item as it
+    stands (empty if it is gone, erased)."""
     names = {"#mail": f"{copy}_mail", "#at": f"{copy}_mail_at"}
     values = {":outcome": {"S": outcome}, ":at": {"S": at}}
-    expression = "SET #mail = :outcome, #at = :at"
+    sets = ["#mail = :outcome", "#at = :at"]
+    if sent:
+        names.update(
+            {"#sent_at": "forwarded_at" if copy == TEAM else "acknowledged_at", "#id": f"{copy}_message_id"}
+        )
+        values[":id"] = {"S": sent}
+        sets += ["#sent_at = if_not_exists(#sent_at, :at)", "#id = :id"]
     condition = "attribute_exists(pk) AND (attribute_not_exists(#at) OR #at <= :at)"
-    if not failed:
-        return _record(reference, expression, condition, names, values)
+    if not status:
+        return _record(reference, "SET " + ", ".join(sets), condition, names, values)
     names.update({"#status": "status", "#from": "restricted_from", "#error": "last_error"})
-    values.update({":failed": {"S": failed}, ":restricted": {"S": RESTRICTED}})
+    values.update({":status": {"S": status}, ":restricted": {"S": RESTRICTED}})
+    error = ", #error = :outcome" if status == FAILED else " REMOVE #error"
     recorded = _record(
         reference,
-        expression + ", #status = :failed, #error = :outcome",
+        "SET " + ", ".join([*sets, "#status = :status"]) + error,
         condition + " AND #status <> :restricted",
         names,
         values,
@@ -574,7 +611,7 @@ def record_mail(reference: str, copy: str, outcome: str, *, at: str, failed: str
         # A restriction holds whatever SES says: what it says waits for the lifting.
         recorded = _record(
             reference,
-            expression + ", #from = :failed, #error = :outcome",
+            "SET " + ", ".join([*sets, "#from = :status"]) + error,
             condition + " AND #status = :restricted",
             names,
             values,
