@@ -27,6 +27,16 @@ _SES_CONFIG: dict[str, Any] = {
     "read_timeout": 20,
     "retries": {"mode": "standard", "total_max_attempts": 1},
 }
+# Enqueueing a stored submission, while the visitor waits behind API
+# Gateway's 29 s: one short try. A message that did not go is sent by the
+# retry run once its grace is over; one that went despite a timeout is
+# harmless (a sender claims before sending).
+_ENQUEUE_CONFIG: dict[str, Any] = {
+    "connect_timeout": 1,
+    "read_timeout": 2,
+    "retries": {"mode": "standard", "total_max_attempts": 1},
+}
+ENQUEUE_SECONDS = _ENQUEUE_CONFIG["connect_timeout"] + _ENQUEUE_CONFIG["read_timeout"]
 # The longest one SendEmail can take before botocore gives up on it.
 SES_CALL_SECONDS = _SES_CONFIG["connect_timeout"] + _SES_CONFIG["read_timeout"]
 # The longest one call to DynamoDB or SQS can take, its retries included.
@@ -63,10 +73,12 @@ def _session() -> Any:
 
 
 @functools.cache
-def client(service: str) -> Any:
+def client(service: str, *, enqueue: bool = False) -> Any:
+    """The service's client; with `enqueue`, SQS's for enqueueing while a
+    visitor waits."""
     from botocore.config import Config
 
-    config = _SES_CONFIG if service == "sesv2" else _CLIENT_CONFIG
+    config = _SES_CONFIG if service == "sesv2" else _ENQUEUE_CONFIG if enqueue else _CLIENT_CONFIG
     return _session().client(service, config=Config(**config))
 
 
@@ -87,9 +99,10 @@ def sqs() -> Any:
 
 
 @functools.cache
-def queue_url(name: str) -> str:
-    """A queue's URL, asked for once per process (SQS names queues by URL)."""
-    return str(sqs().get_queue_url(QueueName=name)["QueueUrl"])
+def queue_url(name: str, *, enqueue: bool = False) -> str:
+    """A queue's URL, asked for once per process (SQS names queues by URL);
+    with `enqueue`, by the enqueueing client."""
+    return str(client("sqs", enqueue=enqueue).get_queue_url(QueueName=name)["QueueUrl"])
 
 
 def errors() -> tuple[type[Exception], ...]:

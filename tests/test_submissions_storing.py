@@ -24,6 +24,7 @@ from conftest import (
     team_copies,
 )
 
+from chalicelib import aws
 from chalicelib.submissions import intake
 from chalicelib.submissions.errors import RETRY_AFTER_UNAVAILABLE
 
@@ -263,6 +264,37 @@ def test_a_queue_that_refuses_loses_nothing_the_retry_run_sends_it(
 
     assert len(team_copies(outbox, reference)) == 1
     assert stored_submissions()[reference]["status"] == "forwarded"
+
+
+@pytest.fixture
+def slow_queue():
+    """SQS answering nothing within any read timeout: each try botocore makes
+    of SendMessage (its own retries included) is counted, then times out."""
+    from botocore.exceptions import ReadTimeoutError
+
+    tries: list[str] = []
+
+    def time_out(request, **_) -> None:
+        tries.append(request.url)
+        raise ReadTimeoutError(endpoint_url=request.url)
+
+    # On the session, whose handlers each client made after copies.
+    session_events = aws._session().events
+    session_events.register_first("before-send.sqs.SendMessage", time_out)
+    aws.reset_clients()
+    yield tries
+    session_events.unregister("before-send.sqs.SendMessage", time_out)
+    aws.reset_clients()
+
+
+def test_a_slow_queue_holds_the_visitor_for_one_short_try(client, outbox, worker, slow_queue, capsys):
+    response = post(client)
+
+    assert response.status_code == 202
+    # Behind API Gateway's 29 s: one try, of at most a few seconds.
+    assert len(slow_queue) == 1
+    assert aws.ENQUEUE_SECONDS <= 5
+    assert '"event":"enqueue_failed"' in capsys.readouterr().out
 
 
 def run_scheduled_retry(client):

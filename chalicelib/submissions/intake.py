@@ -83,11 +83,14 @@ def submit(kind: str, data: dict, *, client_ip: str, idempotency_key: str | None
 
 
 def enqueue(reference: str) -> None:
-    """Hand a stored submission to the delivery worker. A failure is logged,
+    """Hand a stored submission to the delivery worker, with one short try
+    (aws.ENQUEUE_SECONDS) while the visitor waits. A failure is logged,
     never raised: the submission is stored, and the retry run sends it.
     (Here, not in delivery, so that a form post never imports the sending.)"""
     try:
-        aws.sqs().send_message(QueueUrl=aws.queue_url(get_settings().delivery_queue), MessageBody=reference)
+        aws.client("sqs", enqueue=True).send_message(
+            QueueUrl=aws.queue_url(get_settings().delivery_queue, enqueue=True), MessageBody=reference
+        )
     except aws.errors() as error:
         observability.submission_event("enqueue_failed", reference, RECEIVED, error=aws.describe(error))
 
