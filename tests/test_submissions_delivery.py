@@ -18,6 +18,7 @@ from conftest import (
     post,
     read_timeout,
     stored_submissions,
+    submissions_table_items,
     team_copies,
 )
 
@@ -582,6 +583,94 @@ def test_sending_a_submission_held_by_another_sender_is_refused(client, outbox, 
     with pytest.raises(cli.CommandError, match="being sent right now"):
         retry("--reference", reference)
     assert outbox == []
+
+
+# Restrict and erase while a sender is sending ---------------------------------------------
+
+
+@pytest.fixture
+def during_send(fake_aws):
+    """Run a person's data request as SES is given the next email to `to`:
+    `during_send(to, "restrict")`."""
+
+    def arrange(to: str, *args: str) -> None:
+        def request(call) -> None:
+            if call == ("SESv2", "SendEmail") and call.params["Destination"]["ToAddresses"] == [to]:
+                fake_aws.before_call.remove(request)
+                cli.run([*args, "--stage", "local", "--email", ENQUIRY["email"], "--yes"])
+
+        fake_aws.before_call.append(request)
+
+    return arrange
+
+
+def test_restricting_during_the_send_then_lifting_sends_the_team_one_copy(
+    client, outbox, worker, during_send
+):
+    during_send(TEAM, "restrict")
+    reference = accepted(client)
+    worker()
+    assert stored_submissions()[reference]["status"] == "restricted"
+
+    cli.run(["restrict", "--stage", "local", "--email", ENQUIRY["email"], "--lift", "--yes"])
+    worker()
+    delivery.retry_pending(ignore_backoff=True)
+
+    assert stored_submissions()[reference]["status"] == "forwarded"
+    assert len(team_copies(outbox, reference)) == 1
+
+
+def message_records() -> list[dict]:
+    return [item for item in submissions_table_items() if item["pk"]["S"].startswith("message#")]
+
+
+def kept_of_ada() -> list[dict]:
+    """What the table holds of Ada's submission: all but the counter of her IP's requests."""
+    return [item for item in submissions_table_items() if not item["pk"]["S"].startswith("rate#ip#")]
+
+
+def test_erasing_during_the_acknowledgement_sends_the_team_nothing_and_keeps_nothing(
+    client, outbox, worker, during_send, capsys
+):
+    during_send("ada@example.com", "erase")
+    reference = accepted(client)
+    worker()
+
+    assert team_copies(outbox, reference) == []
+    assert kept_of_ada() == []
+    logged = capsys.readouterr().out
+    assert '"event":"acknowledgement_message_id.not_recorded"' in logged
+    assert "ada@example.com" not in logged
+
+
+def test_erasing_during_the_team_send_keeps_nothing_after(client, outbox, worker, during_send):
+    during_send(TEAM, "erase")
+    reference = accepted(client)
+    worker()
+
+    assert len(team_copies(outbox, reference)) == 1  # SES had it already
+    assert kept_of_ada() == []
+
+
+def test_erase_removes_the_record_of_each_email_sent(client, outbox, worker):
+    accepted(client)
+    worker()
+    assert len(message_records()) == 2
+
+    cli.run(["erase", "--stage", "local", "--email", ENQUIRY["email"], "--yes"])
+
+    assert message_records() == []
+
+
+def test_a_restricted_submission_is_not_sent_by_a_sender_that_claimed_it_before(client, outbox):
+    reference = accepted(client)
+    claimed = delivery.claim(reference, ("received",), due_only=False)
+    cli.run(["restrict", "--stage", "local", "--email", ENQUIRY["email"], "--yes"])
+
+    assert delivery.deliver(*claimed) == "restricted"
+
+    assert outbox == []
+    assert stored_submissions()[reference]["status"] == "restricted"
 
 
 # The retry run's own limits ------------------------------------------------------------

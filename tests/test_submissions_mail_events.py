@@ -27,15 +27,16 @@ def message_ids(reference: str) -> dict[str, str]:
     return {copy: item[f"{copy}_message_id"]["S"] for copy in ("team", "acknowledgement")}
 
 
-def ses_event(client, detail_type: str, message_id: str, **detail) -> None:
-    """An SES event as EventBridge delivers it (SES's own shape, trimmed)."""
+def ses_event(client, detail_type: str, message_id: str, tags: dict | None = None, **detail) -> None:
+    """An SES event as EventBridge delivers it (SES's own shape, trimmed),
+    with the email's own tags, if given, besides SES's."""
     mail = {
         "timestamp": "2026-11-26T07:00:00.000Z",
         "source": "no-reply@local.nationalleadership.gov.uk",
         "sendingAccountId": "123456789012",
         "messageId": message_id,
         "destination": ["nlc@cabinetoffice.gov.uk"],
-        "tags": {"ses:configuration-set": ["nlc-local-mail"]},
+        "tags": {"ses:configuration-set": ["nlc-local-mail"], **(tags or {})},
     }
     event_type = {"Email Delivered": "Delivery", "Email Bounced": "Bounce"}.get(detail_type, "Complaint")
     event = client.events.generate_cw_event(
@@ -106,8 +107,9 @@ def test_an_event_for_an_erased_submission_is_logged_and_ignored(client, deliver
     cli.run(["erase", "--stage", "local", "--email", ENQUIRY["email"], "--yes"])
     capsys.readouterr()
 
+    tags = {"nlc-reference": [delivered], "nlc-copy": ["team"]}
     for detail_type, detail in (("Email Delivered", {}), ("Email Bounced", BOUNCE)):
-        ses_event(client, detail_type, ids["team"], **detail)  # raises if the function fails
+        ses_event(client, detail_type, ids["team"], tags, **detail)  # raises if the function fails
 
     assert stored_submissions() == {}
     logged = capsys.readouterr().out

@@ -31,7 +31,7 @@ from typing import Any
 
 from .. import aws
 from ..settings import get_settings
-from ..submissions.submission import FAILED, RESTRICTED, TEAM, Submission
+from ..submissions.submission import ACKNOWLEDGEMENT, FAILED, RESTRICTED, TEAM, Submission
 
 DETAIL = "-"
 BY_STATUS = "by-status"
@@ -377,13 +377,10 @@ def _take_acknowledgement(reference: str, claim: str, lapsed: str) -> bool:
     )
 
 
-def release(reference: str, claim: str, changes: dict[str, Any]) -> None:
-    """Write a delivery's outcome and drop the claim, if this sender still
-    holds it (ConditionalCheckFailedException otherwise). A change to None
-    removes the attribute."""
-    names = {"#claim": "claim", "#claim_expires_at": "claim_expires_at"}
-    values: dict[str, dict] = {":claim": {"S": claim}}
-    sets, removes = [], ["#claim", "#claim_expires_at"]
+def _outcome_expression(changes: dict[str, Any], names: dict, values: dict, removes: list[str]) -> str:
+    """An update expression writing a delivery's `changes` (a change to None
+    removes the attribute), after `removes`; names and values filled in."""
+    sets = []
     for name, value in changes.items():
         names[f"#{name}"] = name
         if value is None:
@@ -391,7 +388,16 @@ def release(reference: str, claim: str, changes: dict[str, Any]) -> None:
         else:
             values[f":{name}"] = {"N": str(value)} if isinstance(value, int) else {"S": value}
             sets.append(f"#{name} = :{name}")
-    expression = (f"SET {', '.join(sets)} " if sets else "") + f"REMOVE {', '.join(removes)}"
+    return (f"SET {', '.join(sets)} " if sets else "") + (f"REMOVE {', '.join(removes)}" if removes else "")
+
+
+def release(reference: str, claim: str, changes: dict[str, Any]) -> None:
+    """Write a delivery's outcome and drop the claim, if this sender still
+    holds it (ConditionalCheckFailedException otherwise). A change to None
+    removes the attribute."""
+    names = {"#claim": "claim", "#claim_expires_at": "claim_expires_at"}
+    values: dict[str, dict] = {":claim": {"S": claim}}
+    expression = _outcome_expression(changes, names, values, ["#claim", "#claim_expires_at"])
     aws.dynamodb().update_item(
         TableName=_table(),
         Key=_submission_key(reference),
@@ -400,6 +406,44 @@ def release(reference: str, claim: str, changes: dict[str, Any]) -> None:
         ExpressionAttributeNames=names,
         ExpressionAttributeValues=values,
     )
+
+
+def record_under_restriction(reference: str, changes: dict[str, Any]) -> bool:
+    """Write a delivery's outcome on a submission restricted (so unclaimed)
+    while it was being sent, its status as the one the lifting gives back.
+    False if it is not restricted, or is claimed again."""
+    changes = dict(changes)
+    status = changes.pop("status", None)
+    if status is not None:
+        changes["restricted_from"] = status
+    names = {"#status": "status", "#claim": "claim"}
+    values: dict[str, dict] = {":restricted": {"S": RESTRICTED}}
+    if not changes:
+        return True
+    return _conditional_update(
+        reference,
+        UpdateExpression=_outcome_expression(changes, names, values, []),
+        ConditionExpression="#status = :restricted AND attribute_not_exists(#claim)",
+        ExpressionAttributeNames=names,
+        ExpressionAttributeValues=values,
+    )
+
+
+def holds(reference: str, claim: str) -> bool:
+    """Whether the submission is still there and claimed by `claim` (a
+    consistent read: a restriction or an erasure drops the claim)."""
+    item = (
+        aws.dynamodb()
+        .get_item(
+            TableName=_table(),
+            Key=_submission_key(reference),
+            ConsistentRead=True,
+            ProjectionExpression="#claim",
+            ExpressionAttributeNames={"#claim": "claim"},
+        )
+        .get("Item", {})
+    )
+    return bool(item.get("claim", {}).get("S") == claim)
 
 
 # Reads ------------------------------------------------------------------------------
@@ -496,11 +540,15 @@ def _conditional_update(reference: str, **update: Any) -> bool:
 
 
 def erase(item: dict) -> list[dict]:
-    """The keys of everything stored for one submission: the submission and
-    its idempotency record (the only record that holds its reference)."""
+    """The keys of everything stored for one submission: the submission, its
+    idempotency record and the records of the emails sent for it (the only
+    records that hold its reference)."""
     keys = [_key(item["pk"]["S"])]
     if "idempotency_digest" in item:
         keys.append(_idempotency_key(item["type"]["S"], item["idempotency_digest"]["S"]))
+    for copy in (TEAM, ACKNOWLEDGEMENT):
+        if f"{copy}_message_id" in item:
+            keys.append(_key(f"message#{item[f'{copy}_message_id']['S']}"))
     return keys
 
 
@@ -556,15 +604,34 @@ def set_email_digest(item: dict, email: EmailDigest) -> bool:
 
 
 def remember_message(message_id: str, reference: str, copy: str, expires_at: int) -> None:
-    """Which submission, and which of its emails, SES sent as `message_id`."""
-    aws.dynamodb().put_item(
-        TableName=_table(),
-        Item={
-            **_key(f"message#{message_id}"),
-            "reference": {"S": reference},
-            "copy": {"S": copy},
-            "expires_at": {"N": str(expires_at)},
-        },
+    """Which submission, and which of its emails, SES sent as `message_id`:
+    kept on the submission at once (so an erasure finds the record) and as
+    its own record; only while the submission is there
+    (TransactionCanceledException once it is erased)."""
+    aws.dynamodb().transact_write_items(
+        TransactItems=[
+            {
+                "Update": {
+                    "TableName": _table(),
+                    "Key": _submission_key(reference),
+                    "UpdateExpression": "SET #id = :id",
+                    "ConditionExpression": "attribute_exists(pk)",
+                    "ExpressionAttributeNames": {"#id": f"{copy}_message_id"},
+                    "ExpressionAttributeValues": {":id": {"S": message_id}},
+                }
+            },
+            {
+                "Put": {
+                    "TableName": _table(),
+                    "Item": {
+                        **_key(f"message#{message_id}"),
+                        "reference": {"S": reference},
+                        "copy": {"S": copy},
+                        "expires_at": {"N": str(expires_at)},
+                    },
+                }
+            },
+        ]
     )
 
 
