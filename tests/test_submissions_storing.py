@@ -3,7 +3,8 @@ is 202 once the submission is stored and 503 only when it certainly is not,
 a transaction whose answer was lost is settled by reading it back, the same
 request is stored once, and a queue that refuses loses nothing.
 
-moto ignores ClientRequestToken: the tests assert on what the code sent."""
+The fake AWS applies a ClientRequestToken as DynamoDB does (tests/fake_aws.py):
+the same token within ten minutes is success with nothing written."""
 
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ from conftest import (
 from chalicelib import aws
 from chalicelib.submissions import intake
 from chalicelib.submissions.errors import RETRY_AFTER_UNAVAILABLE
+from nlc_tools import cli
 
 
 @pytest.fixture
@@ -92,6 +94,48 @@ def test_a_token_is_not_reused_in_the_next_ten_minutes(client, outbox, transacti
 
     assert transactions[0]["ClientRequestToken"] != transactions[1]["ClientRequestToken"]
     assert first != second
+
+
+def erase_ada() -> None:
+    cli.run(["erase", "--stage", "local", "--email", ENQUIRY["email"], "--yes"])
+
+
+def test_the_same_submission_sent_again_after_an_erase_within_ten_minutes_is_stored(
+    client, outbox, worker, in_one_token_window
+):
+    """DynamoDB has the request's token from before the erasure: the
+    submission is stored anew, under another token."""
+    body(post(client))
+    worker()
+    erase_ada()
+    outbox.clear()
+    in_one_token_window.offset += 60
+
+    again = post(client)
+
+    assert again.status_code == 202
+    reference = body(again)["reference"]
+    assert stored_submissions()[reference]["status"] == "received"
+    worker()
+    assert len(team_copies(outbox, reference)) == 1
+
+
+def test_the_same_transaction_again_after_an_erase_is_stored_not_just_answered(
+    client, outbox, worker, monkeypatch
+):
+    """The very same transaction (the same moment, to the millisecond): DynamoDB
+    answers success and writes nothing, which must not pass for stored."""
+    from chalicelib import clock
+
+    moment = time.time()
+    monkeypatch.setattr(clock, "now", lambda: moment)
+    post(client)
+    erase_ada()
+
+    again = post(client)
+
+    assert again.status_code == 202
+    assert list(stored_submissions()) == [body(again)["reference"]]
 
 
 # Lost answers -------------------------------------------------------------------------

@@ -159,13 +159,21 @@ class ReferenceTaken:
 
 
 @dataclass(frozen=True)
+class TokenSeen:
+    """DynamoDB applied a transaction with this token in the last ten
+    minutes (it answered this one without writing, or refused it for its
+    other arguments): the same request stored it, or what it stored was
+    erased since."""
+
+
+@dataclass(frozen=True)
 class Contended:
     """Another transaction touched the same items: try again."""
 
     error: Exception
 
 
-StoreOutcome = Stored | AlreadyStored | Replayed | OverLimit | ReferenceTaken | Contended
+StoreOutcome = Stored | AlreadyStored | Replayed | OverLimit | ReferenceTaken | TokenSeen | Contended
 
 
 def _rate_key(scope: str, value_digest: str, window_start: int) -> dict:
@@ -195,9 +203,10 @@ def store(
     `request` (at most 36 characters) identifies the request: it is the
     transaction's ClientRequestToken, so DynamoDB applies a transaction sent
     again within ten minutes once, and it is kept on the item, so the same
-    request finds its submission after that too. The caller sends the same
-    arguments again for the same token: DynamoDB refuses a token reused
-    with others (IdempotentParameterMismatchException, which propagates)."""
+    request finds its submission after that too. A token DynamoDB applied
+    before is TokenSeen: whether with the same arguments (it answers success
+    and writes nothing, reading only, as its consumed capacity shows) or
+    with others (IdempotentParameterMismatchException)."""
     window_start, window_end = window
     item = {
         **to_item(submission),
@@ -258,12 +267,19 @@ def store(
     from botocore.exceptions import ClientError
 
     try:
-        aws.dynamodb().transact_write_items(TransactItems=actions, ClientRequestToken=request)
-        return Stored()
+        answer = aws.dynamodb().transact_write_items(
+            TransactItems=actions, ClientRequestToken=request, ReturnConsumedCapacity="TOTAL"
+        )
     except ClientError as error:
+        if aws.error_code(error) == "IdempotentParameterMismatchException":
+            return TokenSeen()
         if aws.error_code(error) != "TransactionCanceledException":
             raise
         cancelled = error
+    else:
+        consumed = answer.get("ConsumedCapacity", [])
+        wrote = not consumed or any(table.get("WriteCapacityUnits") for table in consumed)
+        return Stored() if wrote else TokenSeen()
     reasons = cancelled.response.get("CancellationReasons", [])
     codes = [reason.get("Code") for reason in reasons]
     existing = reasons[0].get("Item", {}) if codes[:1] == ["ConditionalCheckFailed"] else {}
