@@ -205,31 +205,15 @@ def run_every_entry_point(client, seeded, recorded, worker, submissions_clock, s
     items = aws.dynamodb().scan(TableName=get_settings().submissions_table)["Items"]
     calls.pop()  # the test's own look
     sent = next(item["pk"]["S"].partition("#")[2] for item in items if item["pk"]["S"].startswith("message#"))
-    client.lambda_.invoke(
-        "ses_events",
-        client.events.generate_cw_event(
-            source="aws.ses",
-            detail_type="Email Delivered",
-            detail={"mail": {"messageId": sent}},
-            resources=[],
-        ),
-    )
-    # SES's Send event, naming the email by its tags.
-    client.lambda_.invoke(
-        "ses_events",
-        client.events.generate_cw_event(
-            source="aws.ses",
-            detail_type="Email Sent",
-            detail={
-                "mail": {
-                    "messageId": sent,
-                    "timestamp": "2026-11-26T07:00:00.000Z",
-                    "tags": {"nlc-reference": [failing], "nlc-copy": ["team"]},
-                }
-            },
-            resources=[],
-        ),
-    )
+    # ...and SES's Send event, naming the email by its tags.
+    for detail_type, mail in (
+        ("Email Delivered", {"messageId": sent}),
+        ("Email Sent", {"messageId": sent, "tags": {"nlc-reference": [failing], "nlc-copy": ["team"]}}),
+    ):
+        event = client.events.generate_cw_event(
+            source="aws.ses", detail_type=detail_type, detail={"mail": mail}, resources=[]
+        )
+        client.lambda_.invoke("ses_events", event)
     http("GET", "/admin/submissions?status=received")
     http("POST", f"/admin/submissions/{failing}/retry")
     # A person's requests about their data, ending with erasure.

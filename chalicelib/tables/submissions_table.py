@@ -331,42 +331,34 @@ def claim(
     sender already is: the one sender who may send the acknowledgement. A
     sender whose claim lapsed with the mark still on it died before sending
     or recording it: the mark passes to this claim."""
-    from botocore.exceptions import ClientError
-
     condition = "#status IN ({}) AND (attribute_not_exists(#lease) OR #lease < :now)".format(
         ", ".join(f":s{index}" for index in range(len(statuses)))
     )
     if due_only:
         condition += " AND #due <= :now"
-    try:
-        response = aws.dynamodb().update_item(
-            TableName=_table(),
-            Key=_submission_key(reference),
-            UpdateExpression="SET #status = :received, #claim = :claim, #lease = :lease"
-            + (", #ack = if_not_exists(#ack, :claim)" if acknowledge else ""),
-            ConditionExpression=condition,
-            ExpressionAttributeNames={
-                "#status": "status",
-                "#claim": "claim",
-                "#lease": "claim_expires_at",
-                **({"#due": "next_attempt_at"} if due_only else {}),
-                **({"#ack": "acknowledged_by"} if acknowledge else {}),
-            },
-            ExpressionAttributeValues={
-                ":received": {"S": "received"},
-                ":claim": {"S": claim},
-                ":lease": {"N": str(expires_at)},
-                ":now": {"N": str(now)},
-                **{f":s{index}": {"S": status} for index, status in enumerate(statuses)},
-            },
-            ReturnValues="ALL_OLD",
-            ReturnValuesOnConditionCheckFailure="ALL_OLD",
-        )
-    except ClientError as error:
-        if aws.error_code(error) != "ConditionalCheckFailedException":
-            raise
-        return dict(error.response.get("Item", {}))
-    before = response["Attributes"]
+    before, current = _update_or_current(
+        reference,
+        UpdateExpression="SET #status = :received, #claim = :claim, #lease = :lease"
+        + (", #ack = if_not_exists(#ack, :claim)" if acknowledge else ""),
+        ConditionExpression=condition,
+        ExpressionAttributeNames={
+            "#status": "status",
+            "#claim": "claim",
+            "#lease": "claim_expires_at",
+            **({"#due": "next_attempt_at"} if due_only else {}),
+            **({"#ack": "acknowledged_by"} if acknowledge else {}),
+        },
+        ExpressionAttributeValues={
+            ":received": {"S": "received"},
+            ":claim": {"S": claim},
+            ":lease": {"N": str(expires_at)},
+            ":now": {"N": str(now)},
+            **{f":s{index}": {"S": status} for index, status in enumerate(statuses)},
+        },
+        ReturnValues="ALL_OLD",
+    )
+    if before is None:
+        return current
     submission = from_item(before)
     submission.status = "received"
     if acknowledge:
@@ -683,43 +675,49 @@ def record_mail(
     names.update({"#status": "status", "#from": "restricted_from", "#error": "last_error"})
     values.update({":status": {"S": status}, ":restricted": {"S": RESTRICTED}})
     error = ", #error = :outcome" if status == FAILED else " REMOVE #error"
-    recorded = _record(
-        reference,
-        "SET " + ", ".join([*sets, "#status = :status"]) + error,
-        condition + " AND #status <> :restricted",
-        names,
-        values,
-    )
-    if isinstance(recorded, dict) and status_of(recorded) == RESTRICTED:
-        # A restriction holds whatever SES says: what it says waits for the lifting.
+    recorded: Submission | dict = {}
+    # A restriction holds whatever SES says: what it says waits for the lifting.
+    for target, restricted in (("#status", "<>"), ("#from", "=")):
         recorded = _record(
             reference,
-            "SET " + ", ".join([*sets, "#from = :status"]) + error,
-            condition + " AND #status = :restricted",
+            "SET " + ", ".join([*sets, f"{target} = :status"]) + error,
+            f"{condition} AND #status {restricted} :restricted",
             names,
             values,
         )
+        if not (isinstance(recorded, dict) and status_of(recorded) == RESTRICTED):
+            break
     return recorded
 
 
 def _record(reference: str, expression: str, condition: str, names: dict, values: dict) -> Submission | dict:
+    recorded, current = _update_or_current(
+        reference,
+        UpdateExpression=expression,
+        ConditionExpression=condition,
+        ExpressionAttributeNames={name: names[name] for name in names if name in expression + condition},
+        ExpressionAttributeValues={
+            value: values[value] for value in values if value in expression + condition
+        },
+        ReturnValues="ALL_NEW",
+    )
+    return current if recorded is None else from_item(recorded)
+
+
+def _update_or_current(reference: str, **update: Any) -> tuple[dict | None, dict]:
+    """A conditional update of a submission: the attributes it returns, or,
+    if its condition failed, None and the item as it stands (empty if gone)."""
     from botocore.exceptions import ClientError
 
     try:
         response = aws.dynamodb().update_item(
             TableName=_table(),
             Key=_submission_key(reference),
-            UpdateExpression=expression,
-            ConditionExpression=condition,
-            ExpressionAttributeNames={name: names[name] for name in names if name in expression + condition},
-            ExpressionAttributeValues={
-                value: values[value] for value in values if value in expression + condition
-            },
-            ReturnValues="ALL_NEW",
             ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            **update,
         )
     except ClientError as error:
         if aws.error_code(error) != "ConditionalCheckFailedException":
             raise
-        return dict(error.response.get("Item", {}))
-    return from_item(response["Attributes"])
+        return None, dict(error.response.get("Item", {}))
+    return response["Attributes"], {}
