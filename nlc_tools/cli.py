@@ -174,6 +174,16 @@ def cmd_provision(args: argparse.Namespace) -> None:
         raise CommandError(str(error)) from None
 
 
+def cmd_doctor(args: argparse.Namespace) -> None:
+    from .doctor import failures, report, run_checks
+
+    checks = run_checks(_stage_settings(args))
+    print(report(checks, args.format))
+    failed = failures(checks)
+    if failed:
+        raise CommandError(f"{len(failed)} check(s) failed: {', '.join(check.name for check in failed)}")
+
+
 def cmd_cloudformation(args: argparse.Namespace) -> None:
     import json
 
@@ -456,6 +466,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     provision = with_stage(command("provision", "create the stage's bucket, tables and sender"))
     provision.set_defaults(handler=cmd_provision)
+
+    doctor = with_stage(
+        command(
+            "doctor",
+            "check the live stage for what AWS would refuse or silently drop: each check ok, fail "
+            "(with the fix) or n/a; exit status 1 if any fails",
+        )
+    )
+    doctor.add_argument("--format", choices=("text", "json"), default="text", help="how to print the checks")
+    doctor.set_defaults(handler=cmd_doctor)
 
     cloudformation = with_stage(
         command("cloudformation", "print the stage's bucket, tables and sender as a CloudFormation template")

@@ -311,6 +311,25 @@ def submissions_clock(monkeypatch):
     return moved
 
 
+# The preflight ------------------------------------------------------------------
+
+# Every check `nlc-api doctor` makes, in its order.
+DOCTOR_CHECKS = [
+    "ses-production-access",
+    "sender-identity",
+    "configuration-set-events",
+    "alerts-subscribed",
+    "functions-deployed",
+    "queue-subscription",
+    "schedules-enabled",
+    "bucket-versioning",
+    "point-in-time-recovery",
+    "distribution",
+    "webhook-secret",
+    "failed-submissions",
+]
+
+
 # Drafts, scheduling, search and feeds ------------------------------------------
 
 FUTURE = "2099-01-04T09:00:00Z"

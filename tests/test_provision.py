@@ -231,7 +231,7 @@ def test_provision_puts_cloudfront_in_front_of_a_deployed_api_once_and_puts_back
     (root,) = apigateway.get_resources(restApiId=api_id)["items"]
     apigateway.put_method(restApiId=api_id, resourceId=root["id"], httpMethod="GET", authorizationType="NONE")
     apigateway.put_integration(restApiId=api_id, resourceId=root["id"], httpMethod="GET", type="MOCK")
-    monkeypatch.setattr(provision, "_deployed_rest_api", lambda stage: (api_id, "api"))
+    monkeypatch.setattr(provision, "deployed_rest_api", lambda stage: (api_id, "api"))
     for name in stage_environment("dev"):  # the dev stage's own, not the tests' local ones
         monkeypatch.delenv(name, raising=False)
     first = cli.run(["provision", "--stage", "dev"])

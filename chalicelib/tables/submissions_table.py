@@ -468,6 +468,26 @@ def with_status(status: str) -> list[dict]:
     )
 
 
+def count_with_status(status: str, *, created_since: str) -> int:
+    """How many submissions with a status were received since a moment (ISO 8601 UTC)."""
+    count = 0
+    extra: dict[str, Any] = {}
+    while True:
+        response = aws.dynamodb().query(
+            TableName=_table(),
+            IndexName=BY_STATUS,
+            KeyConditionExpression="#status = :status AND created_at >= :since",
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues={":status": {"S": status}, ":since": {"S": created_since}},
+            Select="COUNT",
+            **extra,
+        )
+        count += response["Count"]
+        if "LastEvaluatedKey" not in response:
+            return count
+        extra = {"ExclusiveStartKey": response["LastEvaluatedKey"]}
+
+
 def _query(**query: Any) -> list[dict]:
     """Every item a query finds, page after page."""
     return _pages(aws.dynamodb().query, **query)
