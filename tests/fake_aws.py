@@ -87,6 +87,10 @@ class FakeAws:
         self.touched = False
         # DynamoDB's transaction tokens: when each was applied, and with what.
         self.tokens: dict[str, tuple[float, dict[str, Any]]] = {}
+        # One call at a time reaches moto, so that each is atomic as AWS
+        # makes it (a conditional write above all) when tests run senders
+        # in threads; hooks run outside it.
+        self.one_at_a_time = threading.Lock()
 
     def fail(
         self,
@@ -124,10 +128,11 @@ class FakeAws:
         fault = self._fault_for(call)
         if fault is not None and not fault.lost_answer:
             raise fault.error
-        replayed = self._replayed_transaction(client, call)
-        if replayed is not None:
-            return replayed
-        response = make_api_call(client, operation, params)
+        with self.one_at_a_time:
+            replayed = self._replayed_transaction(client, call)
+            if replayed is not None:
+                return replayed
+            response = make_api_call(client, operation, params)
         if call == ("DynamoDB", "TransactWriteItems") and "ClientRequestToken" in params:
             self.tokens[params["ClientRequestToken"]] = (clock.now(), params)
             response["ConsumedCapacity"] = response.get("ConsumedCapacity") or _write_capacity(params)

@@ -138,6 +138,31 @@ def test_a_message_the_worker_sees_again_sends_nothing_more(client, outbox, work
     assert len(outbox) == 2
 
 
+def test_the_same_message_handed_to_8_workers_at_once_is_sent_once(client, outbox, fake_aws):
+    import threading
+
+    reference = accepted(client)
+    claims = threading.Barrier(8, timeout=30)
+
+    def claim_together(call) -> None:
+        if call == ("DynamoDB", "UpdateItem") and "#lease = :lease" in call.params["UpdateExpression"]:
+            claims.wait()
+
+    fake_aws.before_call.append(claim_together)
+    outcomes: list[str | None] = []
+    workers = [
+        threading.Thread(target=lambda: outcomes.append(delivery.deliver_queued(reference))) for _ in range(8)
+    ]
+    for thread in workers:
+        thread.start()
+    for thread in workers:
+        thread.join(timeout=60)
+
+    assert (outcomes.count("forwarded"), outcomes.count(None)) == (1, 7)
+    assert len(team_copies(outbox, reference)) == 1
+    assert len(acknowledgements(outbox, reference)) == 1
+
+
 def test_with_ses_taking_12_seconds_the_visitor_waits_for_nothing_and_the_team_gets_one_copy(
     client, outbox, aws_calls, worker, ses
 ):
