@@ -186,11 +186,11 @@ def doctor(deployed, project_copy, package_environment, emulator, aws):
     sns.subscribe(TopicArn=topic, Protocol="email", Endpoint="team@example.com")
     env = emulator_environment(emulator, package_environment)
 
-    def check() -> tuple[dict[str, dict], int]:
+    def check(**settings: str) -> tuple[dict[str, dict], int]:
         done = subprocess.run(
             [sys.executable, "-m", "nlc_tools.cli", "doctor", "--stage", STAGE, "--format", "json"],
             cwd=project_copy,
-            env=env,
+            env={**env, **settings},
             capture_output=True,
             text=True,
             timeout=120,
@@ -214,6 +214,21 @@ def test_doctor_checks_the_deployed_stage_with_what_the_emulator_can_answer(doct
         "webhook-secret",
     }
     assert "fail" not in statuses.values()
+
+
+def test_doctor_checks_the_build_hook_secret_is_there_for_the_functions_role(doctor, aws):
+    hook = {"NLC_PUBLISH_WEBHOOK_URL": "https://build.example.com/hook"}
+    found, status = doctor(**hook)
+    assert status == 1 and found["webhook-secret"]["status"] == "fail"
+
+    parameter = Settings.from_environment(stage_environment(STAGE)).publish_webhook_secret_parameter
+    aws("ssm").put_parameter(Name=parameter, Value="whsec_a2V5", Type="SecureString")
+    try:
+        found, status = doctor(**hook)
+    finally:
+        aws("ssm").delete_parameter(Name=parameter)
+    assert status == 0
+    assert found["webhook-secret"]["detail"] == f"{parameter} exists and the functions' role may read it"
 
 
 def rule_of(aws, function: str) -> str:
