@@ -12,7 +12,9 @@ Run with staff's credentials, as at deploy time: it needs only reads.
 from __future__ import annotations
 
 import fnmatch
+import functools
 import json
+import os
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 
@@ -26,7 +28,7 @@ from chalicelib.resources import (
     sender_identity,
     tables,
 )
-from chalicelib.settings import Settings
+from chalicelib.settings import PROJECT_DIR, Settings
 from chalicelib.submissions.submission import FAILED, iso
 from chalicelib.tables import submissions_table
 
@@ -193,11 +195,15 @@ def _alerts_subscribed(name: str, settings: Settings) -> Check:
 # The functions ----------------------------------------------------------------------
 
 
+@functools.cache
 def function_names(settings: Settings) -> dict[str, str]:
     """Each function Chalice deploys for the stage, by its name in app.py:
-    its Lambda function's name."""
-    from app import app
+    its Lambda function's name. The app is loaded as Chalice loads it to
+    deploy (from the project, wherever the command runs)."""
+    from chalice.cli.factory import CLIFactory
 
+    factory = CLIFactory(project_dir=str(PROJECT_DIR), environ=dict(os.environ))
+    app = factory.create_config_obj(chalice_stage_name=settings.stage).chalice_app
     names = {"api_handler": f"{app.app_name}-{settings.stage}"}
     for source in app.event_sources:
         names[source.name] = f"{app.app_name}-{settings.stage}-{source.name}"
