@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 from benchmarks.emulator import CallCounter, start
-from chalicelib.content import search
+from chalicelib.content.read import search
 
 COUNTS = (100, 1000, 10000)
 WORDS_PER_PAGE = 400

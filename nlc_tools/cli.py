@@ -82,8 +82,8 @@ def _source_version(content: Path) -> str:
 
 def cmd_publish(args: argparse.Namespace) -> None:
     from chalicelib import aws
-    from chalicelib.content import publishing
-    from chalicelib.content.lease import LeaseLost, PublishBusy
+    from chalicelib.content.publishing.lease import LeaseLost, PublishBusy
+    from chalicelib.content.publishing import publish
     from chalicelib.tables import content_table
 
     if args.dry_run and not args.rollback:
@@ -93,11 +93,11 @@ def cmd_publish(args: argparse.Namespace) -> None:
     content = Path(args.content)
     try:
         if args.rollback:
-            publishing.rollback(report=print, origin=publishing.Origin(by=_principal()))
+            publish.rollback(report=print, origin=publish.Origin(by=_principal()))
         else:
-            origin = publishing.Origin(by=_principal(), source=_source_version(content))
-            publishing.publish_directory(content, report=print, origin=origin)
-    except (publishing.PublishError, LeaseLost) as error:
+            origin = publish.Origin(by=_principal(), source=_source_version(content))
+            publish.publish_directory(content, report=print, origin=origin)
+    except (publish.PublishError, LeaseLost) as error:
         raise CommandError(str(error)) from None
     except PublishBusy as error:
         raise CommandError(error.message) from None
@@ -113,7 +113,7 @@ def _dry_run(args: argparse.Namespace) -> None:
     """Validate and report, writing nothing. Compared with what the stage
     holds when it can be reached; otherwise the content is checked alone,
     with no AWS call at all."""
-    from chalicelib.content import publishing
+    from chalicelib.content.publishing import publish
 
     reason = None
     try:
@@ -124,8 +124,8 @@ def _dry_run(args: argparse.Namespace) -> None:
     if reason is None:
         lines: list[str] = []
         try:
-            publishing.publish_directory(Path(args.content), dry_run=True, report=lines.append)
-        except publishing.PublishError as error:
+            publish.publish_directory(Path(args.content), dry_run=True, report=lines.append)
+        except publish.PublishError as error:
             print("\n".join(lines))
             raise CommandError(str(error)) from None
         except Exception as error:  # an AWS failure, if aws_problem knows it
@@ -139,24 +139,22 @@ def _dry_run(args: argparse.Namespace) -> None:
         f"Not compared with the {args.stage} stage ({reason}); checking the content alone.", file=sys.stderr
     )
     try:
-        publishing.publish_directory(Path(args.content), dry_run=True, compare=False, report=print)
-    except publishing.PublishError as error:
+        publish.publish_directory(Path(args.content), dry_run=True, compare=False, report=print)
+    except publish.PublishError as error:
         raise CommandError(str(error)) from None
 
 
 def cmd_status(args: argparse.Namespace) -> None:
-    from chalicelib.content import publishing
+    from chalicelib.content.publishing import publish
 
     _stage_settings(args)
-    found = publishing.status()
+    found = publish.status()
     if found["live"] is None:
         print(f"Stage {args.stage} has no recorded publish.")
     else:
-        print(f"Stage {args.stage} serves {publishing.describe_release(found['live'])}.")
+        print(f"Stage {args.stage} serves {publish.describe_release(found['live'])}.")
     if found["previous"] is not None:
-        print(
-            f"Before it (publish --rollback goes back to): {publishing.describe_release(found['previous'])}."
-        )
+        print(f"Before it (publish --rollback goes back to): {publish.describe_release(found['previous'])}.")
     print(f"Publishing now: {found['publishing']}." if found["publishing"] else "No publish is running.")
     if found["dirty"]:
         print(
@@ -183,7 +181,7 @@ def cmd_cloudformation(args: argparse.Namespace) -> None:
 
 
 def cmd_local(args: argparse.Namespace) -> None:
-    from chalicelib.content.publishing import PublishError
+    from chalicelib.content.publishing.plan import PublishError
 
     from .local import LocalStackError, run_local_stack
 

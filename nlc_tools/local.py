@@ -271,12 +271,12 @@ def prepare_stage(settings: Settings, content_dir: Path) -> None:
     """Provision the local stage in the emulator and publish the content;
     content that does not validate raises PublishError, reported as
     `nlc-api publish` reports it."""
-    from chalicelib.content import publishing
+    from chalicelib.content.publishing import publish
 
     from .provision import provision
 
     provision(settings, report=lambda line: print(f"  provision: {line}"))
-    publishing.publish_directory(content_dir, report=lambda line: print(f"  publish: {line}"))
+    publish.publish_directory(content_dir, report=lambda line: print(f"  publish: {line}"))
 
 
 def create_api_server(port: int) -> Any:

@@ -43,7 +43,7 @@ def test_a_form_post_loads_neither_reads_delivery_nor_the_document_lookup():
     assert {"pydantic", "chalicelib.submissions.intake", "email_validator"} <= modules
     assert (
         not {
-            "chalicelib.content.reads",
+            "chalicelib.content.read.reads",
             "chalicelib.tables.content_table",
             "chalicelib.submissions.delivery",
             "chalicelib.submissions.emails",

@@ -16,7 +16,7 @@ from .errors import JSON, ApiBlueprint
 from .responses import cacheable, content_redirect, query_param
 
 if TYPE_CHECKING:
-    from ..content.reads import Found
+    from ..content.read.reads import Found
 
 content_api = ApiBlueprint(__name__)
 ATOM = "application/atom+xml"
@@ -40,7 +40,7 @@ def _read(path: str) -> Callable[..., Any]:
 
 def _reads() -> ModuleType:
     """The content reads, imported by a content route's first request."""
-    from ..content import reads
+    from ..content.read import reads
 
     return reads
 

@@ -16,9 +16,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.json_schema import models_json_schema
 
-from ..content.reads import POSTS_PAGE_DEFAULT, POSTS_PAGE_MAX, SEARCH_DEFAULT, SEARCH_MAX
-from ..content.records import DocumentRecord, PageRecord, PageSummary, PostRecord, PostSummary
-from ..content.search import MAX_QUERY_LENGTH
+from ..content.read.reads import POSTS_PAGE_DEFAULT, POSTS_PAGE_MAX, SEARCH_DEFAULT, SEARCH_MAX
+from ..content.read.records import DocumentRecord, PageRecord, PageSummary, PostRecord, PostSummary
+from ..content.read.search import MAX_QUERY_LENGTH
 from ..submissions.fields import AccessibleFormatRequest, EnquiryRequest
 from .content_api import ATOM, JSON_FEED, XML
 from .forms_api import FORM_CONTENT_TYPES

@@ -13,11 +13,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from .. import aws, observability
-from ..errors import InvalidRequest, NotFound, Unavailable
-from ..json_text import dumps
-from ..settings import get_settings
-from ..tables import content_table
+from ... import aws, observability
+from ...errors import InvalidRequest, NotFound, Unavailable
+from ...json_text import dumps
+from ...settings import get_settings
+from ...tables import content_table
 from .paths import CONTROL, is_slug, normalise_path
 from .summaries import summary_of
 

@@ -17,9 +17,9 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from .. import clock
-from ..errors import Conflict
-from ..tables import content_table
+from ... import clock
+from ...errors import Conflict
+from ...tables import content_table
 
 # Longer than the indexing function's timeout (300 s), so a function that
 # timed out frees the lease soon after; a holder renews it between steps.

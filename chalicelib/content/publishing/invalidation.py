@@ -41,9 +41,9 @@ import hashlib
 from collections.abc import Iterable
 from urllib.parse import quote
 
-from .. import aws
-from ..settings import get_settings
-from ..tables import content_table
+from ... import aws
+from ...settings import get_settings
+from ...tables import content_table
 from . import notifications
 
 # CloudFront's limits on invalidations in progress at once: 3,000 paths,
