@@ -82,8 +82,8 @@ def _source_version(content: Path) -> str:
 
 def cmd_publish(args: argparse.Namespace) -> None:
     from chalicelib import aws
-    from chalicelib.content.publishing.lease import LeaseLost, PublishBusy
     from chalicelib.content.publishing import publish
+    from chalicelib.content.publishing.lease import LeaseLost, PublishBusy
     from chalicelib.tables import content_table
 
     if args.dry_run and not args.rollback:
