@@ -20,13 +20,11 @@ from ..content.read.reads import POSTS_PAGE_DEFAULT, POSTS_PAGE_MAX, SEARCH_DEFA
 from ..content.read.records import DocumentRecord, PageRecord, PageSummary, PostRecord, PostSummary
 from ..content.read.search import MAX_QUERY_LENGTH
 from ..submissions.fields import AccessibleFormatRequest, EnquiryRequest
-from .content_api import ATOM, JSON_FEED, XML
 from .forms_api import FORM_CONTENT_TYPES
+from .media_types import ATOM, HTML, JSON, JSON_FEED, XML
 
 TITLE = "National Leadership Centre content and enquiries API"
 VERSION = "1.0.0"
-JSON = "application/json"
-HTML = "text/html"
 
 
 # The shapes around the records -------------------------------------------------

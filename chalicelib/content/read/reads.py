@@ -199,7 +199,19 @@ def search(raw_query: str | None, raw_limit: str | None) -> Found:
     )
 
 
-def derived_text(name: str) -> Found:
+def atom_feed() -> Found:
+    return _derived_text(content_table.ATOM_FEED)
+
+
+def json_feed() -> Found:
+    return _derived_text(content_table.JSON_FEED)
+
+
+def sitemap() -> Found:
+    return _derived_text(content_table.SITEMAP)
+
+
+def _derived_text(name: str) -> Found:
     """A feed or the sitemap, as the last publish built it."""
     with _reading():
         stored = content_table.get(content_table.derived_key(name))
