@@ -48,7 +48,7 @@ def _clear_table() -> None:
     settings = get_settings()
     dynamodb = aws.dynamodb()
     dynamodb.delete_table(TableName=settings.content_table)
-    from chalicelib.resources import CONTENT_TABLE
+    from nlc_tools.resources import CONTENT_TABLE
 
     dynamodb.create_table(**CONTENT_TABLE.create_table_kwargs(settings.content_table))
 

@@ -20,9 +20,10 @@ from urllib.parse import parse_qs, urlsplit
 
 from chalice.local import ChaliceRequestHandler, ForbiddenError, LocalGatewayException
 
-from chalicelib.resources import NO_SUCH_ROUTE
 from chalicelib.settings import PROJECT_DIR, Settings, apply_stage_environment
 from chalicelib.web.errors import error_response
+
+from .resources import NO_SUCH_ROUTE
 
 HOST = "127.0.0.1"
 EXAMPLE_SITE = PROJECT_DIR / "examples" / "website"

@@ -50,7 +50,7 @@ def test_a_form_post_loads_neither_reads_delivery_nor_the_document_lookup():
             "chalicelib.submissions.ses",
             "chalicelib.submissions.document_lookup",
             "chalicelib.web.openapi",
-            "chalicelib.resources",  # the definitions provisioning applies
+            "chalicelib.names",  # the names shared with the deploy-time definitions
             "dns",  # email-validator checks syntax only: no DNS lookups
         }
         & modules

@@ -43,7 +43,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from .. import aws
-from ..resources import CONTENT_TABLE
+from ..names import CONTENT_TABLE_KEYS
 from ..settings import get_settings
 
 DETAIL = "-"
@@ -154,13 +154,9 @@ MAX_OBJECT_KEY_BYTES = 1024  # S3's, for the sources in the bucket
 
 
 def _key_limits() -> list[tuple[str, int]]:
-    """Each key attribute, the table's and its indexes', with its limit."""
-    limits = [(CONTENT_TABLE.partition_key, MAX_PARTITION_KEY_BYTES)]
-    limits += [(name, MAX_SORT_KEY_BYTES) for name in filter(None, [CONTENT_TABLE.sort_key])]
-    for index in CONTENT_TABLE.indexes:
-        limits.append((index.partition_key, MAX_PARTITION_KEY_BYTES))
-        limits += [(name, MAX_SORT_KEY_BYTES) for name in filter(None, [index.sort_key])]
-    return limits
+    """Each key attribute with its limit."""
+    partition, sort = CONTENT_TABLE_KEYS
+    return [(partition, MAX_PARTITION_KEY_BYTES), (sort, MAX_SORT_KEY_BYTES)]
 
 
 def _value_size(value: dict) -> int:

@@ -8,7 +8,7 @@ import hashlib
 import mimetypes
 
 from ... import aws
-from ...resources import SOURCE_PREFIX
+from ...names import SOURCE_PREFIX
 from ...settings import get_settings
 from ...tables import content_table
 

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from ..eleventy.netlify_redirects import RedirectPlan
     from ..eleventy.rendering import RenderedPage
 
-from ...resources import SOURCE_PREFIX
+from ...names import SOURCE_PREFIX
 from ...tables import content_table
 from ..eleventy.limits import MAX_SOURCE_BYTES
 from ..eleventy.problems import ContentError
