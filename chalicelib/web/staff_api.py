@@ -18,7 +18,18 @@ def admin_publish() -> Response:
     from ..content.publishing import publish
 
     identity = (staff_api.current_request.context or {}).get("identity") or {}
-    return private(publish.reindex_for_staff(identity.get("userArn")))
+    caller = identity.get("userArn")
+    by = f"POST /admin/publish ({caller})" if caller else "POST /admin/publish"
+    summary = publish.reindex(publish.Origin(by=by))
+    return private(
+        {
+            "created": summary.created,
+            "updated": summary.updated,
+            "deleted": summary.deleted,
+            "unchanged": summary.unchanged,
+            "warnings": summary.warnings,
+        }
+    )
 
 
 @staff_api.route("/admin/submissions", methods=["GET"], authorizer=staff)

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from ..eleventy.netlify_redirects import RedirectPlan
     from ..eleventy.rendering import RenderedPage
 
+from ...errors import Refused
 from ...names import SOURCE_PREFIX
 from ...tables import content_table
 from ..eleventy.limits import MAX_SOURCE_BYTES
@@ -25,11 +26,14 @@ Report = Callable[[str], None]
 Key = content_table.Key
 
 
-class PublishError(Exception):
-    """Content that cannot be published; nothing was written."""
+class PublishError(Refused):
+    """Content that cannot be published, each problem named; nothing was
+    written, and the table keeps the last good set."""
+
+    code = "content_invalid"
 
     def __init__(self, message: str, problems: list[str] | None = None) -> None:
-        super().__init__(message)
+        super().__init__(message, problems=problems or [])
         self.problems = problems or []
 
 

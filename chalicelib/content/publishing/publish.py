@@ -3,7 +3,7 @@ the content table serve exactly what they render.
 
 One code path for every trigger: `nlc-api publish` loads a content folder
 and uploads it; in AWS the bucket's EventBridge events call
-`handle_bucket_event`, and POST /admin/publish calls `reindex_for_staff`,
+`handle_bucket_event`, and POST /admin/publish calls `reindex`,
 which load the bucket. Each validates the whole set first, AWS's own limits
 included, and writes nothing if any file is wrong.
 
@@ -21,7 +21,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ... import clock, observability
-from ...errors import Refused, Unavailable
 from ...tables import content_table
 from . import bucket, invalidation, notifications, releases
 from . import lease as leases
@@ -35,12 +34,6 @@ CLI_WAIT_SECONDS = 120
 STAFF_WAIT_SECONDS = 10  # inside API Gateway's 29 s
 INDEXER = "bucket indexer"
 SCHEDULER = "scheduled publish"
-
-
-class ContentRejected(Refused):
-    """The bucket's sources do not publish: the table keeps the last good set."""
-
-    code = "content_invalid"
 
 
 # Publishing a set, under the lease -------------------------------------------
@@ -200,13 +193,13 @@ def _index_unattended(by: str, *, full: bool, report: Report) -> Summary | None:
         return None
 
 
-def reindex_for_staff(caller: str | None = None) -> dict:
+def reindex(origin: Origin, wait_seconds: float = STAFF_WAIT_SECONDS) -> Summary:
     """Rebuild the content table from the bucket's sources, as the indexing
-    handler does after an upload; writes only what differs."""
-    origin = Origin(by=f"POST /admin/publish ({caller})" if caller else "POST /admin/publish")
+    handler does after an upload, for someone waiting on it; writes only
+    what differs. Busy, it marks the lease dirty so the holder indexes again."""
     lines: list[str] = []
     try:
-        lease = leases.take(origin.by, STAFF_WAIT_SECONDS)
+        lease = leases.take(origin.by, wait_seconds)
     except leases.PublishBusy:
         content_table.mark_lease_dirty(int(clock.now()))
         raise
@@ -216,17 +209,9 @@ def reindex_for_staff(caller: str | None = None) -> dict:
         )
     except PublishError as error:
         _log_rejection(error)
-        raise ContentRejected(f"{error}.", problems=error.problems) from None
-    except leases.LeaseLost as error:
-        raise Unavailable(str(error), retry_after=5) from None
+        raise
     assert summary is not None
-    return {
-        "created": summary.created,
-        "updated": summary.updated,
-        "deleted": summary.deleted,
-        "unchanged": summary.unchanged,
-        "warnings": summary.warnings,
-    }
+    return summary
 
 
 def _log_rejection(error: PublishError) -> None:
