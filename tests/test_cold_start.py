@@ -1,6 +1,7 @@
 """A form post's cold start loads what validating and storing it needs, and
-nothing that only reads, delivers, documents or looks up documents does
-(README "Performance" gives the figures)."""
+nothing that only reads, delivers, documents or looks up documents does; a
+content read's loads nothing that renders or publishes (README
+"Performance" gives the figures)."""
 
 from __future__ import annotations
 
@@ -55,6 +56,38 @@ def test_a_form_post_loads_neither_reads_delivery_nor_the_document_lookup():
         }
         & modules
     )
+
+
+# A fresh process answering one content read: it is refused (no path), so it
+# makes no AWS call, yet it goes through the content reads as any read does.
+FIRST_CONTENT_GET = """
+import json, sys
+from app import app
+
+headers = {"Host": "localhost"}
+event = {
+    "resource": "/content", "path": "/content", "httpMethod": "GET", "headers": headers,
+    "multiValueHeaders": {name: [value] for name, value in headers.items()},
+    "queryStringParameters": None, "multiValueQueryStringParameters": None,
+    "pathParameters": None, "stageVariables": None, "body": None, "isBase64Encoded": False,
+    "requestContext": {"resourcePath": "/content", "httpMethod": "GET", "stage": "api",
+                       "identity": {"sourceIp": "127.0.0.1"}},
+}
+response = app(event, None)
+assert response["statusCode"] == 400 and "path" in response["body"], response
+print(json.dumps(sorted(sys.modules)))
+"""
+
+
+def test_a_content_read_loads_nothing_that_renders_or_publishes():
+    loaded = subprocess.run(
+        [sys.executable, "-c", FIRST_CONTENT_GET], cwd=PROJECT_DIR, capture_output=True, text=True, check=True
+    ).stdout.splitlines()[-1]
+    modules = set(json.loads(loaded))
+    assert "chalicelib.content.read.reads" in modules
+    writers = ("chalicelib.content.eleventy", "chalicelib.content.publishing")
+    assert [name for name in modules if name.startswith(writers)] == []
+    assert not {"pydantic", "markdown_it", "yaml", "liquid", "jinja2"} & modules
 
 
 @pytest.mark.parametrize("stage", STAGES)
