@@ -23,7 +23,7 @@ Publishing owns every partition above but the last two: each of its items
 carries `fp` (a fingerprint of what it holds), and pages' items `source` and
 `updated`, so a publish compares what the table holds with what the
 sources render, whatever wrote it before. Beside them, for readers and
-editors beyond a page (the section at the end), content/derived.py keeps
+editors beyond a page (the section at the end), content/publishing/derived.py keeps
 what it builds from every public page, each written only when it changed:
 
     derived           search|sitemap|atom|jsonfeed   built from every public page at publish
@@ -423,7 +423,7 @@ def lease() -> dict | None:
 
 # Search, feeds, sitemap, drafts and scheduling, list markers ------------------
 #
-# Written by publishing through content/derived.py, in the same batches as the
+# Written by publishing through content/publishing/derived.py, in the same batches as the
 # pages. A list's marker sorts after its records (after every post, so a
 # newest-first Query meets it first) and holds when the list last changed.
 

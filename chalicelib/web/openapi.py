@@ -2,8 +2,8 @@
 
 Request bodies and records are the pydantic models that validate requests
 (submissions/fields.py) and build the records publishing stores
-(content/records.py), so the document cannot drift from what the API does;
-the list wrappers below follow content/reads.py's responses, which the
+(content/read/records.py), so the document cannot drift from what the API does;
+the list wrappers below follow content/read/reads.py's responses, which the
 schemathesis run checks. Imported
 by GET /openapi.json only: pydantic stays off every other cold start.
 """
