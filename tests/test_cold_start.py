@@ -14,20 +14,21 @@ import pytest
 from chalicelib.settings import PROJECT_DIR, STAGES, stage_environment
 
 # A fresh process as Lambda starts one: import the app, then answer one
-# enquiry. It is refused (no message), so it makes no AWS call, yet it is
-# read, validated (its address too) and answered as any enquiry is.
-FIRST_FORM_POST = """
+# request. It is refused (an enquiry without a message, a read without a
+# path), so it makes no AWS call, yet it is read, validated and answered as
+# any such request is. Prints the modules it loaded.
+FIRST_REQUEST = """
 import json, sys
 from app import app
 
-body = json.dumps({"name": "Ada Lovelace", "email": "ada@example.com"})
-headers = {"Host": "localhost", "Content-Type": "application/json"}
+method, path, body, headers = json.loads(sys.argv[1])
+headers = {"Host": "localhost", **headers}
 event = {
-    "resource": "/enquiries", "path": "/enquiries", "httpMethod": "POST", "headers": headers,
+    "resource": path, "path": path, "httpMethod": method, "headers": headers,
     "multiValueHeaders": {name: [value] for name, value in headers.items()},
     "queryStringParameters": None, "multiValueQueryStringParameters": None,
     "pathParameters": None, "stageVariables": None, "body": body, "isBase64Encoded": False,
-    "requestContext": {"resourcePath": "/enquiries", "httpMethod": "POST", "stage": "api",
+    "requestContext": {"resourcePath": path, "httpMethod": method, "stage": "api",
                        "identity": {"sourceIp": "127.0.0.1"}},
 }
 response = app(event, None)
@@ -36,11 +37,22 @@ print(json.dumps(sorted(sys.modules)))
 """
 
 
-def test_a_form_post_loads_neither_reads_delivery_nor_the_document_lookup():
+def first_request(method: str, path: str, body: str | None = None, headers: dict | None = None) -> set[str]:
+    """The modules a cold start loads to answer one request."""
+    request = json.dumps([method, path, body, headers or {}])
     loaded = subprocess.run(
-        [sys.executable, "-c", FIRST_FORM_POST], cwd=PROJECT_DIR, capture_output=True, text=True, check=True
+        [sys.executable, "-c", FIRST_REQUEST, request],
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout.splitlines()[-1]
-    modules = set(json.loads(loaded))
+    return set(json.loads(loaded))
+
+
+def test_a_form_post_loads_neither_reads_delivery_nor_the_document_lookup():
+    body = json.dumps({"name": "Ada Lovelace", "email": "ada@example.com"})
+    modules = first_request("POST", "/enquiries", body, {"Content-Type": "application/json"})
     assert {"pydantic", "chalicelib.submissions.intake", "email_validator"} <= modules
     assert (
         not {
@@ -58,32 +70,8 @@ def test_a_form_post_loads_neither_reads_delivery_nor_the_document_lookup():
     )
 
 
-# A fresh process answering one content read: it is refused (no path), so it
-# makes no AWS call, yet it goes through the content reads as any read does.
-FIRST_CONTENT_GET = """
-import json, sys
-from app import app
-
-headers = {"Host": "localhost"}
-event = {
-    "resource": "/content", "path": "/content", "httpMethod": "GET", "headers": headers,
-    "multiValueHeaders": {name: [value] for name, value in headers.items()},
-    "queryStringParameters": None, "multiValueQueryStringParameters": None,
-    "pathParameters": None, "stageVariables": None, "body": None, "isBase64Encoded": False,
-    "requestContext": {"resourcePath": "/content", "httpMethod": "GET", "stage": "api",
-                       "identity": {"sourceIp": "127.0.0.1"}},
-}
-response = app(event, None)
-assert response["statusCode"] == 400 and "path" in response["body"], response
-print(json.dumps(sorted(sys.modules)))
-"""
-
-
 def test_a_content_read_loads_nothing_that_renders_or_publishes():
-    loaded = subprocess.run(
-        [sys.executable, "-c", FIRST_CONTENT_GET], cwd=PROJECT_DIR, capture_output=True, text=True, check=True
-    ).stdout.splitlines()[-1]
-    modules = set(json.loads(loaded))
+    modules = first_request("GET", "/content")
     assert "chalicelib.content.read.reads" in modules
     writers = ("chalicelib.content.eleventy", "chalicelib.content.publishing")
     assert [name for name in modules if name.startswith(writers)] == []
