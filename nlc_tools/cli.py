@@ -187,6 +187,7 @@ def cmd_local(args: argparse.Namespace) -> None:
 
 
 def cmd_retry(args: argparse.Namespace) -> None:
+    from chalicelib.errors import DomainError
     from chalicelib.submissions import delivery, staff
 
     _stage_settings(args)
@@ -194,7 +195,12 @@ def cmd_retry(args: argparse.Namespace) -> None:
         found = staff.retry_submission(args.reference)
         print(f"{found['reference']}: {found['status']}")
         return
-    report = delivery.retry_pending(ignore_backoff=True)
+    try:
+        report = delivery.retry_pending(ignore_backoff=True)
+    except DomainError as error:
+        # The run may stop part-way through the queue: the table's own
+        # message says so, whatever the setup.
+        raise CommandError(error.message) from None
     for status, references in (
         ("forwarded", report.forwarded),
         ("still failing, will try again", report.will_retry),

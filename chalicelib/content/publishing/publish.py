@@ -26,6 +26,8 @@ from . import bucket, invalidation, notifications, releases
 from . import lease as leases
 from .plan import Plan, PublishError, load_directory, prepare
 from .reconcile import Summary
+
+# Looked up here at each call: the fault tests wrap it to act mid-publish.
 from .reconcile import reconcile as _reconcile
 from .releases import Origin, describe_release
 
