@@ -19,20 +19,20 @@ from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 
 from chalicelib import aws, clock
-from chalicelib.resources import (
-    MAIL_EVENTS,
-    alerts_topic,
-    configuration_set,
-    dead_letter_queue,
-    distribution,
-    sender_identity,
-    tables,
-)
+from chalicelib.names import configuration_set
 from chalicelib.settings import PROJECT_DIR, Settings
 from chalicelib.submissions.submission import FAILED, iso
 from chalicelib.tables import submissions_table
 
 from .provision import deployed_rest_api, find_distribution, find_topic
+from .resources import (
+    MAIL_EVENTS,
+    alerts_topic,
+    dead_letter_queue,
+    distribution,
+    sender_identity,
+    tables,
+)
 
 OK, FAIL, NOT_APPLICABLE = "ok", "fail", "n/a"
 RUNTIME = "python3.13"

@@ -11,9 +11,9 @@ import pytest
 from conftest import DOCTOR_CHECKS, aws_error, post
 
 from chalicelib import aws
-from chalicelib.resources import alerts_topic, dead_letter_queue
 from chalicelib.settings import get_settings
 from nlc_tools import cli, doctor
+from nlc_tools.resources import alerts_topic, dead_letter_queue
 
 
 def checks(*extra: str) -> tuple[dict[str, dict], bool]:

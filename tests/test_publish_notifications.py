@@ -16,7 +16,7 @@ from build_hook import Hook
 from conftest import SEED_CONTENT, client_error
 from standardwebhooks import Webhook, WebhookVerificationError
 
-from chalicelib.content import notifications
+from chalicelib.content.publishing import notifications
 
 # The Standard Webhooks form of a secret: whsec_ and the key in base64.
 HOOK_KEY = "whsec_" + base64.b64encode(b"a key only the build hook and SSM know").decode()

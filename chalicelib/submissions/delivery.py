@@ -205,7 +205,7 @@ def _kept_under_restriction(submission: Submission, changes: dict[str, Any], err
     if aws.error_code(error) != "ConditionalCheckFailedException":
         return False
     try:
-        return submissions_table.record_under_restriction(submission.reference, changes)
+        return submissions_table.record_under_restriction(submission.reference, changes, RESTRICTED)
     except aws.errors():
         return False
 
@@ -226,7 +226,9 @@ def claim(reference: str, statuses: tuple[str, ...], *, due_only: bool) -> tuple
         due_only=due_only,
         acknowledge=get_settings().send_acknowledgements,
     )
-    return (claimed, Claim(token, expires_at)) if isinstance(claimed, Submission) else claimed
+    if isinstance(claimed, submissions_table.Claimed):
+        return Submission(**claimed.row), Claim(token, expires_at)
+    return claimed
 
 
 # The queue's worker ---------------------------------------------------------------

@@ -20,7 +20,7 @@ from __future__ import annotations
 from .. import aws, observability
 from ..tables import submissions_table
 from .ses import COPY_TAG, REFERENCE_TAG
-from .submission import FAILED, FORWARDED, TEAM, Submission
+from .submission import FAILED, FORWARDED, RESTRICTED, TEAM
 
 # EventBridge's detail-types for SES's events, what each records, and the
 # key of the detail that holds the event's own time.
@@ -61,16 +61,19 @@ def record(detail_type: str, detail: dict) -> str | None:
             outcome,
             at=at,
             status=status,
+            as_error=fails,
+            restricted=RESTRICTED,
             sent=message_id if outcome == "sent" else None,
         )
     except aws.errors() as error:
         observability.submission_event("mail_event.not_recorded", reference, "-", error=aws.describe(error))
         raise
-    if not isinstance(recorded, Submission):
+    if not isinstance(recorded, submissions_table.Recorded):
         event = "mail_event_outdated" if recorded else "mail_event_for_no_submission"
         observability.submission_event(event, reference, "-", detail_type=detail_type)
         return None
-    observability.submission_event(f"{copy}_{outcome.split()[0]}", reference, recorded.status)
-    if fails and recorded.status == FAILED:
-        observability.count_failed_forward(recorded.type)
+    row = recorded.row
+    observability.submission_event(f"{copy}_{outcome.split()[0]}", reference, row["status"])
+    if fails and row["status"] == FAILED:
+        observability.count_failed_forward(row["type"])
     return outcome

@@ -31,7 +31,6 @@ from typing import Any
 
 from .. import aws
 from ..settings import get_settings
-from ..submissions.submission import ACKNOWLEDGEMENT, FAILED, RESTRICTED, TEAM, Submission
 
 DETAIL = "-"
 BY_STATUS = "by-status"
@@ -58,19 +57,24 @@ def _table() -> str:
 # Encoding ----------------------------------------------------------------------
 
 
-def to_item(submission: Submission) -> dict:
+# A submission as the table gives and takes it: its attributes, decoded (the
+# domain's Submission is built from one; tables know no domain type).
+Row = dict[str, Any]
+
+
+def to_item(row: Row) -> dict:
     item = {
-        **_submission_key(submission.reference),
-        "reference": {"S": submission.reference},
-        "type": {"S": submission.type},
-        "created_at": {"S": submission.created_at},
-        "status": {"S": submission.status},
-        "fields": {"S": json.dumps(submission.fields, ensure_ascii=False)},
-        "recipient": {"S": submission.recipient},
-        "attempts": {"N": str(submission.attempts)},
+        **_submission_key(row["reference"]),
+        "reference": {"S": row["reference"]},
+        "type": {"S": row["type"]},
+        "created_at": {"S": row["created_at"]},
+        "status": {"S": row["status"]},
+        "fields": {"S": json.dumps(row["fields"], ensure_ascii=False)},
+        "recipient": {"S": row["recipient"]},
+        "attempts": {"N": str(row["attempts"])},
     }
-    if submission.document:
-        item["document"] = {"S": json.dumps(submission.document, ensure_ascii=False)}
+    if row.get("document"):
+        item["document"] = {"S": json.dumps(row["document"], ensure_ascii=False)}
     return item
 
 
@@ -87,11 +91,11 @@ def _email_attributes(email: EmailDigest) -> dict:
     return {"email_digest": {"S": email.value}, "email_match": {"S": email.version}}
 
 
-def from_item(item: dict) -> Submission:
+def from_item(item: dict) -> Row:
     def text(name: str) -> str | None:
         return item[name]["S"] if name in item else None
 
-    return Submission(
+    return dict(
         reference=item["reference"]["S"],
         type=item["type"]["S"],
         created_at=item["created_at"]["S"],
@@ -185,7 +189,7 @@ def _idempotency_key(kind: str, key_digest: str) -> dict:
 
 
 def store(
-    submission: Submission,
+    submission: Row,
     *,
     request: str,
     now: int,
@@ -252,8 +256,8 @@ def store(
                 "Put": {
                     "TableName": _table(),
                     "Item": {
-                        **_idempotency_key(submission.type, key_digest),
-                        "reference": {"S": submission.reference},
+                        **_idempotency_key(submission["type"], key_digest),
+                        "reference": {"S": submission["reference"]},
                         "request": {"S": request_digest},
                         "expires_at": {"N": str(idempotency_expires_at)},
                     },
@@ -313,6 +317,13 @@ def stored_by(reference: str, request: str) -> bool:
 # Claims: one sender at a time ----------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Claimed:
+    """A submission claimed for sending: its row."""
+
+    row: Row
+
+
 def claim(
     reference: str,
     *,
@@ -322,7 +333,7 @@ def claim(
     statuses: tuple[str, ...],
     due_only: bool,
     acknowledge: bool,
-) -> Submission | dict:
+) -> Claimed | dict:
     """Claim a submission for sending with one conditional write: the
     submission, claimed; or, if someone else holds it or its status does not
     allow sending, the item as it stands (empty if there is none).
@@ -359,20 +370,19 @@ def claim(
     )
     if before is None:
         return current
-    submission = from_item(before)
-    submission.status = "received"
+    row = {**from_item(before), "status": "received"}
     if acknowledge:
         lapsed = before.get("claim", {}).get("S")
         # Unmarked, it was marked by this claim. Marked by a sender whose
         # claim lapsed before it recorded the acknowledgement (the Send
         # event records one SES took), it is this one's now.
-        if submission.acknowledged_by is None or (
-            submission.acknowledged_by == lapsed
-            and submission.acknowledged_at is None
+        if row["acknowledged_by"] is None or (
+            row["acknowledged_by"] == lapsed
+            and row["acknowledged_at"] is None
             and _take_acknowledgement(reference, claim, lapsed)
         ):
-            submission.acknowledged_by = claim
-    return submission
+            row["acknowledged_by"] = claim
+    return Claimed(row)
 
 
 def _take_acknowledgement(reference: str, claim: str, lapsed: str) -> bool:
@@ -416,21 +426,20 @@ def release(reference: str, claim: str, changes: dict[str, Any]) -> None:
     )
 
 
-def record_under_restriction(reference: str, changes: dict[str, Any]) -> bool:
+def record_under_restriction(reference: str, changes: dict[str, Any], restricted: str) -> bool:
     """Write a delivery's outcome on a submission restricted (so unclaimed)
     while it was being sent, its status as the one the lifting gives back.
-    False if it is not restricted, or is claimed again."""
+    False if it is not restricted (gone, erased), or is claimed again."""
     changes = dict(changes)
     status = changes.pop("status", None)
     if status is not None:
         changes["restricted_from"] = status
     names = {"#status": "status", "#claim": "claim"}
-    values: dict[str, dict] = {":restricted": {"S": RESTRICTED}}
-    if not changes:
-        return True
+    values: dict[str, dict] = {":restricted": {"S": restricted}}
     return _conditional_update(
         reference,
-        UpdateExpression=_outcome_expression(changes, names, values, []),
+        # With nothing to write, the condition alone says whether it is restricted.
+        UpdateExpression=_outcome_expression(changes, names, values, []) or "SET #status = :restricted",
         ConditionExpression="#status = :restricted AND attribute_not_exists(#claim)",
         ExpressionAttributeNames=names,
         ExpressionAttributeValues=values,
@@ -574,7 +583,7 @@ def erase(item: dict) -> list[dict]:
     keys = [_key(item["pk"]["S"])]
     if "idempotency_digest" in item:
         keys.append(_idempotency_key(item["type"]["S"], item["idempotency_digest"]["S"]))
-    for copy in (TEAM, ACKNOWLEDGEMENT):
+    for copy in SENT_AT:
         if f"{copy}_message_id" in item:
             keys.append(_key(f"message#{item[f'{copy}_message_id']['S']}"))
     return keys
@@ -669,48 +678,66 @@ def message(message_id: str) -> tuple[str, str] | None:
     return (item["reference"]["S"], item["copy"]["S"]) if item else None
 
 
+# A submission's two emails (the `copy` of a message record), by the
+# attribute that says when SES took each.
+SENT_AT = {"team": "forwarded_at", "acknowledgement": "acknowledged_at"}
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """What SES said is recorded: the submission's row, as it now stands."""
+
+    row: Row
+
+
 def record_mail(
-    reference: str, copy: str, outcome: str, *, at: str, status: str | None, sent: str | None
-) -> Submission | dict:
+    reference: str,
+    copy: str,
+    outcome: str,
+    *,
+    at: str,
+    status: str | None,
+    as_error: bool,
+    restricted: str,
+    sent: str | None,
+) -> Recorded | dict:
     """Record what SES said of one of a submission's emails at `at` (SES's
     own time, ISO 8601 UTC), unless a later word on it is recorded already:
-    events arrive out of order. With `status` (failed, forwarded), make it
-    the submission's (or, if it is restricted, the status its lifting gives
-    back), a failure the last error. With `sent` (SES's Send event: the
-    message id), record when SES took the email, unless recorded already.
-    Returns the submission; or, if nothing was recorded, the item as it
-    stands (empty if it is gone, erased)."""
+    events arrive out of order. With `status`, make it the submission's
+    (or, if it is `restricted`, the status its lifting gives back), the
+    outcome its last error if `as_error`, else clearing it. With `sent`
+    (SES's Send event: the message id), record when SES took the email,
+    unless recorded already. Recorded; or, if nothing was recorded, the
+    item as it stands (empty if it is gone, erased)."""
     names = {"#mail": f"{copy}_mail", "#at": f"{copy}_mail_at"}
     values = {":outcome": {"S": outcome}, ":at": {"S": at}}
     sets = ["#mail = :outcome", "#at = :at"]
     if sent:
-        names.update(
-            {"#sent_at": "forwarded_at" if copy == TEAM else "acknowledged_at", "#id": f"{copy}_message_id"}
-        )
+        names.update({"#sent_at": SENT_AT[copy], "#id": f"{copy}_message_id"})
         values[":id"] = {"S": sent}
         sets += ["#sent_at = if_not_exists(#sent_at, :at)", "#id = :id"]
     condition = "attribute_exists(pk) AND (attribute_not_exists(#at) OR #at <= :at)"
     if not status:
         return _record(reference, "SET " + ", ".join(sets), condition, names, values)
     names.update({"#status": "status", "#from": "restricted_from", "#error": "last_error"})
-    values.update({":status": {"S": status}, ":restricted": {"S": RESTRICTED}})
-    error = ", #error = :outcome" if status == FAILED else " REMOVE #error"
-    recorded: Submission | dict = {}
+    values.update({":status": {"S": status}, ":restricted": {"S": restricted}})
+    error = ", #error = :outcome" if as_error else " REMOVE #error"
+    recorded: Recorded | dict = {}
     # A restriction holds whatever SES says: what it says waits for the lifting.
-    for target, restricted in (("#status", "<>"), ("#from", "=")):
+    for target, is_restricted in (("#status", "<>"), ("#from", "=")):
         recorded = _record(
             reference,
             "SET " + ", ".join([*sets, f"{target} = :status"]) + error,
-            f"{condition} AND #status {restricted} :restricted",
+            f"{condition} AND #status {is_restricted} :restricted",
             names,
             values,
         )
-        if not (isinstance(recorded, dict) and status_of(recorded) == RESTRICTED):
+        if not (isinstance(recorded, dict) and status_of(recorded) == restricted):
             break
     return recorded
 
 
-def _record(reference: str, expression: str, condition: str, names: dict, values: dict) -> Submission | dict:
+def _record(reference: str, expression: str, condition: str, names: dict, values: dict) -> Recorded | dict:
     recorded, current = _update_or_current(
         reference,
         UpdateExpression=expression,
@@ -721,7 +748,7 @@ def _record(reference: str, expression: str, condition: str, names: dict, values
         },
         ReturnValues="ALL_NEW",
     )
-    return current if recorded is None else from_item(recorded)
+    return current if recorded is None else Recorded(from_item(recorded))
 
 
 def _update_or_current(reference: str, **update: Any) -> tuple[dict | None, dict]:
