@@ -327,7 +327,7 @@ def test_when_the_status_write_fails_after_the_send_the_acknowledgement_is_not_s
     assert delivery.retry_pending().forwarded == [reference]
 
     assert len(acknowledgements(outbox, reference)) == 1
-    assert len(team_copies(outbox, reference)) == 2  # the README's one gap
+    assert len(team_copies(outbox, reference)) == 2  # the one gap docs/forms.md names
     assert stored_submissions()[reference]["status"] == "forwarded"
 
 
@@ -352,7 +352,7 @@ def test_an_attempt_whose_answer_was_lost_is_recorded_as_such_and_tried_again(cl
 
 
 def test_a_send_ses_accepted_but_whose_answer_was_lost_may_reach_the_team_twice(client, outbox, ses, worker):
-    """What remains possible, as the README says: SES has no idempotency
+    """What remains possible, as docs/forms.md says: SES has no idempotency
     token, so a send whose answer was lost is sent again."""
     ses.script(TEAM, "lost")
 
