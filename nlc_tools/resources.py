@@ -234,7 +234,7 @@ class AlarmSpec:
         }
 
 
-# Staff subscribe to the stage's alerts topic (README "Watching it").
+# Staff subscribe to the stage's alerts topic (docs/deploying.md, "Watching it").
 ALERTS_TOPIC_LOGICAL_NAME = "AlertsTopic"
 FAILED_FORWARDS_ALARM = AlarmSpec(
     logical_name="FailedForwardsAlarm",

@@ -19,9 +19,11 @@ import pytest
 from conftest import DOCTOR_CHECKS
 from emulator import emulator_environment, running_emulator
 
-from chalicelib.settings import Settings, stage_environment
+from chalicelib.settings import PROJECT_DIR, Settings, stage_environment
 
 STAGE = "dev"
+# The operators' page, whose Deploy section this rehearses.
+DEPLOYING = PROJECT_DIR / "docs" / "deploying.md"
 FUNCTIONS = {
     "api_handler": "nlc-api-dev",
     "retry_submissions": "nlc-api-dev-retry_submissions",
@@ -67,16 +69,29 @@ def aws(emulator):
     return client
 
 
+def documented_sequence() -> list[list[str]]:
+    """The commands of the Deploy section of docs/deploying.md, for this stage."""
+    section = DEPLOYING.read_text(encoding="utf-8").split("\n## Deploy\n", 1)[1]
+    block = section.split("```sh\n", 1)[1].split("```", 1)[0]
+    commands = [line.split("#", 1)[0].split() for line in block.splitlines()]
+    return [
+        [STAGE if word == "prod" else word for word in command]
+        for command in commands
+        if command and command[0] in ("nlc-api", "chalice")
+    ]
+
+
 @pytest.fixture(scope="module")
 def deployed(run, project_copy):
-    """The README's sequence, as staff run it."""
-    outputs = [
-        run("nlc-api", "provision", "--stage", STAGE),
-        run("chalice", "deploy", "--stage", STAGE),
-        run("nlc-api", "provision", "--stage", STAGE),
-        run("nlc-api", "publish", "--stage", STAGE),
+    """docs/deploying.md's sequence, as staff run it."""
+    sequence = documented_sequence()
+    assert [command[:2] for command in sequence] == [
+        ["nlc-api", "provision"],
+        ["chalice", "deploy"],
+        ["nlc-api", "provision"],
+        ["nlc-api", "publish"],
     ]
-    return outputs
+    return [run(*command) for command in sequence]
 
 
 def test_api_gateway_answers_an_unknown_route_in_the_api_error_shape(deployed, aws):

@@ -423,7 +423,7 @@ def test_a_sender_killed_after_ses_took_the_team_copy_never_has_it_sent_twice(
 def test_a_send_event_not_recorded_before_the_claim_lapses_leaves_both_emails_to_go_twice(
     client, outbox, worker, fake_aws, submissions_clock, send_events
 ):
-    """The window that remains, as the README says: SES's Send event has
+    """The window that remains, as docs/forms.md says: SES's Send event has
     not been recorded within the claim's 300 s."""
     reference = accepted(client)
     release_fails = fail_the_write_after_the_sends(fake_aws)
@@ -460,7 +460,7 @@ def test_an_attempt_whose_answer_was_lost_is_recorded_as_such_and_tried_again(cl
 
 
 def test_a_send_ses_accepted_but_whose_answer_was_lost_may_reach_the_team_twice(client, outbox, ses, worker):
-    """What remains possible, as the README says: SES has no idempotency
+    """What remains possible, as docs/forms.md says: SES has no idempotency
     token, so a send whose answer was lost is sent again."""
     ses.script(TEAM, "lost")
 
