@@ -47,8 +47,9 @@ class Check:
     fix: str = ""
 
     def line(self) -> str:
+        """The check in one line: what is wrong, and the fix."""
         text = f"{self.status:<4} {self.name}: {self.detail}"
-        return text + (f"\n     fix: {self.fix}" if self.fix else "")
+        return text + (f" Fix: {self.fix}" if self.fix else "")
 
 
 def ok(name: str, detail: str) -> Check:

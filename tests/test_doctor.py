@@ -115,9 +115,10 @@ def test_the_text_report_says_each_check_and_the_fix_of_each_failure(aws_backend
         cli.run(["doctor", "--stage", "local"])
     lines = failed.value.output.splitlines()
     assert lines[0] == "n/a  ses-production-access: the AWS answering cannot say (NotImplementedError)"
-    assert any(line.startswith("fail alerts-subscribed: nlc-local-alerts has no confirmed") for line in lines)
-    assert any(line.startswith("     fix: aws sns subscribe") for line in lines)
-    assert lines[-1] == "1 of 12 checks failed."
+    (failing,) = [line for line in lines if line.startswith("fail ")]
+    assert failing.startswith("fail alerts-subscribed: nlc-local-alerts has no confirmed")
+    assert " Fix: aws sns subscribe" in failing
+    assert len(lines) == 13 and lines[-1] == "1 of 12 checks failed."
 
 
 def test_a_build_hook_secret_is_checked_when_a_hook_is_set(subscribed, stage_settings):
