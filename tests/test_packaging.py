@@ -267,3 +267,48 @@ def prod_package(project_copy, package_environment):
     assert run.returncode == 0, run.stdout + run.stderr
     assert "template passes cfn-lint" in run.stdout
     return project_copy / "build" / "package"
+
+
+def test_the_template_gives_the_publisher_role_what_provisioning_gives_it(tmp_path):
+    import subprocess
+
+    from nlc_tools import publisher
+
+    settings = Settings.from_environment(
+        {**stage_environment("prod"), "NLC_PUBLISH_REPOSITORY": "example-org/example-site"}
+    )
+    built = template(settings)
+    assert built["Parameters"][publisher.PROVIDER_PARAMETER]["Default"] == ""
+    provider = built["Resources"][publisher.PROVIDER_LOGICAL_NAME]
+    assert provider["Condition"] == publisher.CREATE_PROVIDER  # unless the account's is given
+    assert provider["Properties"] == {"Url": publisher.GITHUB_OIDC_URL, "ClientIdList": ["sts.amazonaws.com"]}
+    role = built["Resources"][publisher.ROLE_LOGICAL_NAME]["Properties"]
+    assert role["RoleName"] == "nlc-prod-publisher"
+    either = {
+        "Fn::If": [publisher.CREATE_PROVIDER, {"Ref": "GitHubOidcProvider"}, {"Ref": "GitHubOidcProviderArn"}]
+    }
+    assert role["AssumeRolePolicyDocument"] == publisher.trust_policy(settings, either)
+    # The policy provisioning gives, its region and account filled in by CloudFormation.
+    (policy,) = role["Policies"]
+
+    def resolve(value):
+        if isinstance(value, dict) and list(value) == ["Fn::Sub"]:
+            return (
+                value["Fn::Sub"].replace("${AWS::Region}", "eu-west-2").replace("${AWS::AccountId}", "1234")
+            )
+        if isinstance(value, dict):
+            return {key: resolve(item) for key, item in value.items()}
+        return [resolve(item) for item in value] if isinstance(value, list) else value
+
+    assert resolve(policy["PolicyDocument"]) == publisher.permissions(settings, "eu-west-2", "1234")
+    assert built["Outputs"]["PublisherRoleArn"]["Value"] == {"Fn::GetAtt": ["PublisherRole", "Arn"]}
+    # Linted here: the prod package is built without a site repository.
+    parts = {"AWSTemplateFormatVersion": "2010-09-09", **publisher.template_parts(settings)}
+    (tmp_path / "publisher.json").write_text(json.dumps(parts))
+    lint = subprocess.run(["cfn-lint", str(tmp_path / "publisher.json")], capture_output=True, text=True)
+    assert lint.returncode == 0, lint.stdout
+
+
+def test_the_template_has_no_publisher_role_without_a_site_repository():
+    built = template(Settings.from_environment(stage_environment("prod")))
+    assert "PublisherRole" not in built["Resources"] and "Parameters" not in built
