@@ -21,6 +21,10 @@ RUNTIME = "python3.13"
 # Deploy-time code (the CLI, the local stack, provisioning and its
 # CloudFormation twin) runs on a developer's machine, never in a function.
 TOOLS_PACKAGE = "nlc_tools/"
+# The prod package is built for a site repository, so that it holds the
+# publisher role too (its setting wins over .chalice/config.json's).
+SITE_REPOSITORY = {"NLC_PUBLISH_REPOSITORY": "example-org/example-site"}
+PACKAGED_PROD = {**stage_environment("prod"), **SITE_REPOSITORY}
 TOOLS_MODULES = {
     "chalicelib/cli.py",
     "chalicelib/local.py",
@@ -123,7 +127,7 @@ def test_package_holds_no_cli_local_stack_or_provisioning_code(prod_package):
 
 def test_packaged_template_has_the_provisioned_resources_unchanged(prod_package):
     packaged = json.loads((prod_package / "sam.json").read_text())
-    ours = template(Settings.from_environment(stage_environment("prod")))
+    ours = template(Settings.from_environment(PACKAGED_PROD))
     for name, resource in ours["Resources"].items():
         if name == CHALICE_REST_API:  # ours merged into Chalice's own
             assert packaged["Resources"][name]["Properties"].items() >= resource["Properties"].items()
@@ -259,7 +263,7 @@ def prod_package(project_copy, package_environment):
     run = subprocess.run(
         ["scripts/package.sh", "prod", "build/package"],
         cwd=project_copy,
-        env=package_environment,
+        env={**package_environment, **SITE_REPOSITORY},
         capture_output=True,
         text=True,
         timeout=300,
@@ -269,14 +273,10 @@ def prod_package(project_copy, package_environment):
     return project_copy / "build" / "package"
 
 
-def test_the_template_gives_the_publisher_role_what_provisioning_gives_it(tmp_path):
-    import subprocess
-
+def test_the_template_gives_the_publisher_role_what_provisioning_gives_it():
     from nlc_tools import publisher
 
-    settings = Settings.from_environment(
-        {**stage_environment("prod"), "NLC_PUBLISH_REPOSITORY": "example-org/example-site"}
-    )
+    settings = Settings.from_environment(PACKAGED_PROD)
     built = template(settings)
     assert built["Parameters"][publisher.PROVIDER_PARAMETER]["Default"] == ""
     provider = built["Resources"][publisher.PROVIDER_LOGICAL_NAME]
@@ -302,11 +302,16 @@ def test_the_template_gives_the_publisher_role_what_provisioning_gives_it(tmp_pa
 
     assert resolve(policy["PolicyDocument"]) == publisher.permissions(settings, "eu-west-2", "1234")
     assert built["Outputs"]["PublisherRoleArn"]["Value"] == {"Fn::GetAtt": ["PublisherRole", "Arn"]}
-    # Linted here: the prod package is built without a site repository.
-    parts = {"AWSTemplateFormatVersion": "2010-09-09", **publisher.template_parts(settings)}
-    (tmp_path / "publisher.json").write_text(json.dumps(parts))
-    lint = subprocess.run(["cfn-lint", str(tmp_path / "publisher.json")], capture_output=True, text=True)
-    assert lint.returncode == 0, lint.stdout
+
+
+def test_packaged_template_takes_the_account_github_provider_or_makes_it(prod_package):
+    # Merged into Chalice's template (and linted by cfn-lint with it).
+    packaged = json.loads((prod_package / "sam.json").read_text())
+    assert packaged["Parameters"]["GitHubOidcProviderArn"]["Default"] == ""
+    assert packaged["Conditions"]["CreateGitHubOidcProvider"] == {
+        "Fn::Equals": [{"Ref": "GitHubOidcProviderArn"}, ""]
+    }
+    assert packaged["Resources"]["PublisherRole"]["Properties"]["RoleName"] == "nlc-prod-publisher"
 
 
 def test_the_template_has_no_publisher_role_without_a_site_repository():
