@@ -317,3 +317,13 @@ def test_packaged_template_takes_the_account_github_provider_or_makes_it(prod_pa
 def test_the_template_has_no_publisher_role_without_a_site_repository():
     built = template(Settings.from_environment(stage_environment("prod")))
     assert "PublisherRole" not in built["Resources"] and "Parameters" not in built
+
+
+def test_the_template_refuses_a_site_repository_that_is_not_one_repository(monkeypatch):
+    from nlc_tools import cli
+
+    monkeypatch.setenv("NLC_PUBLISH_REPOSITORY", "example-org/*")
+    with pytest.raises(
+        cli.CommandError, match="NLC_PUBLISH_REPOSITORY must be owner/repo, not 'example-org/\\*'"
+    ):
+        cli.run(["cloudformation", "--stage", "prod"])
