@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from chalicelib.content.problems import ContentError
+from chalicelib.content.eleventy.problems import ContentError
 
 FORMATS = ("text", "json", "github")
 
@@ -31,11 +31,11 @@ class Checked:
 def check(content: Path, report: Callable[[str], None]) -> Checked:
     """Validate and render the folder as a publish does; `report` hears what
     `publish --dry-run` prints. A folder that cannot be read raises PublishError."""
-    from chalicelib.content import publishing
+    from chalicelib.content.publishing import plan, publish
 
     try:
-        summary = publishing.publish_directory(content, dry_run=True, compare=False, report=report)
-    except publishing.PublishError as error:
+        summary = publish.publish_directory(content, dry_run=True, compare=False, report=report)
+    except plan.PublishError as error:
         if not error.found:
             raise
         return Checked(error.found, 0, str(error))

@@ -6,7 +6,11 @@ REST API, so the template is complete only once merged."""
 
 from __future__ import annotations
 
-from chalicelib.resources import (
+from chalicelib.names import configuration_set
+from chalicelib.settings import Settings
+
+from .publisher import template_parts
+from .resources import (
     ALERTS_TOPIC_LOGICAL_NAME,
     CONTENT_BUCKET,
     GATEWAY_RESPONSE_HEADERS,
@@ -19,16 +23,12 @@ from chalicelib.resources import (
     TableSpec,
     alarms,
     alerts_topic,
-    configuration_set,
     dead_letter_queue,
     distribution,
     queues,
     sender_identity,
     tables,
 )
-from chalicelib.settings import Settings
-
-from .publisher import template_parts
 
 # Data outlives the stack: deleting or replacing it must never delete content
 # or submissions.

@@ -19,8 +19,10 @@ import re
 from collections.abc import Callable
 
 from chalicelib import aws
-from chalicelib.resources import SOURCE_PREFIX, STAGE_TAG
+from chalicelib.names import SOURCE_PREFIX
 from chalicelib.settings import Settings
+
+from .resources import STAGE_TAG
 
 GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
 GITHUB_OIDC_URL = f"https://{GITHUB_OIDC_HOST}"

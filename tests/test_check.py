@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from chalicelib.content.problems import ContentError
+from chalicelib.content.eleventy.problems import ContentError
 from chalicelib.settings import PROJECT_DIR
 from nlc_tools import cli
 from nlc_tools.check import Checked, as_github

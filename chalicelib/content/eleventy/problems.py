@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from ...errors import Refused
+
 Severity = Literal["error", "warning"]
 
 
@@ -33,7 +35,11 @@ class ContentError:
         return f"{where}: {self.text}"
 
 
-class ContentInvalid(Exception):
+class ContentInvalid(Refused):
+    """Files that do not render; each problem names its file."""
+
+    code = "content_invalid"
+
     def __init__(self, errors: list[ContentError]) -> None:
         super().__init__(f"{len(errors)} content error(s)")
         self.errors = errors
