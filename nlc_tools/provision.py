@@ -1,5 +1,6 @@
-"""Bring a stage's bucket, tables, queue, sender identity, alarms and
-CloudFront distribution to their definitions in resources.py. Every step reads before it writes, so a second run changes
+"""Bring a stage's bucket, tables, queue, sender identity, alarms,
+CloudFront distribution and publisher role to their definitions in
+resources.py and publisher.py. Every step reads before it writes, so a second run changes
 nothing, and a run that stopped halfway can simply be run again."""
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from chalicelib import aws
 from chalicelib.names import configuration_set
 from chalicelib.settings import CHALICE_CONFIG, Settings
 
+from .publisher import PublisherError, ensure_publisher
 from .resources import (
     CONTENT_BUCKET,
     GATEWAY_RESPONSE_HEADERS,
@@ -65,6 +67,10 @@ def provision(settings: Settings, report: Report = print) -> list[str]:
     record(_ensure_mail_events(settings))
     record(_ensure_gateway_responses(settings.stage, report))
     record(_ensure_distribution(settings, report))
+    try:
+        record(ensure_publisher(settings, report))
+    except PublisherError as error:
+        raise ProvisionError(str(error)) from None
     record(_ensure_alarms(settings))
     if not changes:
         report("Nothing to change: every resource is already in place.")
