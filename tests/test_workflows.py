@@ -65,6 +65,15 @@ def test_the_workflows_are_where_the_readme_says():
     ]
 
 
+def test_each_deploy_ends_with_the_preflight_after_provisioning():
+    workflow = yaml.safe_load((PROJECT_DIR / ".github" / "workflows" / "deploy.yml").read_text())
+    runs = [step.get("run", "").strip() for step in steps(workflow)]
+    assert runs[-2:] == [
+        '.venv/bin/nlc-api provision --stage "${STAGE}"',
+        '.venv/bin/nlc-api doctor --stage "${STAGE}"',
+    ]
+
+
 @pytest.mark.parametrize("path", WORKFLOWS, ids=lambda path: path.name)
 def test_every_action_is_pinned_by_commit_and_no_workflow_holds_an_aws_key(path):
     assert problems(path.read_text()) == []
