@@ -452,7 +452,7 @@ def publish_and_rollback_run(aws_calls, stage_settings, build_hook, tmp_path):
     distribution = create_distribution(aws.client("cloudfront"))["Id"]
     aws.client("ssm").put_parameter(Name="/nlc/local/distribution-id", Value=distribution, Type="String")
     aws.client("ssm").put_parameter(
-        Name=get_settings().publish_webhook_secret_parameter, Value="key", Type="SecureString"
+        Name=get_settings().publish_webhook_secret_parameter, Value="whsec_a2V5", Type="SecureString"
     )
     stage_settings(NLC_PUBLISH_WEBHOOK_URL=build_hook.url)
     content = tmp_path / "site"
