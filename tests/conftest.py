@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 import json
 from pathlib import Path
 
@@ -16,33 +15,19 @@ TESTS = Path(__file__).resolve().parent
 
 
 # Tiers -----------------------------------------------------------------------
-# Each test gets its tier from where it lives and what it uses, so a new test
-# needs no marker of its own: `pytest -m unit` runs in seconds without moto.
+# A test's tier is the folder it lives in (tests/unit, tests/api, ...), so a
+# new test needs no marker of its own: `make test-unit` runs tests/unit alone
+# in seconds without moto.
 TIERS = ("unit", "api", "deploy", "browser")
-DEPLOY_FILES = {"test_deploy.py", "test_packaging.py", "test_provision.py", "test_iam.py"}
-DEPLOY_FIXTURES = {"project_copy", "package_environment"}
 # A unit or api test longer than this is a deploy test, or wants cutting down.
 SLOW_SECONDS = 30
 
 
 def _tier(item: pytest.Item) -> str:
-    uses = set(getattr(item, "fixturenames", ()))
-    if item.path.name in DEPLOY_FILES or uses & DEPLOY_FIXTURES:
-        return "deploy"
-    if "aws_backend" in uses:
-        return "api"
-    if TESTS / "unit" in item.path.parents:
-        return "unit"
-    return "api" if _imports_moto(getattr(item, "module", None)) else "unit"
-
-
-def _imports_moto(module) -> bool:
-    return module is not None and any(
-        (value.__name__ if inspect.ismodule(value) else getattr(value, "__module__", None) or "").startswith(
-            "moto"
-        )
-        for value in vars(module).values()
-    )
+    folder = item.path.relative_to(TESTS).parts[0] if TESTS in item.path.parents else None
+    if folder not in TIERS:
+        raise pytest.UsageError(f"{item.path}: move it to the folder of its tier, tests/<{'|'.join(TIERS)}>/")
+    return folder
 
 
 # Run first, so that with pytest-xdist (`make test`) the long ones start at
@@ -53,8 +38,11 @@ SLOW_FIRST = ("deploy", "browser", "differential", "property", "soak")
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
-        if not any(item.get_closest_marker(tier) for tier in TIERS):
-            item.add_marker(_tier(item))
+        tier = _tier(item)
+        other = [mark for mark in TIERS if mark != tier and item.get_closest_marker(mark)]
+        if other:
+            raise pytest.UsageError(f"{item.nodeid} is marked {other[0]} but lives in tests/{tier}/: move it")
+        item.add_marker(tier)
     items.sort(key=lambda item: not any(item.get_closest_marker(mark) for mark in SLOW_FIRST))
 
 
@@ -66,7 +54,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
         report.outcome = "failed"
         report.longrepr = (
             f"took {call.duration:.0f} s: a unit or api test must finish within {SLOW_SECONDS} s "
-            "(make it smaller, or mark it deploy)"
+            "(make it smaller, or move it to tests/deploy/)"
         )
 
 

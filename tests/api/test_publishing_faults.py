@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 from conftest import body
-from test_publishing import bucket_keys, fails, page, table_keys, write
 
+from api.test_publishing import bucket_keys, fails, page, table_keys, write
 from chalicelib import aws, clock
 from chalicelib.content.publishing import lease as leases
 from chalicelib.content.publishing import publish as publishing

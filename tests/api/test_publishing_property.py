@@ -24,8 +24,8 @@ from hypothesis.stateful import (
     rule,
     run_state_machine_as_test,
 )
-from test_publishing_faults import failing_writes  # noqa: F401 - a fixture
 
+from api.test_publishing_faults import failing_writes  # noqa: F401 - a fixture
 from chalicelib import aws, clock
 from chalicelib.content.publishing import lease as leases
 from chalicelib.content.publishing import publish as publishing
