@@ -7,6 +7,9 @@ from pathlib import Path
 
 import pytest
 
+# The fake AWS first: its handlers must be in every botocore session.
+from fake_aws import Emulator
+
 from chalicelib import aws, origin_secret
 from chalicelib.settings import PROJECT_DIR, get_settings, stage_environment
 
@@ -87,14 +90,12 @@ def aws_environment(monkeypatch, no_local_stack):
     origin_secret.forget()
 
 
-EMULATOR = pytest.StashKey["Emulator"]()
+EMULATOR = pytest.StashKey[Emulator]()
 
 
 @pytest.fixture(scope="session")
 def emulator(pytestconfig):
     """moto for the whole run, provisioned once (see tests/fake_aws.py)."""
-    from fake_aws import Emulator
-
     emulator = pytestconfig.stash[EMULATOR] = Emulator()
     yield emulator
     emulator.off()
@@ -229,12 +230,6 @@ def create_distribution(cloudfront) -> dict:
     )["Distribution"]
 
 
-def client_error(code: str, operation: str = "SendEmail"):
-    from botocore.exceptions import ClientError
-
-    return ClientError({"Error": {"Code": code, "Message": f"{code} (injected)"}}, operation)
-
-
 @pytest.fixture
 def aws_faults(fake_aws) -> dict[str, Exception]:
     """Make AWS operations fail: `aws_faults["SendEmail"] = client_error(...)`;
@@ -366,23 +361,3 @@ def team_copies(outbox: list[dict], reference: str) -> list[dict]:
 def acknowledgements(outbox: list[dict], reference: str) -> list[dict]:
     return [email for email in outbox if email["subject"].startswith("We have received your") and
             email["subject"].endswith(reference)]  # fmt: skip
-
-
-def aws_error(code: str, operation: str, status: int):
-    """An error AWS answered with an HTTP status (a 5xx leaves the outcome unknown)."""
-    from botocore.exceptions import ClientError
-
-    return ClientError(
-        {
-            "Error": {"Code": code, "Message": f"{code} (injected)"},
-            "ResponseMetadata": {"HTTPStatusCode": status},
-        },
-        operation,
-    )
-
-
-def read_timeout(service: str = "email"):
-    """A call whose answer never came: AWS may have done what was asked."""
-    from botocore.exceptions import ReadTimeoutError
-
-    return ReadTimeoutError(endpoint_url=f"https://{service}.eu-west-2.amazonaws.com/")

@@ -1,6 +1,6 @@
-"""The tests' AWS: moto in this process, behind one patch of botocore's API
-call that records every call, injects faults and keeps the emails SES was
-given. The emulator is provisioned once per run; before each test moto is
+"""The tests' AWS: moto in this process, behind two handlers on botocore's
+events (as each call starts and as its answer comes) that record every call,
+inject faults and keep the emails SES was given. The emulator is provisioned once per run; before each test moto is
 put back to that state from a snapshot instead of being provisioned again.
 """
 
@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from botocore.client import BaseClient
-from botocore.exceptions import ReadTimeoutError
+from botocore.exceptions import ClientError, ReadTimeoutError
+from botocore.handlers import BUILTIN_HANDLERS
 from moto import mock_aws
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.core.base_backend import BackendDict
@@ -38,9 +38,19 @@ class Call(tuple[str, str]):
         return call
 
 
-def lost_answer_error() -> ReadTimeoutError:
-    """What botocore raises when AWS's answer never arrives: no `.response`."""
-    return ReadTimeoutError(endpoint_url="https://email.eu-west-2.amazonaws.com/")
+def client_error(code: str, operation: str = "SendEmail", status: int | None = None) -> ClientError:
+    """An error AWS answered with; with a status, as AWS gives one (a 5xx
+    leaves the outcome unknown)."""
+    response: dict[str, Any] = {"Error": {"Code": code, "Message": f"{code} (injected)"}}
+    if status is not None:
+        response["ResponseMetadata"] = {"HTTPStatusCode": status}
+    return ClientError(response, operation)
+
+
+def read_timeout(service: str = "email") -> ReadTimeoutError:
+    """A call whose answer never came (no `.response`): AWS may have done
+    what was asked."""
+    return ReadTimeoutError(endpoint_url=f"https://{service}.eu-west-2.amazonaws.com/")
 
 
 @dataclass
@@ -94,7 +104,7 @@ class FakeAws:
     ) -> Fault:
         """Make calls fail (by default with a lost answer's timeout); returns
         the fault, for `heal`."""
-        fault = Fault(error or lost_answer_error(), operation, service, when, times, lost_answer)
+        fault = Fault(error or read_timeout(), operation, service, when, times, lost_answer)
         self.faults.append(fault)
         return fault
 
@@ -102,15 +112,12 @@ class FakeAws:
         self.faults.remove(fault)
 
     def install(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        make_api_call = BaseClient._make_api_call
+        """Take this test's calls (until the test ends)."""
+        monkeypatch.setattr(Interception, "fake", self)
 
-        def call_aws(client: Any, operation: str, params: dict[str, Any]) -> Any:
-            return self._call(make_api_call, client, operation, params)
-
-        monkeypatch.setattr(BaseClient, "_make_api_call", call_aws)
-
-    def _call(self, make_api_call: Callable, client: Any, operation: str, params: dict[str, Any]) -> Any:
-        call = Call(client.meta.service_model.service_id, operation, params)
+    def started(self, call: Call) -> Fault | None:
+        """A call starts: record it, run the hooks and raise its fault, unless
+        the fault is a lost answer (returned, to raise once AWS has acted)."""
         self.calls.append(call)
         self.touched = True
         for hook in list(self.before_call):
@@ -118,17 +125,45 @@ class FakeAws:
         fault = self._fault_for(call)
         if fault is not None and not fault.lost_answer:
             raise fault.error
-        response = make_api_call(client, operation, params)
+        return fault
+
+    def answered(self, call: Call, region: str, fault: Fault | None) -> None:
+        """AWS did what the call asked."""
         if call == ("SESv2", "SendEmail"):
-            self.outbox.append(_email_as_sent(client.meta.region_name, params))
+            self.outbox.append(_email_as_sent(region, call.params))
         if fault is not None:
             raise fault.error
-        return response
 
     def _fault_for(self, call: Call) -> Fault | None:
         if call[1] in self.failing:
             return Fault(self.failing[call[1]])
         return next((fault for fault in self.faults if fault.takes(call)), None)
+
+
+class Interception:
+    """botocore's events for every client of every session, as moto hooks in
+    its own: the parameters as our code gave them, before botocore checks
+    them, then the answer. The running test's fake (if any) sees them."""
+
+    fake: FakeAws | None = None
+
+    @classmethod
+    def started(cls, params: dict[str, Any], model: Any, context: dict[str, Any], **_: Any) -> None:
+        if cls.fake is not None:
+            call = Call(model.service_model.service_id, model.name, params)
+            context["fake_aws"] = (cls.fake, call, cls.fake.started(call))
+
+    @classmethod
+    def answered(cls, http_response: Any, context: dict[str, Any], **_: Any) -> None:
+        if "fake_aws" in context and http_response.status_code < 300:
+            fake, call, fault = context["fake_aws"]
+            fake.answered(call, context["client_region"], fault)
+
+
+# Every session made from here on calls them (the project's one is made later).
+BUILTIN_HANDLERS.extend(
+    [("provide-client-params", Interception.started), ("after-call", Interception.answered)]
+)
 
 
 def _email_as_sent(region: str, params: dict[str, Any]) -> dict[str, Any]:

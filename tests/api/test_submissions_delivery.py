@@ -8,16 +8,8 @@ import json
 
 import pytest
 from botocore.exceptions import EndpointConnectionError
-from conftest import (
-    ENQUIRY,
-    acknowledgements,
-    body,
-    client_error,
-    post,
-    read_timeout,
-    stored_submissions,
-    team_copies,
-)
+from conftest import ENQUIRY, acknowledgements, body, post, stored_submissions, team_copies
+from fake_aws import client_error, read_timeout
 
 from chalicelib.submissions import delivery, staff
 from chalicelib.submissions.policy import POLICY

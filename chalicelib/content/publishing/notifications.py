@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
-from ... import aws, observability
+from ... import aws, clock, observability
 from ...json_text import dumps
 from ...settings import get_settings
 
@@ -32,9 +31,6 @@ HOOK_TRIES = 3
 HOOK_TIMEOUT_SECONDS = 2.0
 HOOK_WAITS_SECONDS = (0.5, 1.0)  # between tries
 SIGNATURE_HEADER = "X-NLC-Signature"
-
-# How the build hook waits between tries: tests replace it.
-sleep: Callable[[float], None] = time.sleep
 
 
 def announce(created: list[str], updated: list[str], deleted: list[str]) -> None:
@@ -128,7 +124,7 @@ def _call_hook(url: str, detail: dict) -> None:
     problem = ""
     for attempt in range(HOOK_TRIES):
         if attempt:
-            sleep(HOOK_WAITS_SECONDS[attempt - 1])
+            clock.sleep(HOOK_WAITS_SECONDS[attempt - 1])
         request = urllib.request.Request(url, data=body, headers=headers, method="POST")
         try:
             with urllib.request.urlopen(request, timeout=HOOK_TIMEOUT_SECONDS) as answer:
