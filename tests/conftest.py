@@ -20,7 +20,7 @@ TESTS = Path(__file__).resolve().parent
 # Tiers -----------------------------------------------------------------------
 # A test's tier is the folder it lives in (tests/unit, tests/api, ...), so a
 # new test needs no marker of its own: `make test-unit` runs tests/unit alone
-# in seconds without moto.
+# in seconds, without the emulator.
 TIERS = ("unit", "api", "deploy", "browser")
 # A unit or api test longer than this is a deploy test, or wants cutting down.
 SLOW_SECONDS = 30

@@ -1,7 +1,8 @@
 """The tests' AWS: moto in this process, behind two handlers on botocore's
-events (as each call starts and as its answer comes) that record every call,
-inject faults and keep the emails SES was given. The emulator is provisioned once per run; before each test moto is
-put back to that state from a snapshot instead of being provisioned again.
+events (as each call starts and as its answer comes) that record every
+call, inject faults and keep the emails SES was given. The emulator is
+provisioned once per run; before each test moto is put back to that state
+from a snapshot instead of being provisioned again.
 """
 
 from __future__ import annotations
