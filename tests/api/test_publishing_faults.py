@@ -99,7 +99,7 @@ def moving_clock(submissions_clock, monkeypatch):
         waits.append(seconds)
         submissions_clock.offset += seconds
 
-    monkeypatch.setattr(leases, "_pause", pause)
+    monkeypatch.setattr(clock, "sleep", pause)
     return waits
 
 

@@ -213,7 +213,7 @@ def empty_the_bucket_and_table() -> None:
 def test_publishing_converges_whatever_happened_before(aws_backend, fake_aws, request, monkeypatch):
     from app import app
 
-    monkeypatch.setattr(leases, "_pause", lambda seconds: None)
+    monkeypatch.setattr(clock, "sleep", lambda seconds: None)
     with Client(app, stage_name="local", project_dir=str(PROJECT_DIR)) as client:
         monkeypatch.setattr(Publishing, "client", client, raising=False)
         monkeypatch.setattr(Publishing, "fake_aws", fake_aws, raising=False)

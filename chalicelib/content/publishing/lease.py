@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import socket
-import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -39,10 +38,6 @@ class LeaseLost(Unavailable):
 
     def __init__(self, message: str) -> None:
         super().__init__(message, retry_after=5)
-
-
-def _pause(seconds: float) -> None:
-    time.sleep(seconds)  # tests replace this to move the clock instead
 
 
 def _iso(seconds: float) -> str:
@@ -123,7 +118,7 @@ def take(holder: str, wait_seconds: float) -> Lease:
         remaining = deadline - clock.now()
         if remaining <= 0:
             raise PublishBusy(f"Another publish is running: {describe(current)}. Try again when it ends.")
-        _pause(min(pause, remaining))
+        clock.sleep(min(pause, remaining))
         pause = min(pause * 2, LONGEST_PAUSE_SECONDS)
 
 
