@@ -176,7 +176,12 @@ def cmd_status(args: argparse.Namespace) -> None:
         print(f"Stage {args.stage} serves {publish.describe_release(found['live'])}.")
     if found["previous"] is not None:
         print(f"Before it (publish --rollback goes back to): {publish.describe_release(found['previous'])}.")
-    print(f"Publishing now: {found['publishing']}." if found["publishing"] else "No publish is running.")
+    if found["publishing"]:
+        print(f"Publishing now: {found['publishing']} (renewed while it runs).")
+    elif found["stopped"]:
+        print(f"A publish stopped part-way: {found['stopped']}. Publish again to finish it.")
+    else:
+        print("No publish is running.")
     if found["dirty"]:
         print(
             "The bucket has changes the API does not serve yet (a publish failed, was refused "

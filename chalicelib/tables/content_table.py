@@ -341,11 +341,17 @@ def _condition_failed(error: Exception) -> bool:
     return aws.error_code(error) == "ConditionalCheckFailedException"
 
 
-def _update_lease(update: str, condition: str, values: dict[str, str | int], **extra: Any) -> bool:
+def _update_lease(update: str, condition: str, values: dict[str, str | int]) -> bool:
+    return _write_lease(update, condition, values) is not None
+
+
+def _write_lease(update: str, condition: str, values: dict[str, str | int], **extra: Any) -> dict | None:
+    """The update's returned attributes (those `extra` asks for), if its
+    condition held; None if it did not."""
     from botocore.exceptions import ClientError
 
     try:
-        aws.dynamodb().update_item(
+        response = aws.dynamodb().update_item(
             TableName=get_settings().content_table,
             Key=_key(LEASE),
             UpdateExpression=update,
@@ -363,15 +369,18 @@ def _update_lease(update: str, condition: str, values: dict[str, str | int], **e
         )
     except ClientError as error:
         if _condition_failed(error):
-            return False
+            return None
         raise
-    return True
+    attributes: dict = response.get("Attributes", {})
+    return attributes
 
 
 def take_lease(
     owner: str, holder: str, process: str, since: str, expires: int, now: int, stale: str = ""
-) -> bool:
-    return _update_lease(
+) -> dict | None:
+    """Take the lease: what it held before (an `owner` if it was taken over),
+    or None if another holds it."""
+    return _write_lease(
         "SET #owner = :owner, holder = :holder, #process = :process, since = :since, #expires = :expires",
         "attribute_not_exists(#owner) OR #expires < :now OR #owner = :stale",
         {
@@ -383,6 +392,7 @@ def take_lease(
             "now": now,
             "stale": stale,
         },
+        ReturnValues="UPDATED_OLD",
     )
 
 
@@ -419,6 +429,11 @@ def clear_lease_dirty(owner: str) -> bool:
 
 def lease() -> dict | None:
     return get(LEASE)
+
+
+def lease_expiry(stored: dict) -> int | None:
+    """When the lease runs out (seconds since the epoch), if it is held."""
+    return int(stored["expires"]["N"]) if "expires" in stored else None
 
 
 # Search, feeds, sitemap, drafts and scheduling, list markers ------------------

@@ -6,7 +6,6 @@ publish, with the API serving exactly that set."""
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import sys
 import tempfile
@@ -110,9 +109,12 @@ class Publishing(RuleBasedStateMachine):
                 dead = subprocess.Popen([sys.executable, "-c", "pass"])
                 dead.wait()
                 now = clock.now()
-                process = f"{socket.gethostname()}:{dead.pid}"
-                assert content_table.take_lease(
-                    "killed", "a killed publish", process, "-", int(now) + 300, int(now)
+                process = leases.process_name(dead.pid)
+                assert (
+                    content_table.take_lease(
+                        "killed", "a killed publish", process, "-", int(now) + 300, int(now)
+                    )
+                    is not None
                 )
         elif fault == "second publish":
             # The second waits for the lease: it runs after the first ends.

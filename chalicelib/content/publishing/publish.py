@@ -98,13 +98,15 @@ def _go_live(
 
 def _under_lease(lease: leases.Lease, work: Callable[[], Summary | None], report: Report) -> Summary | None:
     """Run `work`, then index the bucket again for as long as someone marked
-    the lease dirty meanwhile; a failure leaves the lease marked dirty."""
+    the lease dirty meanwhile, renewing the lease throughout; a failure
+    leaves the lease marked dirty."""
     try:
-        summary = work()
-        while not lease.let_go():
-            report("The bucket changed during the publish: indexing it again.")
-            lease.renew()
-            summary = _index_bucket(report, origin=Origin(INDEXER), full=False) or summary
+        with lease.kept_alive():
+            summary = work()
+            while not lease.let_go():
+                report("The bucket changed during the publish: indexing it again.")
+                lease.renew()
+                summary = _index_bucket(report, origin=Origin(INDEXER), full=False) or summary
         return summary
     except BaseException:
         lease.abandon()
@@ -193,6 +195,9 @@ def _index_unattended(by: str, *, full: bool, report: Report) -> Summary | None:
     if lease is None:
         report("Another publish holds the lease: it will index the bucket before it ends.")
         return None
+    # After a holder that stopped part-way, the table may be a mix of two
+    # sets even where the bucket holds the live release's files.
+    full = full or lease.inherited
     try:
         return _under_lease(lease, lambda: _index_bucket(report, origin=Origin(by), full=full), report)
     except PublishError as error:
@@ -229,12 +234,18 @@ def _log_rejection(error: PublishError) -> None:
 
 
 def status() -> dict:
-    """What the stage serves, and whether a publish is running."""
+    """What the stage serves, and whether a publish is running or one
+    stopped part-way (its holder gone, the lease not yet taken again)."""
     newest = content_table.releases(2)
     current = content_table.lease() or {}
+    held = "owner" in current
+    why = leases.stopped(current) if held else None
     return {
         "live": newest[0] if newest else None,
         "previous": newest[1] if len(newest) > 1 else None,
-        "publishing": leases.describe(current) if "owner" in current else None,
+        "publishing": f"{leases.describe(current)}; its lease runs to {leases.runs_to(current)}"
+        if held and why is None
+        else None,
+        "stopped": f"{leases.describe(current)}; {why}" if why else None,
         "dirty": "dirty" in current,
     }
