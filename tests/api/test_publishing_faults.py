@@ -91,6 +91,18 @@ def after_listing(fake_aws, meanwhile) -> None:
     fake_aws.before_call.append(hook)
 
 
+def before_letting_go(fake_aws, meanwhile) -> None:
+    """Run `meanwhile` once, as the publish under way is about to give the
+    lease back: its work is done, and it still holds the lease."""
+
+    def hook(call) -> None:
+        if call == ("DynamoDB", "UpdateItem") and call.params["UpdateExpression"].startswith("REMOVE #owner"):
+            fake_aws.before_call.remove(hook)
+            meanwhile()
+
+    fake_aws.before_call.append(hook)
+
+
 @pytest.fixture
 def moving_clock(submissions_clock, monkeypatch):
     """Waiting for the lease moves the clock instead of sleeping."""
@@ -455,6 +467,30 @@ def test_an_upload_indexed_during_a_publish_is_published_before_the_lease_is_let
     assert "The bucket changed during the publish: indexing it again." in output
     assert body(client.http.get("/content?path=/news/"))["title"] == "News"
     assert "owner" not in content_table.lease() and "dirty" not in content_table.lease()
+
+
+@pytest.mark.xfail(strict=True, reason="the holder's re-index looks only at changed files")
+def test_a_page_due_while_another_publish_holds_the_lease_goes_live_when_it_ends(
+    client, publish, reader_content, submissions_clock, fake_aws
+):
+    from api.test_drafts_and_feeds import FUTURE_POST, scheduled_event, seconds_until
+
+    publish(reader_content)
+
+    def schedule_ticks_meanwhile():
+        # The page comes due after the holder's reconcile took its moment.
+        submissions_clock.offset = seconds_until(FUTURE) + 60
+        held = content_table.lease() or {}
+        owner = content_table.text_attribute(held, "owner") or ""
+        assert content_table.renew_lease(owner, int(clock.now()) + 60)  # as the holder's thread does
+        client.lambda_.invoke("publish_scheduled", scheduled_event(client))
+        assert "dirty" in (content_table.lease() or {})
+
+    before_letting_go(fake_aws, schedule_ticks_meanwhile)
+    (reader_content / "pages" / "mentoring.md").write_text("---\ntitle: Programme\n---\n\nChanged.\n")
+    publish(reader_content)
+
+    assert client.http.get(f"/content?path={FUTURE_POST}").status_code == 200
 
 
 def test_interleaved_publishes_end_serving_the_last_one(publish, client, tmp_path, fake_aws):
