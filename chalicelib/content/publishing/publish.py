@@ -22,7 +22,7 @@ from pathlib import Path
 
 from ... import clock, observability
 from ...tables import content_table
-from . import bucket, invalidation, notifications, releases
+from . import bucket, invalidation, notifications, releases, visibility
 from . import lease as leases
 from .plan import Plan, PublishError, load_directory, prepare
 from .reconcile import Summary
@@ -104,13 +104,27 @@ def _under_lease(lease: leases.Lease, work: Callable[[], Summary | None], report
         with lease.kept_alive():
             summary = work()
             while not lease.let_go():
-                report("The bucket changed during the publish: indexing it again.")
+                # Marked by an upload (only changed files need reading) or by
+                # the schedule: a page that came due needs the whole bucket.
+                due = any_due()
+                report(
+                    "A scheduled page came due during the publish: indexing the bucket again."
+                    if due
+                    else "The bucket changed during the publish: indexing it again."
+                )
                 lease.renew()
-                summary = _index_bucket(report, origin=Origin(INDEXER), full=False) or summary
+                summary = (
+                    _index_bucket(report, origin=Origin(SCHEDULER if due else INDEXER), full=due) or summary
+                )
         return summary
     except BaseException:
         lease.abandon()
         raise
+
+
+def any_due() -> bool:
+    """Whether a scheduled page's time has come (one Query)."""
+    return content_table.any_pending_due(visibility.utc_text(clock.now()))
 
 
 # Entry points -----------------------------------------------------------------

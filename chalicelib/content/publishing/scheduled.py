@@ -7,9 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ... import clock
-from ...tables import content_table
-from . import publish, visibility
+from . import publish
 from .reconcile import Summary
 
 Report = Callable[[str], None]
@@ -18,6 +16,6 @@ Report = Callable[[str], None]
 def publish_due(report: Report = print) -> Summary | None:
     """Make every scheduled page whose time has come public, as a publish
     would. One Query when none is due."""
-    if not content_table.any_pending_due(visibility.utc_text(clock.now())):
+    if not publish.any_due():
         return None
     return publish.publish_scheduled(report)
