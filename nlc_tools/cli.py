@@ -174,7 +174,11 @@ def cmd_status(args: argparse.Namespace) -> None:
         print(f"Stage {args.stage} has no recorded publish.")
     else:
         print(f"Stage {args.stage} serves {publish.describe_release(found['live'])}.")
-    if found["previous"] is not None:
+    if found["unrestorable"] is not None:
+        print(
+            f"Before it: {publish.describe_release(found['previous'])}; it cannot be restored: {found['unrestorable']}."
+        )
+    elif found["previous"] is not None:
         print(f"Before it (publish --rollback goes back to): {publish.describe_release(found['previous'])}.")
     if found["publishing"]:
         print(f"Publishing now: {found['publishing']} (renewed while it runs).")

@@ -318,6 +318,25 @@ def release_files(stored: dict) -> dict[str, list[str]]:
     return files
 
 
+def mark_release(stored: dict, **details: str) -> None:
+    """Add details to a release (unless it was pruned meanwhile)."""
+    from botocore.exceptions import ClientError
+
+    names = {f"#{name}": name for name in details}
+    try:
+        aws.dynamodb().update_item(
+            TableName=get_settings().content_table,
+            Key=_key(item_key(stored)),
+            UpdateExpression="SET " + ", ".join(f"#{name} = :{name}" for name in details),
+            ConditionExpression="attribute_exists(pk)",
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues={f":{name}": {"S": value} for name, value in details.items()},
+        )
+    except ClientError as error:
+        if not _condition_failed(error):
+            raise
+
+
 def releases(limit: int) -> list[dict]:
     """The newest releases, newest first."""
     response = aws.dynamodb().query(

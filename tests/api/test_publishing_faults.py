@@ -254,7 +254,6 @@ def test_rollback_publishes_the_previous_set_from_the_bucket_versions(publish, c
     assert "from the release of" in shown
 
 
-@pytest.mark.xfail(strict=True, reason="a deleted version is called a publish that stopped part-way")
 def test_rollback_to_a_release_whose_versions_were_deleted_names_the_file_and_marks_it(
     publish, client, tmp_path, aws_calls
 ):

@@ -28,14 +28,27 @@ def listing() -> dict[str, str]:
     return listed
 
 
+class VersionGone(Exception):
+    """A file's version that was asked for is no longer in the bucket (its
+    history was deleted): nothing was written."""
+
+    def __init__(self, name: str, version: str) -> None:
+        super().__init__(f"{name} (version {version}) is no longer in the bucket")
+
+
 def fetch(names: list[str], versions: dict[str, str] | None = None) -> dict[str, tuple[bytes, list[str]]]:
     """Each file's bytes and [version id, ETag]: the current version, or the
-    one named in `versions`."""
+    one named in `versions` (VersionGone if it was deleted)."""
     s3, bucket = aws.s3(), get_settings().content_bucket
 
     def get(name: str) -> tuple[bytes, list[str]]:
         extra = {"VersionId": versions[name]} if versions else {}
-        response = s3.get_object(Bucket=bucket, Key=SOURCE_PREFIX + name, **extra)
+        try:
+            response = s3.get_object(Bucket=bucket, Key=SOURCE_PREFIX + name, **extra)
+        except aws.errors() as error:
+            if versions and aws.error_code(error) in ("NoSuchVersion", "NoSuchKey"):
+                raise VersionGone(name, versions[name]) from error
+            raise
         return response["Body"].read(), [response.get("VersionId", "null"), response["ETag"].strip('"')]
 
     return dict(zip(names, content_table.in_parallel(get, names), strict=True))

@@ -169,9 +169,8 @@ def rollback(
     if len(newest) < 2:
         raise PublishError("there is no earlier publish to go back to")
     previous = newest[1]
-    files = content_table.release_files(previous)
     report(f"Going back to: {describe_release(previous)}")
-    fetched = bucket.fetch(sorted(files), {name: version[0] for name, version in files.items()})
+    fetched = releases.restore(previous)
     plan = prepare({name: raw for name, (raw, _) in fetched.items()}, report)
     released = content_table.text_attribute(previous, "published_at")
     origin = Origin(
@@ -257,6 +256,7 @@ def status() -> dict:
     return {
         "live": newest[0] if newest else None,
         "previous": newest[1] if len(newest) > 1 else None,
+        "unrestorable": releases.unrestorable(newest[1]) if len(newest) > 1 else None,
         "publishing": f"{leases.describe(current)}; its lease runs to {leases.runs_to(current)}"
         if held and why is None
         else None,

@@ -12,7 +12,7 @@ from ... import clock
 from ...tables import content_table
 from . import bucket
 from .items import TIMESTAMP
-from .plan import Plan
+from .plan import Plan, PublishError
 
 Report = Callable[[str], None]
 KEEP_RELEASES = 20
@@ -56,6 +56,27 @@ def describe_release(stored: dict) -> str:
         f"{text(stored, 'pages')} page(s) from {len(files)} file(s), published {text(stored, 'published_at')} "
         f"by {text(stored, 'by')}, from {text(stored, 'source')}"
     )
+
+
+def unrestorable(stored: dict) -> str | None:
+    """Why the release cannot be published again, if a rollback found out."""
+    return content_table.text_attribute(stored, "unrestorable")
+
+
+def restore(stored: dict) -> dict[str, tuple[bytes, list[str]]]:
+    """The release's files as it published them, from the bucket's versions.
+    A version deleted since marks the release as one that cannot be
+    restored, and is refused naming the file; nothing is written."""
+    released = f"the release of {content_table.text_attribute(stored, 'published_at')}"
+    reason = unrestorable(stored)
+    if reason is None:
+        files = content_table.release_files(stored)
+        try:
+            return bucket.fetch(sorted(files), {name: version[0] for name, version in files.items()})
+        except bucket.VersionGone as gone:
+            reason = str(gone)
+            content_table.mark_release(stored, unrestorable=reason)
+    raise PublishError(f"{released} cannot be restored: {reason}; nothing was changed")
 
 
 def current_versions(names: list[str], listed: dict[str, str]) -> dict[str, list[str]]:
