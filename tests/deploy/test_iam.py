@@ -13,7 +13,6 @@ from __future__ import annotations
 import fnmatch
 import json
 import shutil
-import socket
 from dataclasses import dataclass
 
 import pytest
@@ -443,6 +442,7 @@ def publish_and_rollback_run(aws_calls, stage_settings, build_hook, tmp_path):
     build hook included."""
     from conftest import SEED_CONTENT
 
+    from chalicelib.content.publishing import lease as leases
     from chalicelib.tables import content_table
     from nlc_tools import cli
 
@@ -464,7 +464,7 @@ def publish_and_rollback_run(aws_calls, stage_settings, build_hook, tmp_path):
     (content / "pages" / "about.md").write_text("---\ntitle: About\n---\n\nWho we are.\n")
     put_source(aws_calls, "pages/about.md", (content / "pages" / "about.md").read_text())
     next(content.glob("posts/*.md")).unlink()
-    content_table.take_lease("gone", "nlc-api publish", f"{socket.gethostname()}:999999999", "", 2**40, 0)
+    content_table.take_lease("gone", "nlc-api publish", leases.process_name(999999999), "", 2**40, 0)
     aws_calls.pop()
     publish()
     publish("--dry-run")
