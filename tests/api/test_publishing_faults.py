@@ -412,7 +412,7 @@ def test_the_indexer_takes_over_from_a_publish_killed_on_this_machine(publish, c
 def test_the_schedule_takes_over_from_a_publish_killed_on_this_machine(
     client, publish, reader_content, submissions_clock
 ):
-    from test_drafts_and_feeds import FUTURE_POST, scheduled_event, seconds_until
+    from api.test_drafts_and_feeds import FUTURE_POST, scheduled_event, seconds_until
 
     publish(reader_content)
     submissions_clock.offset = seconds_until(FUTURE) + 60
@@ -457,15 +457,10 @@ def test_a_holder_keeps_its_lease_through_a_step_of_several_minutes(publish, sub
         leases.take("bob on desktop", wait_seconds=0)
 
 
-def test_the_lease_is_kept_alive_while_a_publish_runs_and_no_longer(publish, tmp_path, monkeypatch):
-    reconcile = publishing._reconcile
+def test_the_lease_is_kept_alive_while_a_publish_runs_and_no_longer(publish, tmp_path, fake_aws):
     seen: list[list[str]] = []
+    after_listing(fake_aws, lambda: seen.append([thread.name for thread in threading.enumerate()]))
 
-    def look(*args, **kwargs):
-        seen.append([thread.name for thread in threading.enumerate()])
-        return reconcile(*args, **kwargs)
-
-    monkeypatch.setattr(publishing, "_reconcile", look)
     publish(write(tmp_path, {"a.md": page("A")}))
 
     assert "publishing lease" in seen[0]

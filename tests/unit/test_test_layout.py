@@ -76,21 +76,11 @@ def private_patches(source: str) -> list[str]:
     return found
 
 
-# The lease's wait, until it waits on `clock.sleep` as the build hook does.
-STILL_PATCHED = {"_pause"}
-
-
 def test_no_test_patches_a_private_name():
     patched = {
         str(path.relative_to(TESTS)): found
         for path in files_under() + sorted(TESTS.glob("*.py"))
-        if (
-            found := [
-                f
-                for f in private_patches(path.read_text(encoding="utf-8"))
-                if f.split(": ")[1] not in STILL_PATCHED
-            ]
-        )
+        if (found := private_patches(path.read_text(encoding="utf-8")))
     }
     assert patched == {}
 
