@@ -5,7 +5,7 @@ named with its file."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 
 from ...errors import Refused
 from ...names import SOURCE_PREFIX
+from ...settings import get_settings
 from ...tables import content_table
 from ..eleventy.limits import MAX_SOURCE_BYTES
 from ..eleventy.problems import ContentError
@@ -55,6 +56,7 @@ class Plan:
     pages: list[RenderedPage]
     warnings: list[str]
     redirects: RedirectPlan
+    findings: list[ContentError] = field(default_factory=list)  # the content checks' warnings
 
 
 def prepare(sources: dict[str, bytes], report: Report) -> Plan:
@@ -66,21 +68,30 @@ def prepare(sources: dict[str, bytes], report: Report) -> Plan:
     refused = {error.file for error in errors}
     site = None
     try:
-        site = build_site({name: raw for name, raw in sources.items() if name not in refused})
+        site = build_site(
+            {name: raw for name, raw in sources.items() if name not in refused}, get_settings().site_url
+        )
     except ContentInvalid as invalid:
         errors += invalid.errors
     if site is not None:
         errors += _table_problems(site.pages, site.redirects)
     if errors:
         for error in errors:
-            report(f"error: {error}")
+            report(f"error: {_named(error)}")
         raise PublishError(
-            f"{len(errors)} problem(s) in the content; nothing was published", [str(e) for e in errors]
+            f"{len(errors)} problem(s) in the content; nothing was published", [_named(e) for e in errors]
         )
     assert site is not None
     for warning in site.warnings:
         report(f"warning: {warning}")
-    return Plan(sources, site.pages, site.warnings, site.redirects)
+    for finding in site.findings:
+        report(f"warning: {_named(finding)}")
+    return Plan(sources, site.pages, site.warnings, site.redirects, site.findings)
+
+
+def _named(problem: ContentError) -> str:
+    """A problem with its rule, when it has one: a check's finding."""
+    return f"{problem} [{problem.rule}]" if problem.rule != ContentError.rule else str(problem)
 
 
 def _file_problems(sources: dict[str, bytes]) -> list[ContentError]:
