@@ -7,7 +7,9 @@ site.toml's `[checks]` can change (README, "Content checks"); a warning is
 printed and published, an error refuses the set. A finding names the file,
 the line of the source that holds the element (found by its address, alt
 text or words: a template's loop or variable can hide it, and then the
-line is the front matter's first), the rule and what to do.
+line is the front matter's first), the rule and what to do. A message
+never quotes the page's text (an address, alt or link text): the indexer
+logs them.
 
 The checks read each page's one parse (html_scan.py) and never change what
 is rendered.
@@ -246,7 +248,7 @@ class _PageChecks:
             if not name:
                 yield "link-text", EMPTY_LINK
             elif name.casefold().strip(_PUNCTUATION) in VAGUE_LINK_TEXT:
-                yield "link-text", f'Say where the link goes: "{name}" means nothing out of context'
+                yield "link-text", VAGUE_LINK
         if link.href.lower().startswith("mailto:"):
             if "mailto" in self.on:
                 problem = _mailto_problem(link.href)
@@ -318,18 +320,18 @@ class _PageChecks:
             for sentence in _SENTENCE_END.split(" ".join(block.split())):
                 words = sentence.split()
                 if len(words) > MAX_SENTENCE_WORDS:
-                    start = " ".join(words[:6])
                     message = (
-                        f'Split the sentence starting "{start}": it has {len(words)} words, '
-                        f"and GOV.UK's guidance is {MAX_SENTENCE_WORDS} at most"
+                        f"Split this sentence of {len(words)} words: GOV.UK's guidance is "
+                        f"{MAX_SENTENCE_WORDS} at most"
                     )
-                    yield "long-sentence", self.line(start, " ".join(words[:3])), message
+                    yield "long-sentence", self.line(" ".join(words[:6]), " ".join(words[:3])), message
 
 
 TABLE_HEADER = (
     "Give the table a header row (<th> cells, or Markdown's | --- | line under the first row), "
     "so screen readers can say what each cell is"
 )
+VAGUE_LINK = 'Say where the link goes: text like "click here" or "read more" means nothing out of context'
 EMPTY_LINK = "Give the link text, an aria-label, or an image with alt text, so screen readers can name it"
 MISSING_ALT = 'Add alt text describing the image, or alt="" if it is decorative'
 
@@ -339,9 +341,7 @@ def _alt_problem(alt: str | None) -> str | None:
         return MISSING_ALT
     text = alt.strip()
     if _FILE_NAME.match(text):
-        return (
-            f'Replace the file name "{text}" with words describing the image, or alt="" if it is decorative'
-        )
+        return 'Replace the file name in the alt text with words describing the image, or alt="" if it is decorative'
     if _IMAGE_OF.match(text):
         return (
             'Leave out "image of" or "picture of": screen readers already say it is an image; '
@@ -361,7 +361,7 @@ def _mailto_problem(href: str) -> str | None:
         return None if "to=" in href.lower() else "Give the mailto: link an email address"
     if all(_ADDRESS.match(part.strip()) for part in address.split(",")):
         return None
-    return f'"{address}" is not an email address: correct it (no spaces; separate two addresses with a comma)'
+    return "Correct the mailto: link's email address (no spaces; separate two addresses with a comma)"
 
 
 def _titles(pages: Sequence[Page]) -> Iterator[tuple[str, str, int, str]]:
