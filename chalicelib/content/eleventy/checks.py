@@ -255,17 +255,13 @@ class _PageChecks:
                 if problem:
                     yield "mailto", problem
             return
-        if "document-link" in self.on and document_type(link.href) in CHECKED_DOCUMENTS:
-            words = " ".join([name, *link.text, *link.after])
-            if not _TYPE_WORDS.search(words):
-                kind = (document_type(link.href) or "").upper()
-                yield (
-                    "document-link",
-                    (
-                        f"Say the file type in or right after the link, as GOV.UK does: "
-                        f'"Annual report ({kind}, 1.2 MB, 52 pages)"'
-                    ),
-                )
+        kind = document_type(link.href) if "document-link" in self.on else None
+        if kind in CHECKED_DOCUMENTS and not _TYPE_WORDS.search(" ".join([name, *link.text, *link.after])):
+            example = f"Annual report ({(kind or '').upper()}, 1.2 MB, 52 pages)"
+            yield (
+                "document-link",
+                f'Say the file type in or right after the link, as GOV.UK does: "{example}"',
+            )
         if "internal-link" in self.on:
             yield from self.internal_link(link.href)
 

@@ -22,8 +22,12 @@ _DOCUMENT_DETAILS = re.compile(
 
 
 def document_type(href: str) -> str | None:
-    """The file type a link's address names, if it is a document's: "pdf"."""
-    extension = PurePosixPath(urlparse(href).path).suffix.lower().lstrip(".")
+    """The file type a link's address names, if it is a document's: "pdf".
+    Its last name's suffix, as PurePosixPath's (which is slow to make for
+    every link)."""
+    name = urlparse(href).path.rstrip("/").rsplit("/", 1)[-1]
+    dot = name.rfind(".")
+    extension = name[dot + 1 :].lower() if 0 < dot < len(name) - 1 else ""
     return extension if extension in DOCUMENT_TYPES else None
 
 
