@@ -75,7 +75,8 @@ PLANTED = {
             "[A part](/target/#no-such-id)\n\n"  # 7
             f"[Absolute]({SITE_URL}/missing/)\n\n"  # 9
             "[This page's part](#nowhere) and [elsewhere](https://www.gov.uk/missing/)\n\n"  # 11, then a link elsewhere
-            "[Moved](/old-page/), [the file](/files/plan.png) and [the target](/target/#known-section)"
+            "[Moved](/old-page/), [the file](/files/plan.png) and [the target](/target/#known-section)\n\n"
+            "## Aims & means\n\n[Our aims](#aims-%26-means)"  # a percent-encoded id, as a browser finds it
         ),
     ),
     "documents.md": page("Documents", body_text="Read the [Annual report](/files/report.pdf)."),  # 5
@@ -126,7 +127,8 @@ MENDED = {
             "[A part](/target/#known-section)\n\n"
             f"[Absolute]({SITE_URL}/target/index.html)\n\n"
             "## A heading\n\n[That heading](#a-heading) and [elsewhere](https://www.gov.uk/missing/)\n\n"
-            "[Moved](/old-page/), [the file](/files/plan.png) and [the target](/target/#known-section)"
+            "[Moved](/old-page/), [the file](/files/plan.png) and [the target](/target/#known-section)\n\n"
+            "## Aims & means\n\n[Our aims](#aims-%26-means)"  # a percent-encoded id, as a browser finds it
         ),
     ),
     "documents.md": page(

@@ -30,7 +30,7 @@ from .documents import document_type
 from .front_matter import field_line
 from .html_scan import Link, PageScan
 from .netlify_redirects import RedirectPlan
-from .problems import ContentError
+from .problems import ContentError, Severity
 
 Level = Literal["off", "warning", "error"]
 LEVELS: tuple[Level, ...] = ("off", "warning", "error")
@@ -112,19 +112,19 @@ def check_site(
     pages: Sequence[Page], redirects: RedirectPlan, config: ChecksConfig, site_url: str = ""
 ) -> list[ContentError]:
     """Every finding on the pages, at the level site.toml gives its rule."""
-    levels = {rule: config.level(rule) for rule in RULES}
-    if all(level == "off" for level in levels.values()):
+    on: dict[str, Severity] = {rule: level for rule in RULES if (level := config.level(rule)) != "off"}
+    if not on:
         return []
     site = _Site(pages, redirects, config, site_url)
     found: list[tuple[str, str, int, str]] = []
     for page in pages:
-        found += ((page.source, *finding) for finding in _PageChecks(page, site, levels).run())
-    if levels["title"] != "off":
+        found += ((page.source, *finding) for finding in _PageChecks(page, site, set(on)).run())
+    if "title" in on:
         found += _titles(pages)
     findings = [
-        ContentError(file, message, line, rule=rule, severity=levels[rule])  # type: ignore[arg-type]
+        ContentError(file, message, line, rule=rule, severity=on[rule])
         for file, rule, line, message in found
-        if levels[rule] != "off" and not config.ignores(rule, file)
+        if not config.ignores(rule, file)
     ]
     return sorted(findings, key=lambda finding: (finding.file, finding.line or 0))
 
@@ -182,11 +182,11 @@ class _Site:
 
 
 class _PageChecks:
-    def __init__(self, page: Page, site: _Site, levels: Mapping[str, Level]) -> None:
+    def __init__(self, page: Page, site: _Site, on: set[str]) -> None:
         self.page = page
         self.scan = page.scan
         self.site = site
-        self.on = {rule for rule, level in levels.items() if level != "off"}
+        self.on = on
 
     def run(self) -> Iterator[tuple[str, int, str]]:
         """(rule, line, message) of each finding."""
@@ -279,7 +279,7 @@ class _PageChecks:
                     "(redirect_from, netlify.toml or _redirects), or list it in site.toml's [checks] served"
                 ),
             )
-        elif isinstance(served, Page) and unquote(fragment) not in served.scan.ids | _ANY_PAGE_FRAGMENTS:
+        elif isinstance(served, Page) and not _names_an_id(fragment, served.scan.ids):
             where = "this page" if served is self.page else path
             yield (
                 "internal-link",
@@ -330,6 +330,12 @@ TABLE_HEADER = (
 VAGUE_LINK = 'Say where the link goes: text like "click here" or "read more" means nothing out of context'
 EMPTY_LINK = "Give the link text, an aria-label, or an image with alt text, so screen readers can name it"
 MISSING_ALT = 'Add alt text describing the image, or alt="" if it is decorative'
+
+
+def _names_an_id(fragment: str, ids: set[str]) -> bool:
+    """As a browser finds a fragment's element: by the fragment as written,
+    then percent-decoded (heading ids can be percent-encoded: "a%2Fb")."""
+    return fragment in _ANY_PAGE_FRAGMENTS or fragment in ids or unquote(fragment) in ids
 
 
 def _alt_problem(alt: str | None) -> str | None:
