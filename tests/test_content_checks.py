@@ -85,7 +85,8 @@ PLANTED = {
         body_text=(
             '<a href="mailto:nlc @example.gov.uk">Email us</a>\n\n'  # 5
             "[Email us](mailto:nlc.example.gov.uk)\n\n"  # 7
-            '<a href="mailto:nlc@example.gov.uk;press@example.gov.uk">Email both</a>'  # 9
+            '<a href="mailto:nlc@example.gov.uk;press@example.gov.uk">Email both</a>\n\n'  # 9
+            "[Email](mailto:)"  # 11
         ),
     ),
     "tables.md": page(
@@ -139,7 +140,8 @@ MENDED = {
         body_text=(
             '<a href="mailto:nlc@example.gov.uk">Email us</a>\n\n'
             "[Email us](mailto:nlc@example.gov.uk?subject=Hello)\n\n"
-            '<a href="mailto:nlc@example.gov.uk,press@example.gov.uk">Email both</a>'
+            '<a href="mailto:nlc@example.gov.uk,press@example.gov.uk">Email both</a>\n\n'
+            "[Email](mailto:?to=nlc@example.gov.uk)"
         ),
     ),
     "tables.md": page(
@@ -174,6 +176,7 @@ EXPECTED = [
     ("mailto.md", 5, "mailto"),  # a space
     ("mailto.md", 7, "mailto"),  # no @
     ("mailto.md", 9, "mailto"),  # two addresses without a comma
+    ("mailto.md", 11, "mailto"),  # no address at all
     ("metadesc.md", 3, "metadesc"),
     ("no-title.md", 1, "title"),
     ("sentences.md", 6, "long-sentence"),
@@ -206,8 +209,8 @@ def test_each_planted_defect_is_found_once_with_its_file_line_and_rule(tmp_path)
     for finding in summary.findings:
         assert f"warning: {finding.file}:{finding.line}: {finding.message} [{finding.rule}]" in lines
     assert lines[-1].endswith(
-        "24 content check finding(s): 1 document-link, 2 heading-order, 5 image-alt, 4 internal-link, "
-        "3 link-text, 1 long-sentence, 3 mailto, 1 metadesc, 1 table-header, 3 title."
+        "25 content check finding(s): 1 document-link, 2 heading-order, 5 image-alt, 4 internal-link, "
+        "3 link-text, 1 long-sentence, 4 mailto, 1 metadesc, 1 table-header, 3 title."
     )
 
 

@@ -63,8 +63,18 @@ _IMAGE_OF = re.compile(r"^(?:image|picture) of\b", re.IGNORECASE)
 _ADDRESS = re.compile(r"^[^@\s,;<>()\[\]\"]+@[\w-]+(?:\.[\w-]+)+$")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 _PUNCTUATION = " .,:;!?…-–—()[]\"'“”‘’"
+# What can follow a piece of an address or a word, so it is not the whole of it.
+_CONTINUES = frozenset("-_/.%@?=&#~:+")
 # Fragments every page has.
 _ANY_PAGE_FRAGMENTS = frozenset({"", "top"})
+
+TABLE_HEADER = (
+    "Give the table a header row (<th> cells, or Markdown's | --- | line under the first row), "
+    "so screen readers can say what each cell is"
+)
+VAGUE_LINK = 'Say where the link goes: text like "click here" or "read more" means nothing out of context'
+EMPTY_LINK = "Give the link text, an aria-label, or an image with alt text, so screen readers can name it"
+MISSING_ALT = 'Add alt text describing the image, or alt="" if it is decorative'
 
 
 @dataclass(frozen=True)
@@ -210,19 +220,15 @@ class _PageChecks:
             yield from self.sentences()
 
     def line(self, *needles: str, nth: int = 0) -> int:
-        """The line of the body's `nth` occurrence of the first needle it holds."""
+        """The line of the body's `nth` occurrence (or its last) of the first
+        needle it holds: whole if it can be (`mailto:` is not the start of
+        `mailto:nlc@...`), else as part of something longer."""
         body = self.page.body
-        for needle in needles:
-            if not needle:
-                continue
-            at, found = -1, -1
-            for _ in range(nth + 1):
-                at = body.find(needle, at + 1)
-                if at < 0:
-                    break
-                found = at
-            if found >= 0:
-                return self.page.body_line + body.count("\n", 0, found)
+        for whole in (True, False):
+            for needle in needles:
+                at = _find(body, needle, nth, whole) if needle else -1
+                if at >= 0:
+                    return self.page.body_line + body.count("\n", 0, at)
         return 1
 
     def images(self) -> Iterator[tuple[str, int, str]]:
@@ -323,13 +329,20 @@ class _PageChecks:
                     yield "long-sentence", self.line(" ".join(words[:6]), " ".join(words[:3])), message
 
 
-TABLE_HEADER = (
-    "Give the table a header row (<th> cells, or Markdown's | --- | line under the first row), "
-    "so screen readers can say what each cell is"
-)
-VAGUE_LINK = 'Say where the link goes: text like "click here" or "read more" means nothing out of context'
-EMPTY_LINK = "Give the link text, an aria-label, or an image with alt text, so screen readers can name it"
-MISSING_ALT = 'Add alt text describing the image, or alt="" if it is decorative'
+def _find(text: str, needle: str, nth: int, whole: bool) -> int:
+    """Where the `nth` occurrence of `needle` is in `text` (its last, if
+    fewer), or -1; `whole`: only where what follows cannot continue an
+    address or a word."""
+    at, found = -1, -1
+    while nth >= 0:
+        at = text.find(needle, at + 1)
+        if at < 0:
+            break
+        after = text[at + len(needle) : at + len(needle) + 1]
+        if whole and after and (after.isalnum() or after in _CONTINUES):
+            continue
+        found, nth = at, nth - 1
+    return found
 
 
 def _names_an_id(fragment: str, ids: set[str]) -> bool:
