@@ -8,8 +8,8 @@ printed and published, an error refuses the set. A finding names the file,
 the line of the source that holds the element (found by its address, alt
 text or words: a template's loop or variable can hide it, and then the
 line is the front matter's first), the rule and what to do. A message
-never quotes the page's text (an address, alt or link text): the indexer
-logs them.
+quotes nothing of the page but a broken link's path or id (never its
+words, alt text or email addresses): the indexer logs them.
 
 The checks read each page's one parse (html_scan.py) and never change what
 is rendered.
