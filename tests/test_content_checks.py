@@ -363,6 +363,19 @@ def test_post_admin_publish_reports_the_findings(client, seeded):
     ]
 
 
+def test_post_admin_publish_refuses_a_rule_made_an_error_naming_the_finding(client, seeded):
+    put_source("site.toml", '[checks]\nlink-text = "error"\n')
+    put_source("pages/about.md", page("About", body_text="[click here](/what-we-do/)"))
+
+    response = client.http.post("/admin/publish")
+
+    assert response.status_code == 422
+    (problem,) = body(response)["error"]["problems"]
+    assert problem.startswith("pages/about.md:5: Say where the link goes: ")
+    assert problem.endswith(" [link-text]")
+    assert client.http.get("/content?path=/pages/about/").status_code == 404
+
+
 def test_the_indexer_logs_each_findings_file_and_rule_never_its_text_and_counts_them(client, seeded, capsys):
     put_source("pages/about.md", page("About", body_text="[click here](/what-we-do/)"))
     capsys.readouterr()
