@@ -79,7 +79,14 @@ PLANTED = {
             "## Aims & means\n\n[Our aims](#aims-%26-means)"  # a percent-encoded id, as a browser finds it
         ),
     ),
-    "documents.md": page("Documents", body_text="Read the [Annual report](/files/report.pdf)."),  # 5
+    "documents.md": page(
+        "Documents",
+        body_text=(
+            "Read the [Annual report](/files/report.pdf).\n\n"  # 5
+            "[Our plan](/files/plan.docx) sets out our aims for the next three years. "  # 7
+            "A PDF of it is coming."
+        ),
+    ),
     "mailto.md": page(
         "Email",
         body_text=(
@@ -133,7 +140,11 @@ MENDED = {
         ),
     ),
     "documents.md": page(
-        "Documents", body_text="Read the [Annual report](/files/report.pdf) (PDF, 1.2 MB, 52 pages)."
+        "Documents",
+        body_text=(
+            "Read the [Annual report](/files/report.pdf) (PDF, 1.2 MB, 52 pages).\n\n"
+            "[Our plan](/files/plan.docx) (Word, 40 KB) sets out our aims for the next three years."
+        ),
     ),
     "mailto.md": page(
         "Email",
@@ -158,6 +169,7 @@ MENDED = {
 
 EXPECTED = [
     ("documents.md", 5, "document-link"),
+    ("documents.md", 7, "document-link"),  # a type, but not right after the link
     ("headings.md", 5, "heading-order"),  # an h1 where the layout gives it
     ("headings.md", 9, "heading-order"),  # h4 after h2
     ("images.md", 5, "image-alt"),  # no alt
@@ -209,7 +221,7 @@ def test_each_planted_defect_is_found_once_with_its_file_line_and_rule(tmp_path)
     for finding in summary.findings:
         assert f"warning: {finding.file}:{finding.line}: {finding.message} [{finding.rule}]" in lines
     assert lines[-1].endswith(
-        "25 content check finding(s): 1 document-link, 2 heading-order, 5 image-alt, 4 internal-link, "
+        "26 content check finding(s): 2 document-link, 2 heading-order, 5 image-alt, 4 internal-link, "
         "3 link-text, 1 long-sentence, 4 mailto, 1 metadesc, 1 table-header, 3 title."
     )
 

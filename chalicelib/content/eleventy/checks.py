@@ -50,6 +50,7 @@ MAX_ALT = 125  # GOV.UK content-publisher's limit
 MAX_TITLE = 65  # GOV.UK's limit: search engines cut longer titles
 MAX_METADESC = 160
 MAX_SENTENCE_WORDS = 25  # GOV.UK's tech-docs linter
+RIGHT_AFTER = 40  # characters after a document link that can give its type: " (PDF, 1.2 MB, 52 pages)"
 VAGUE_LINK_TEXT = frozenset({"click here", "here", "read more", "more", "link", "this page"})
 # The document types the rule asks a link to name, and the words that name them.
 CHECKED_DOCUMENTS = frozenset(
@@ -262,7 +263,8 @@ class _PageChecks:
                     yield "mailto", problem
             return
         kind = document_type(link.href) if "document-link" in self.on else None
-        if kind in CHECKED_DOCUMENTS and not _TYPE_WORDS.search(" ".join([name, *link.text, *link.after])):
+        right_after = "".join(link.after)[:RIGHT_AFTER]
+        if kind in CHECKED_DOCUMENTS and not _TYPE_WORDS.search(" ".join([name, *link.text, right_after])):
             example = f"Annual report ({(kind or '').upper()}, 1.2 MB, 52 pages)"
             yield (
                 "document-link",
