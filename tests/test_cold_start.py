@@ -1,7 +1,7 @@
 """A form post's cold start loads what validating and storing it needs, and
 nothing that only reads, delivers, documents or looks up documents does; a
-content read's loads nothing that renders or publishes (README
-"Performance" gives the figures)."""
+content read's loads nothing that renders or publishes (docs/performance.md,
+"Cold start", gives the figures)."""
 
 from __future__ import annotations
 

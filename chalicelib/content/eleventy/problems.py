@@ -3,8 +3,9 @@ and where known the line and field, so an editor can put it right.
 
 A problem is an error, which refuses the whole set, or a warning, which is
 printed and published. `rule` is a stable kebab-case id for the kind of
-problem (image-alt, link-text, ...): what a workflow or an editor's tools
-can match on."""
+problem (front-matter, template, redirect-loop, image-alt, ...): what
+`nlc-api check` reports and what a workflow or an editor's tools can match
+on."""
 
 from __future__ import annotations
 

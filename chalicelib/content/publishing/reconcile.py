@@ -49,7 +49,7 @@ class Summary:
     uploads: int = 0
     item_writes: int = 0
     batch_calls: int = 0
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[ContentError] = field(default_factory=list)
     findings: list[ContentError] = field(default_factory=list)  # the content checks' warnings
 
     def line(self, dry_run: bool) -> str:
