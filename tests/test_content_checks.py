@@ -48,7 +48,10 @@ served = ["/files/*"]
 SHARED = {
     "site.toml": SITE_TOML,
     "_redirects": "/old-page /target/\n",
-    "target.md": page("Target", "permalink: /target/\n", "## Known section\n\nWords."),
+    "netlify.toml": '[[redirects]]\nfrom = "/archive/*"\nto = "/target/"\n',
+    "target.md": page(
+        "Target", "permalink: /target/\nredirect_from: /older-page/\n", "## Known section\n\nWords."
+    ),
     # No URL: it needs no title.
     "fragment.md": "---\npermalink: false\n---\n\nA part other pages include.\n",
 }
@@ -77,6 +80,7 @@ PLANTED = {
             f"[Absolute]({SITE_URL}/missing/)\n\n"  # 9
             "[This page's part](#nowhere) and [elsewhere](https://www.gov.uk/missing/)\n\n"  # 11, then a link elsewhere
             "[Moved](/old-page/), [the file](/files/plan.png) and [the target](/target/#known-section)\n\n"
+            "[Moved before](/older-page/) and [archived](/archive/2019/report/)\n\n"
             "## Aims & means\n\n[Our aims](#aims-%26-means)"  # a percent-encoded id, as a browser finds it
         ),
     ),
@@ -137,6 +141,7 @@ MENDED = {
             f"[Absolute]({SITE_URL}/target/index.html)\n\n"
             "## A heading\n\n[That heading](#a-heading) and [elsewhere](https://www.gov.uk/missing/)\n\n"
             "[Moved](/old-page/), [the file](/files/plan.png) and [the target](/target/#known-section)\n\n"
+            "[Moved before](/older-page/) and [archived](/archive/2019/report/)\n\n"
             "## Aims & means\n\n[Our aims](#aims-%26-means)"  # a percent-encoded id, as a browser finds it
         ),
     ),

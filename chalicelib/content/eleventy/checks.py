@@ -111,6 +111,7 @@ class Page:
 
     source: str
     path: str | None
+    redirect_from: list[str]  # its old paths, which redirect to it
     title: str | None
     metadesc: str | None
     scan: PageScan
@@ -153,7 +154,7 @@ class _Site:
 
     def __init__(self, pages: Sequence[Page], redirects: RedirectPlan, config: ChecksConfig, site_url: str):
         self.pages = {page.path: page for page in pages if page.path}
-        self.redirected = set(redirects.redirects)
+        self.redirected = set(redirects.redirects) | {old for page in pages for old in page.redirect_from}
         self.prefixes = tuple(prefix.from_prefix for prefix in redirects.prefixes)
         self.config = config
         self.host = urlsplit(site_url).netloc.lower() if site_url else ""

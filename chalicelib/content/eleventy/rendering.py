@@ -206,6 +206,7 @@ def build_site(sources: Mapping[str, bytes], site_url: str = "") -> Site:
             checks.Page(
                 page.source,
                 page.path,
+                page.redirect_from,
                 page.title,
                 template.matter.metadesc,
                 scanned,
