@@ -52,6 +52,7 @@ SHARED = {
     "target.md": page(
         "Target", "permalink: /target/\nredirect_from: /older-page/\n", "## Known section\n\nWords."
     ),
+    "feed.njk": "---\npermalink: /feed.xml\n---\n<feed></feed>\n",
     # No URL: it needs no title.
     "fragment.md": "---\npermalink: false\n---\n\nA part other pages include.\n",
 }
@@ -80,7 +81,7 @@ PLANTED = {
             f"[Absolute]({SITE_URL}/missing/)\n\n"  # 9
             "[This page's part](#nowhere) and [elsewhere](https://www.gov.uk/missing/)\n\n"  # 11, then a link elsewhere
             "[Moved](/old-page/), [the file](/files/plan.png) and [the target](/target/#known-section)\n\n"
-            "[Moved before](/older-page/) and [archived](/archive/2019/report/)\n\n"
+            "[Moved before](/older-page/), [archived](/archive/2019/report/) and [our feed](/feed.xml)\n\n"
             "## Aims & means\n\n[Our aims](#aims-%26-means)"  # a percent-encoded id, as a browser finds it
         ),
     ),
@@ -141,7 +142,7 @@ MENDED = {
             f"[Absolute]({SITE_URL}/target/index.html)\n\n"
             "## A heading\n\n[That heading](#a-heading) and [elsewhere](https://www.gov.uk/missing/)\n\n"
             "[Moved](/old-page/), [the file](/files/plan.png) and [the target](/target/#known-section)\n\n"
-            "[Moved before](/older-page/) and [archived](/archive/2019/report/)\n\n"
+            "[Moved before](/older-page/), [archived](/archive/2019/report/) and [our feed](/feed.xml)\n\n"
             "## Aims & means\n\n[Our aims](#aims-%26-means)"  # a percent-encoded id, as a browser finds it
         ),
     ),
@@ -236,7 +237,10 @@ def test_the_set_with_each_defect_mended_has_no_finding(tmp_path):
     lines, summary = dry_run(write(tmp_path, {**SHARED, **MENDED}))
 
     assert found(summary) == []
-    assert not any(line.startswith("warning") for line in lines)
+    # The feed's template is skipped, as it is not a page: the one warning.
+    assert [line for line in lines if line.startswith("warning")] == [
+        "warning: feed.njk: skipped: its permalink /feed.xml is not an HTML page [permalink]"
+    ]
     assert "content check" not in lines[-1]
 
 

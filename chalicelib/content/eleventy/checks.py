@@ -121,13 +121,19 @@ class Page:
 
 
 def check_site(
-    pages: Sequence[Page], redirects: RedirectPlan, config: ChecksConfig, site_url: str = ""
+    pages: Sequence[Page],
+    redirects: RedirectPlan,
+    config: ChecksConfig,
+    site_url: str = "",
+    files: Sequence[str] = (),
 ) -> list[ContentError]:
-    """Every finding on the pages, at the level site.toml gives its rule."""
+    """Every finding on the pages, at the level site.toml gives its rule.
+    `files`: the paths of what the site's other templates build (a sitemap,
+    a feed), which links may name."""
     on: dict[str, Severity] = {rule: level for rule in RULES if (level := config.level(rule)) != "off"}
     if not on:
         return []
-    site = _Site(pages, redirects, config, site_url)
+    site = _Site(pages, redirects, config, site_url, files)
     found: list[tuple[str, str, int, str]] = []
     for page in pages:
         found += ((page.source, *finding) for finding in _PageChecks(page, site, set(on)).run())
@@ -152,9 +158,21 @@ class _Site:
     """What links are checked against: the pages, redirects and other
     paths the site serves."""
 
-    def __init__(self, pages: Sequence[Page], redirects: RedirectPlan, config: ChecksConfig, site_url: str):
+    def __init__(
+        self,
+        pages: Sequence[Page],
+        redirects: RedirectPlan,
+        config: ChecksConfig,
+        site_url: str,
+        files: Sequence[str],
+    ):
         self.pages = {page.path: page for page in pages if page.path}
-        self.redirected = set(redirects.redirects) | {old for page in pages for old in page.redirect_from}
+        # Paths served but not by a page: redirects and what other templates build.
+        self.served_paths = {
+            *redirects.redirects,
+            *files,
+            *(old for page in pages for old in page.redirect_from),
+        }
         self.prefixes = tuple(prefix.from_prefix for prefix in redirects.prefixes)
         self.config = config
         self.host = urlsplit(site_url).netloc.lower() if site_url else ""
@@ -186,7 +204,7 @@ class _Site:
         if page is not None:
             return page
         return (
-            served in self.redirected
+            served in self.served_paths
             or served.startswith(self.prefixes)
             or any(fnmatch.fnmatchcase(unquote(path), glob) for glob in self.config.served)
             or any(fnmatch.fnmatchcase(served, glob) for glob in self.config.served)

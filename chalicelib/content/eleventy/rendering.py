@@ -165,9 +165,12 @@ def build_site(sources: Mapping[str, bytes], site_url: str = "") -> Site:
     engines = Engines(config.markdown)
     shared = _fingerprint_of_shared(sources, data_files)
     templates: list[_Template] = []
+    files: list[str] = []  # what templates that are not pages build: a sitemap, a feed
     for name in found.templates:
         try:
-            template = _prepare(name, sources[name], global_data, data_files, config, engines, warnings)
+            template = _prepare(
+                name, sources[name], global_data, data_files, config, engines, warnings, files
+            )
         except ContentInvalid as invalid:
             errors += invalid.errors
             continue
@@ -221,7 +224,7 @@ def build_site(sources: Mapping[str, bytes], site_url: str = "") -> Site:
     warnings += [_redirect_problem(problem, "warning") for problem in redirects.warnings]
     if errors:
         raise ContentInvalid(errors)
-    findings = checks.check_site(checked, redirects, config.checks, site_url)
+    findings = checks.check_site(checked, redirects, config.checks, site_url, files)
     refusing = [finding for finding in findings if finding.severity == "error"]
     if refusing:
         raise ContentInvalid(refusing)
@@ -259,6 +262,7 @@ def _prepare(
     config: SiteConfig,
     engines: Engines,
     warnings: list[ContentError],
+    files: list[str],
 ) -> _Template | None:
     text = _decode(name, raw, warnings)
     front, body, body_line = split_front_matter(name, text)
@@ -301,6 +305,7 @@ def _prepare(
     if path is not None and _is_file(path):
         message = f"skipped: its permalink {path} is not an HTML page"
         warnings.append(ContentError(name, message, rule="permalink", severity="warning"))
+        files.append(path)
         return None
     page["url"] = path
     page["outputPath"] = _output_path(path)
