@@ -36,6 +36,15 @@ IMAGES = (
     f"![{LONG_ALT}](/files/chart.png)"  # 13
 )
 
+# Links that work, in both sets: to a redirect's old path, a static file, an
+# id on another page, a page's redirect_from, a prefix redirect, what another
+# template builds, and a percent-encoded id, as a browser finds it.
+WORKING_LINKS = (
+    "[Moved](/old-page/), [the file](/files/plan.png) and [the target](/target/#known-section)\n\n"
+    "[Moved before](/older-page/), [archived](/archive/2019/report/) and [our feed](/feed.xml)\n\n"
+    "## Aims & means\n\n[Our aims](#aims-%26-means)"
+)
+
 SITE_TOML = """\
 [checks]
 body_h1 = false          # the layouts give each page its h1
@@ -79,10 +88,8 @@ PLANTED = {
             "[Gone](/no-such-page/)\n\n"  # 5
             "[A part](/target/#no-such-id)\n\n"  # 7
             f"[Absolute]({SITE_URL}/missing/)\n\n"  # 9
-            "[This page's part](#nowhere) and [elsewhere](https://www.gov.uk/missing/)\n\n"  # 11, then a link elsewhere
-            "[Moved](/old-page/), [the file](/files/plan.png) and [the target](/target/#known-section)\n\n"
-            "[Moved before](/older-page/), [archived](/archive/2019/report/) and [our feed](/feed.xml)\n\n"
-            "## Aims & means\n\n[Our aims](#aims-%26-means)"  # a percent-encoded id, as a browser finds it
+            "[This page's part](#nowhere) and [elsewhere](https://www.gov.uk/missing/)\n\n"  # 11
+            + WORKING_LINKS
         ),
     ),
     "documents.md": page(
@@ -141,9 +148,7 @@ MENDED = {
             "[A part](/target/#known-section)\n\n"
             f"[Absolute]({SITE_URL}/target/index.html)\n\n"
             "## A heading\n\n[That heading](#a-heading) and [elsewhere](https://www.gov.uk/missing/)\n\n"
-            "[Moved](/old-page/), [the file](/files/plan.png) and [the target](/target/#known-section)\n\n"
-            "[Moved before](/older-page/), [archived](/archive/2019/report/) and [our feed](/feed.xml)\n\n"
-            "## Aims & means\n\n[Our aims](#aims-%26-means)"  # a percent-encoded id, as a browser finds it
+            + WORKING_LINKS
         ),
     ),
     "documents.md": page(
