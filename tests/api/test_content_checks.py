@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 from conftest import SEED_CONTENT, body
-from test_publishing import page, table_keys, write
-from test_publishing_faults import bucket_event, put_source
 
+from api.test_publishing import page, table_keys, write
+from api.test_publishing_faults import bucket_event, put_source
 from chalicelib.content.eleventy.rendering import build_site
 from chalicelib.content.eleventy.sources import read_directory
 from chalicelib.content.publishing import publish as publishing
