@@ -6,7 +6,14 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHMARKS = ["content_reads", "cold_start", "publish_scaling", "submissions", "search_index"]
+BENCHMARKS = [
+    "content_reads",
+    "cold_start",
+    "publish_scaling",
+    "submissions",
+    "search_index",
+    "content_checks",
+]
 
 
 def main(names: list[str]) -> None:

@@ -1,5 +1,6 @@
 """What the API tells CloudWatch: one JSON line per request, and counts of
-submissions that could not be forwarded and of content sets refused.
+submissions that could not be forwarded, of content sets refused and of the
+content checks' findings.
 
 Both are single JSON lines on stdout. Lambda sends stdout to CloudWatch Logs,
 where Logs Insights reads the fields, and lines in the embedded metric format
@@ -19,6 +20,7 @@ from .settings import get_settings
 METRICS_NAMESPACE = "NLC/API"
 FAILED_FORWARDS = "FailedForwards"
 CONTENT_REJECTED = "ContentRejected"
+CONTENT_WARNINGS = "ContentWarnings"
 PUBLISH_NOTICES_FAILED = "PublishNoticesFailed"
 
 
@@ -50,6 +52,13 @@ def count_content_rejected(problems: int) -> None:
     """Count one set of sources the indexer refused (NLC/API ContentRejected,
     by Stage): the bucket holds content the API does not serve."""
     _count(CONTENT_REJECTED, 1, problems=problems)
+
+
+def count_content_warnings(findings: int) -> None:
+    """Count the content checks' findings in a set the indexer publishes
+    (NLC/API ContentWarnings, by Stage): pages that publish, with
+    accessibility or content problems to mend."""
+    _count(CONTENT_WARNINGS, findings)
 
 
 def count_publish_notice_failed(kind: str) -> None:

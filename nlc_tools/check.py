@@ -39,20 +39,11 @@ def check(content: Path, report: Callable[[str], None]) -> Checked:
         if not error.found:
             raise
         return Checked(error.found, 0, str(error))
-    return Checked(summary.warnings, len(summary.created), None)
+    return Checked([*summary.warnings, *summary.findings], len(summary.created), None)
 
 
 def as_json(checked: Checked) -> str:
-    problems = [
-        {
-            "file": problem.file,
-            "line": problem.line,
-            "rule": problem.rule,
-            "severity": problem.severity,
-            "message": problem.text,
-        }
-        for problem in checked.problems
-    ]
+    problems = [problem.as_dict() for problem in checked.problems]
     return json.dumps({"problems": problems, "pages": checked.pages}, indent=2, ensure_ascii=False)
 
 

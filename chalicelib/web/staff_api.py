@@ -28,6 +28,7 @@ def admin_publish() -> Response:
             "deleted": summary.deleted,
             "unchanged": summary.unchanged,
             "warnings": [str(warning) for warning in summary.warnings],
+            "findings": [finding.as_dict() for finding in summary.findings],
         }
     )
 

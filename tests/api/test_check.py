@@ -186,7 +186,7 @@ def test_check_needs_no_aws_and_says_what_publish_dry_run_says_without_it(site, 
         checked.stdout
         == dry_run.stdout
         == "Would publish: 2 created, 0 updated, 0 deleted, 0 unchanged; "
-        + ("0 document(s) written, 3 file(s) uploaded to S3.\n")
+        + ("0 document(s) written, 4 file(s) uploaded to S3.\n")
     )
     assert "Not compared with the dev stage (no AWS credentials were found" in dry_run.stderr
     break_order(site)

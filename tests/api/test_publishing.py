@@ -52,7 +52,7 @@ def test_publish_reports_progress_and_a_summary(publish):
     output = publish()
     assert "create /what-we-do/  (pages/what-we-do.md)" in output
     assert (
-        "Published: 2 created, 0 updated, 0 deleted, 0 unchanged; 1 document(s) written, 3 file(s) uploaded to S3."
+        "Published: 2 created, 0 updated, 0 deleted, 0 unchanged; 1 document(s) written, 4 file(s) uploaded to S3.\n"
         in output
     )
     assert "warning" not in output

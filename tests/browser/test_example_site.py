@@ -289,7 +289,7 @@ def test_the_pages_reflow_on_a_phone_and_show_what_they_promise(stack, visit):
     menu.get_by_role("button", name="Menu").click()
     menu.get_by_role("link", name="What we do").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("What We Do")
-    cover = page.get_by_role("img", name="Image of taskforce report")
+    cover = page.get_by_role("img", name="Cover of the taskforce report")
     expect(cover).to_be_visible()
     assert cover.evaluate("image => image.complete && image.naturalWidth > 0"), "the cover did not load"
     visitor.look("what-we-do")

@@ -227,7 +227,7 @@ def test_the_site_workflows_take_a_merged_change_live_with_the_role_github_gives
         assert f"### Publish of {commit}, merged by an-editor" in summary
         assert published in summary
         assert re.search(
-            rf"Live: 2 page\(s\) from 3 file\(s\), published \S+ by \S+:assumed-role/nlc-prod-publisher/publish-1 "
+            rf"Live: 2 page\(s\) from 4 file\(s\), published \S+ by \S+:assumed-role/nlc-prod-publisher/publish-1 "
             rf"on \S+, from git commit {commit}",
             summary,
         ), summary

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib.content.eleventy.documents import find_documents
+from chalicelib.content.eleventy.documents import documents_in
 from chalicelib.content.eleventy.engines import anchor_slug
+from chalicelib.content.eleventy.html_scan import scan
 from chalicelib.content.read.paths import InvalidPath, is_slug, normalise_path
 
 
@@ -93,6 +94,10 @@ def test_a_slug_is_up_to_200_url_safe_characters_starting_with_a_letter_or_digit
 )
 def test_a_heading_anchor_is_the_encoded_lower_cased_title_with_hyphens(title, slug):
     assert anchor_slug(title) == slug
+
+
+def find_documents(html):
+    return documents_in(scan(html).links)
 
 
 def document(url, title, type, size=None, pages=None):

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from chalicelib.content.eleventy.checks import RULES, ChecksConfig
 from chalicelib.content.eleventy.problems import ContentInvalid
 from chalicelib.content.eleventy.site_config import (
     Collection,
@@ -98,6 +99,50 @@ def test_not_utf8():
     with pytest.raises(ContentInvalid) as raised:
         parse_site_config(b"[markdown]\n\xff = 1\n")
     assert raised.value.errors[0].line == 2
+
+
+def test_checks_default_to_warnings_but_mailto_an_error_and_long_sentence_off():
+    checks = parse_site_config(b"").checks
+    assert checks == ChecksConfig()
+    assert {rule for rule in RULES if checks.level(rule) != "warning"} == {"mailto", "long-sentence"}
+    assert (checks.level("mailto"), checks.level("long-sentence")) == ("error", "off")
+    assert checks.body_h1 is True
+
+
+def test_checks_set_levels_ignore_globs_body_h1_and_served_paths():
+    checks = parse_site_config(
+        '[checks]\nignore = ["drafts/*"]\nbody_h1 = false\nserved = ["/static/*"]\nmailto = "warning"\n'
+        'image-alt = { severity = "error", ignore = ["team/*.md"] }\n'
+        '[checks.title]\nignore = ["404.md"]\n'
+    ).checks
+    assert checks == ChecksConfig(
+        levels={"mailto": "warning", "image-alt": "error", "title": "warning"},
+        ignore={"image-alt": ("team/*.md",), "title": ("404.md",)},
+        ignore_all=("drafts/*",),
+        body_h1=False,
+        served=("/static/*",),
+    )
+    assert checks.ignores("image-alt", "pages/team/alice.md")
+    assert checks.ignores("link-text", "drafts/plan.md")
+    assert not checks.ignores("link-text", "pages/team/alice.md")
+
+
+def test_wrong_checks_settings_are_errors_with_lines():
+    found = problems(
+        '[checks]\nimage-alt = "loud"\nalt-text = "error"\nignore = "team/*.md"\nserved = ["static/*"]\n'
+        "body_h1 = 1\n"
+        '[checks.title]\nseverity = "warning"\nskip = ["a.md"]\n'
+    )
+    assert [(p.field, p.line) for p in found] == [
+        ("checks.image-alt", 2),
+        ("checks.alt-text", 3),
+        ("checks.title.skip", 9),
+        ("checks.served", 5),
+        ("checks.ignore", 4),
+        ("checks.body_h1", 6),
+    ]
+    assert found[0].message == 'must be "off", "warning" or "error", not a string (\'loud\')'
+    assert "known: document-link, heading-order" in found[1].message
 
 
 def test_sort_is_stable_on_ties_and_puts_missing_values_last():

@@ -4,11 +4,11 @@ and page count the site states beside the link: "PDF, 1010KB, 52 pages"."""
 from __future__ import annotations
 
 import re
-from html.parser import HTMLParser
 from pathlib import PurePosixPath
 from urllib.parse import urlparse
 
 from ..read.records import DocumentLink
+from .html_scan import Link
 
 DOCUMENT_TYPES = (
     "pdf", "doc", "docx", "odt", "ods", "odp", "rtf", "txt", "epub",
@@ -21,68 +21,34 @@ _DOCUMENT_DETAILS = re.compile(
 )
 
 
-class _DocumentLinks(HTMLParser):
-    """Collects links to files, with their text and the text that follows."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.links: list[dict] = []
-        self._open: dict | None = None
-        self._trailing: dict | None = None
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag != "a":
-            return
-        self._trailing = None
-        href = (dict(attrs).get("href") or "").strip()
-        extension = PurePosixPath(urlparse(href).path).suffix.lower().lstrip(".")
-        if extension in DOCUMENT_TYPES:
-            self._open = {"url": href, "type": extension.upper(), "text": [], "after": []}
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "a" and self._open is not None:
-            self.links.append(self._open)
-            self._trailing, self._open = self._open, None
-        elif tag in ("p", "li", "div", "td"):
-            self._trailing = None
-
-    def handle_data(self, data: str) -> None:
-        if self._open is not None:
-            self._open["text"].append(data)
-        elif self._trailing is not None:
-            self._trailing["after"].append(data)
+def document_type(href: str) -> str | None:
+    """The file type a link's address names, if it is a document's: "pdf".
+    Its last name's suffix, as PurePosixPath's (which is slow to make for
+    every link)."""
+    name = urlparse(href).path.rstrip("/").rsplit("/", 1)[-1]
+    dot = name.rfind(".")
+    extension = name[dot + 1 :].lower() if 0 < dot < len(name) - 1 else ""
+    return extension if extension in DOCUMENT_TYPES else None
 
 
-def find_documents(html: str) -> list[dict]:
-    parser = _DocumentLinks()
-    parser.feed(html)
+def documents_in(links: list[Link]) -> list[dict]:
+    """The documents among a page's links, each once, with what the site
+    states beside the link."""
     documents: dict[str, dict] = {}
-    for link in parser.links:
-        text = " ".join(" ".join(link["text"]).split())
-        details = _DOCUMENT_DETAILS.search(text) or _DOCUMENT_DETAILS.search(" ".join(link["after"]))
+    for link in links:
+        kind = document_type(link.href)
+        if kind is None:
+            continue
+        text = " ".join(" ".join(link.text).split())
+        details = _DOCUMENT_DETAILS.search(text) or _DOCUMENT_DETAILS.search(" ".join(link.after))
         title = _DOCUMENT_DETAILS.sub("", text).strip(" ,()") if details else text
-        title = " ".join(title.split()) or PurePosixPath(urlparse(link["url"]).path).name
+        title = " ".join(title.split()) or PurePosixPath(urlparse(link.href).path).name
         found = DocumentLink(
-            url=link["url"],
+            url=link.href,
             title=title,
-            type=link["type"],
+            type=kind.upper(),
             size=details.group("size").replace(" ", "") if details else None,
             pages=int(details.group("pages")) if details and details.group("pages") else None,
         ).model_dump()
         documents.setdefault(found["url"], found)
     return list(documents.values())
-
-
-class _TextOnly(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__()
-        self.parts: list[str] = []
-
-    def handle_data(self, data: str) -> None:
-        self.parts.append(data)
-
-
-def text_of(html: str) -> str:
-    parser = _TextOnly()
-    parser.feed(html)
-    return " ".join(parser.parts)

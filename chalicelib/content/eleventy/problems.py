@@ -3,8 +3,9 @@ and where known the line and field, so an editor can put it right.
 
 A problem is an error, which refuses the whole set, or a warning, which is
 printed and published. `rule` is a stable kebab-case id for the kind of
-problem (front-matter, template, redirect-loop, ...): what `nlc-api check`
-reports and what a workflow or an editor's tools can match on."""
+problem (front-matter, template, redirect-loop, image-alt, ...): what
+`nlc-api check` reports and what a workflow or an editor's tools can match
+on."""
 
 from __future__ import annotations
 
@@ -33,6 +34,16 @@ class ContentError:
     def __str__(self) -> str:
         where = self.file + (f":{self.line}" if self.line else "")
         return f"{where}: {self.text}"
+
+    def as_dict(self) -> dict:
+        """As a JSON report carries it."""
+        return {
+            "file": self.file,
+            "line": self.line,
+            "rule": self.rule,
+            "severity": self.severity,
+            "message": self.text,
+        }
 
 
 class ContentInvalid(Refused):

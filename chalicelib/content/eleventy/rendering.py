@@ -28,7 +28,8 @@ from typing import Any, Literal
 
 from ..read.paths import InvalidPath, normalise_path
 from ..read.records import PageRecord, PostRecord
-from .documents import find_documents, text_of
+from . import checks
+from .documents import documents_in
 from .engines import Engines, chain_for
 from .front_matter import (
     FrontMatter,
@@ -40,6 +41,7 @@ from .front_matter import (
     split_front_matter,
     validate,
 )
+from .html_scan import PageScan, scan
 from .netlify_redirects import RedirectPlan, resolve_site_redirects
 from .problems import ContentError, ContentInvalid, Severity
 from .site_config import SiteConfig, load_site_config, sort_collection
@@ -103,6 +105,7 @@ class Site:
     redirects: RedirectPlan
     # What the redirects were worked out from: the rule files and the paths.
     redirects_fingerprint: str
+    findings: list[ContentError] = field(default_factory=list)  # the content checks' warnings
 
 
 @dataclass
@@ -127,9 +130,11 @@ class _Template:
         return "collections" in self.body
 
 
-def build_site(sources: Mapping[str, bytes]) -> Site:
+def build_site(sources: Mapping[str, bytes], site_url: str = "") -> Site:
     """Validate and render every page; raise ContentInvalid listing every
-    problem found, so nothing is published from a broken set."""
+    problem found, so nothing is published from a broken set. Then check
+    the pages (checks.py): their errors refuse the set too; `site_url`
+    is where links to the site may be absolute."""
     errors: list[ContentError] = []
     warnings: list[ContentError] = []
     try:
@@ -160,9 +165,12 @@ def build_site(sources: Mapping[str, bytes]) -> Site:
     engines = Engines(config.markdown)
     shared = _fingerprint_of_shared(sources, data_files)
     templates: list[_Template] = []
+    files: list[str] = []  # what templates that are not pages build: a sitemap, a feed
     for name in found.templates:
         try:
-            template = _prepare(name, sources[name], global_data, data_files, config, engines, warnings)
+            template = _prepare(
+                name, sources[name], global_data, data_files, config, engines, warnings, files
+            )
         except ContentInvalid as invalid:
             errors += invalid.errors
             continue
@@ -172,6 +180,7 @@ def build_site(sources: Mapping[str, bytes]) -> Site:
     collections = _template_collections(templates, config)
     everything = _digest(*(template.raw for template in templates))
     pages = []
+    checked = []
     # Pages that list collections go last, so the pages they list have content.
     for template in sorted(templates, key=lambda template: template.uses_collections):
         try:
@@ -193,16 +202,35 @@ def build_site(sources: Mapping[str, bytes]) -> Site:
         ]
         if template.uses_collections:
             depends_on.append(everything)
-        pages.append(_page(template, html, config, _digest(*depends_on)))
+        scanned = scan(html)
+        page = _page(template, html, scanned, config, _digest(*depends_on))
+        pages.append(page)
+        checked.append(
+            checks.Page(
+                page.source,
+                page.path,
+                page.redirect_from,
+                page.title,
+                template.matter.metadesc,
+                scanned,
+                template.raw,
+                template.body,
+                template.body_line,
+            )
+        )
     errors += _clashes(pages, sources)
     redirects = resolve_site_redirects(sources, [page.path for page in pages if page.path])
     errors += [_redirect_problem(problem, "error") for problem in redirects.errors]
     warnings += [_redirect_problem(problem, "warning") for problem in redirects.warnings]
     if errors:
         raise ContentInvalid(errors)
+    findings = checks.check_site(checked, redirects, config.checks, site_url, files)
+    refusing = [finding for finding in findings if finding.severity == "error"]
+    if refusing:
+        raise ContentInvalid(refusing)
     paths = "\n".join(sorted(page.path for page in pages if page.path)).encode()
     rule_files = [sources.get(name, b"") for name in ("netlify.toml", "_redirects")]
-    return Site(pages, warnings, redirects, _digest(*rule_files, paths))
+    return Site(pages, warnings, redirects, _digest(*rule_files, paths), findings)
 
 
 def _redirect_problem(problem: str, severity: Severity) -> ContentError:
@@ -234,6 +262,7 @@ def _prepare(
     config: SiteConfig,
     engines: Engines,
     warnings: list[ContentError],
+    files: list[str],
 ) -> _Template | None:
     text = _decode(name, raw, warnings)
     front, body, body_line = split_front_matter(name, text)
@@ -276,6 +305,7 @@ def _prepare(
     if path is not None and _is_file(path):
         message = f"skipped: its permalink {path} is not an HTML page"
         warnings.append(ContentError(name, message, rule="permalink", severity="warning"))
+        files.append(path)
         return None
     page["url"] = path
     page["outputPath"] = _output_path(path)
@@ -372,9 +402,11 @@ def _api_collections(template: _Template, config: SiteConfig) -> dict[str, str]:
     return ranks
 
 
-def _page(template: _Template, html: str, config: SiteConfig, fingerprint: str) -> RenderedPage:
+def _page(
+    template: _Template, html: str, scanned: PageScan, config: SiteConfig, fingerprint: str
+) -> RenderedPage:
     matter = template.matter
-    documents = find_documents(html)
+    documents = documents_in(scanned.links)
     front = matter.model_dump(exclude={"redirect_from"}, exclude_unset=True)
     fields: dict[str, Any] = {
         **jsonable(front),
@@ -386,7 +418,7 @@ def _page(template: _Template, html: str, config: SiteConfig, fingerprint: str) 
         "documents": documents,
     }
     if template.kind == "post":
-        fields["reading_time_minutes"] = _reading_time(html)
+        fields["reading_time_minutes"] = _reading_time(scanned.words)
     return RenderedPage(
         source=template.name,
         fingerprint=fingerprint,
@@ -471,6 +503,5 @@ def _fingerprint_of_shared(sources: Mapping[str, bytes], data_files: dict[str, d
     return _digest(*(name.encode() + b"\0" + sources[name] for name in shared))
 
 
-def _reading_time(html: str) -> int:
-    words = len(text_of(html).split())
+def _reading_time(words: int) -> int:
     return max(1, math.ceil(words / WORDS_PER_MINUTE))

@@ -13,6 +13,13 @@ cannot run.
 
     data_deep_merge = true      # eleventyConfig.setDataDeepMerge(true)
 
+    [checks]                    # the content checks (checks.py): each rule's level,
+    mailto = "warning"          # "off", "warning" or "error"
+    image-alt = { severity = "error", ignore = ["team/*.md"] }
+    ignore = ["drafts/*"]       # files no rule checks
+    body_h1 = false             # the layouts give each page its h1
+    served = ["/static/*"]      # paths the site serves beyond its pages
+
 A content root without site.toml gets the defaults: no custom collections,
 the markdown settings above, and deep merge on (the API's behaviour before
 site.toml existed). Note that Eleventy 0.11's own default is deep merge
@@ -29,6 +36,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from .checks import LEVELS, RULES, ChecksConfig, Level
 from .problems import ContentError, ContentInvalid
 
 SITE_CONFIG_FILE = "site.toml"
@@ -71,6 +79,7 @@ class SiteConfig:
     collections: tuple[Collection, ...] = ()
     markdown: MarkdownOptions = field(default_factory=MarkdownOptions)
     data_deep_merge: bool = True
+    checks: ChecksConfig = field(default_factory=ChecksConfig)
 
     def collection(self, name: str) -> Collection | None:
         return next((item for item in self.collections if item.name == name), None)
@@ -141,16 +150,19 @@ class _Reader:
         return value
 
     def read(self, document: dict[str, Any]) -> SiteConfig:
-        known = {"collections", "markdown", "data_deep_merge"}
+        known = {"collections", "markdown", "data_deep_merge", "checks"}
         for key in document:
             if key not in known:
                 self.problem(key, f"is not a setting site.toml knows (known: {', '.join(sorted(known))})")
         collections = self.collections(document.get("collections", {}))
         markdown = self.markdown(document.get("markdown", {}))
         deep_merge = self.boolean(document, "data_deep_merge", "data_deep_merge", True)
+        checks = self.checks(document.get("checks", {}))
         if self.problems:
             raise ContentInvalid(self.problems)
-        return SiteConfig(collections=collections, markdown=markdown, data_deep_merge=deep_merge)
+        return SiteConfig(
+            collections=collections, markdown=markdown, data_deep_merge=deep_merge, checks=checks
+        )
 
     def collections(self, table: Any) -> tuple[Collection, ...]:
         if not isinstance(table, dict):
@@ -205,6 +217,49 @@ class _Reader:
                 for key in ("html", "breaks", "linkify", "anchors")
             }
         )
+
+    def checks(self, table: Any) -> ChecksConfig:
+        if not isinstance(table, dict):
+            self.problem("checks", f"must be a table, not {_describe(table)}")
+            return ChecksConfig()
+        settings = ("body_h1", "ignore", "served")
+        levels: dict[str, Level] = {}
+        ignore: dict[str, tuple[str, ...]] = {}
+        for rule, value in table.items():
+            dotted = f"checks.{rule}"
+            if rule in settings:
+                continue
+            if rule not in RULES:
+                known = ", ".join([*sorted(RULES), *settings])
+                self.problem(dotted, f"is not a rule or setting of the checks (known: {known})")
+                continue
+            if isinstance(value, dict):
+                for key in value:
+                    if key not in ("severity", "ignore"):
+                        self.problem(f"{dotted}.{key}", "is not a rule's setting (known: ignore, severity)")
+                ignore[rule] = self.globs(value, "ignore", f"{dotted}.ignore")
+                dotted, value = f"{dotted}.severity", value.get("severity", RULES[rule])
+            if value not in LEVELS:
+                self.problem(dotted, f'must be "off", "warning" or "error", not {_describe(value)}')
+                continue
+            levels[rule] = value
+        served = self.globs(table, "served", "checks.served")
+        if not all(glob.startswith("/") for glob in served):
+            self.problem("checks.served", 'each is a URL path glob starting with /, like "/static/*"')
+        return ChecksConfig(
+            levels=levels,
+            ignore={rule: globs for rule, globs in ignore.items() if globs},
+            ignore_all=self.globs(table, "ignore", "checks.ignore"),
+            body_h1=self.boolean(table, "body_h1", "checks.body_h1", True),
+            served=served,
+        )
+
+    def globs(self, table: Mapping[str, Any], key: str, dotted: str) -> tuple[str, ...]:
+        value = table.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(glob, str) and glob.strip() for glob in value):
+            self.problem(dotted, f'must be a list of globs, like ["team/*.md"], not {_describe(value)}')
+            return ()
+        return tuple(value)
 
 
 def _describe(value: Any) -> str:

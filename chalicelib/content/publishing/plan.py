@@ -5,7 +5,7 @@ named with its file."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 
 from ...errors import Refused
 from ...names import SOURCE_PREFIX
+from ...settings import get_settings
 from ...tables import content_table
 from ..eleventy.limits import MAX_SOURCE_BYTES
 from ..eleventy.problems import ContentError
@@ -58,6 +59,7 @@ class Plan:
     pages: list[RenderedPage]
     warnings: list[ContentError]
     redirects: RedirectPlan
+    findings: list[ContentError] = field(default_factory=list)  # the content checks' warnings
 
 
 def prepare(sources: dict[str, bytes], report: Report) -> Plan:
@@ -69,7 +71,9 @@ def prepare(sources: dict[str, bytes], report: Report) -> Plan:
     refused = {error.file for error in errors}
     site = None
     try:
-        site = build_site({name: raw for name, raw in sources.items() if name not in refused})
+        site = build_site(
+            {name: raw for name, raw in sources.items() if name not in refused}, get_settings().site_url
+        )
     except ContentInvalid as invalid:
         errors += invalid.errors
     if site is not None:
@@ -79,9 +83,9 @@ def prepare(sources: dict[str, bytes], report: Report) -> Plan:
             report(f"error: {error} [{error.rule}]")
         raise PublishError(f"{len(errors)} problem(s) in the content; nothing was published", errors)
     assert site is not None
-    for warning in site.warnings:
+    for warning in [*site.warnings, *site.findings]:
         report(f"warning: {warning} [{warning.rule}]")
-    return Plan(sources, site.pages, site.warnings, site.redirects)
+    return Plan(sources, site.pages, site.warnings, site.redirects, site.findings)
 
 
 def _file_problems(sources: dict[str, bytes]) -> list[ContentError]:

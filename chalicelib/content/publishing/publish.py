@@ -49,7 +49,7 @@ def _publish_to_bucket(plan: Plan, origin: Origin, report: Report, lease: leases
     files = bucket.upload(plan.sources, changed)
     bucket.remove(removed)
     files.update(releases.current_versions([name for name in plan.sources if name not in files], listed))
-    summary = Summary(warnings=plan.warnings, uploads=len(changed))
+    summary = Summary(warnings=plan.warnings, findings=plan.findings, uploads=len(changed))
     _go_live(plan, summary, files, origin, report, lease)
     return summary
 
@@ -65,7 +65,8 @@ def _index_bucket(report: Report, *, origin: Origin, full: bool) -> Summary | No
             return None
     fetched = bucket.fetch(sorted(listed))
     plan = prepare({name: raw for name, (raw, _) in fetched.items()}, report)
-    summary = Summary(warnings=plan.warnings)
+    _log_findings(plan)
+    summary = Summary(warnings=plan.warnings, findings=plan.findings)
     files = {name: version for name, (_, version) in fetched.items()}
     _go_live(plan, summary, files, origin, report, lease=None)
     return summary
@@ -143,13 +144,13 @@ def publish_directory(
     plan = prepare(load_directory(content_dir), report)
     origin = origin or Origin(by="nlc-api publish", source=str(content_dir))
     if dry_run and not compare:
-        summary = Summary(warnings=plan.warnings, uploads=len(plan.sources))
+        summary = Summary(warnings=plan.warnings, findings=plan.findings, uploads=len(plan.sources))
         summary.created = [page.path or page.slug for page in plan.pages]
         report(summary.line(dry_run=True))
         return summary
     if dry_run:
         listed = bucket.listing()
-        summary = Summary(warnings=plan.warnings)
+        summary = Summary(warnings=plan.warnings, findings=plan.findings)
         summary.uploads = sum(listed.get(name) != bucket.etag(raw) for name, raw in plan.sources.items())
         _reconcile(plan, summary, report, dry_run=True, lease=None)
         report(summary.line(dry_run=True))
@@ -244,6 +245,17 @@ def _log_rejection(error: PublishError) -> None:
         {"type": "content", "event": "rejected", "message": str(error), "problems": error.problems}
     )
     observability.count_content_rejected(len(error.problems))
+
+
+def _log_findings(plan: Plan) -> None:
+    """The content checks' findings by file, line and rule: never their
+    message, which can quote the page."""
+    if plan.findings:
+        where = [
+            {"file": finding.file, "line": finding.line, "rule": finding.rule} for finding in plan.findings
+        ]
+        observability.emit({"type": "content", "event": "findings", "findings": where})
+    observability.count_content_warnings(len(plan.findings))
 
 
 def status() -> dict:

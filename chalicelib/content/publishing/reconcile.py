@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from ... import clock
 from ...settings import get_settings
 from ...tables import content_table
+from ..eleventy.checks import tally
 from ..eleventy.problems import ContentError
 from . import derived
 from . import lease as leases
@@ -49,14 +50,16 @@ class Summary:
     item_writes: int = 0
     batch_calls: int = 0
     warnings: list[ContentError] = field(default_factory=list)
+    findings: list[ContentError] = field(default_factory=list)  # the content checks' warnings
 
     def line(self, dry_run: bool) -> str:
         verb = "Would publish" if dry_run else "Published"
         stale = f" {self.stale_removed} stale record(s) removed;" if self.stale_removed else ""
+        checked = f" {tally(self.findings)}." if self.findings else ""
         return (
             f"{verb}: {len(self.created)} created, {len(self.updated)} updated, "
             f"{len(self.deleted)} deleted, {self.unchanged} unchanged;{stale} "
-            f"{self.documents_written} document(s) written, {self.uploads} file(s) uploaded to S3."
+            f"{self.documents_written} document(s) written, {self.uploads} file(s) uploaded to S3.{checked}"
         )
 
 
