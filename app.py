@@ -5,6 +5,7 @@ Lambda cold start small."""
 
 from chalice import Chalice, Rate
 
+from chalicelib import snapshot
 from chalicelib.settings import Settings
 from chalicelib.web import middleware
 from chalicelib.web.content_api import content_api
@@ -16,6 +17,8 @@ app.register_middleware(middleware.handle, "http")
 app.register_blueprint(content_api)
 app.register_blueprint(forms_api)
 app.register_blueprint(staff_api)
+# SnapStart's hooks: load eagerly before a snapshot, reseed after a restore.
+snapshot.register()
 
 
 # The stage's queue name, read when Chalice loads the app to deploy it (it
