@@ -9,9 +9,11 @@ test checks the staff routes' authorizer).
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import boto3
@@ -69,13 +71,23 @@ def aws(emulator):
 @pytest.fixture(scope="module")
 def deployed(run, project_copy):
     """The README's sequence, as staff run it."""
+    provisioned = run("nlc-api", "provision", "--stage", STAGE)
+    run("python", "-m", "nlc_tools.bytecode")  # what chalice deploy then ships
     outputs = [
-        run("nlc-api", "provision", "--stage", STAGE),
+        provisioned,
         run("chalice", "deploy", "--stage", STAGE),
         run("nlc-api", "provision", "--stage", STAGE),
         run("nlc-api", "publish", "--stage", STAGE),
     ]
     return outputs
+
+
+def test_chalice_deploy_ships_the_bytecode_compiled_before_it(deployed, project_copy):
+    # Chalice deploys the zip it built (and keeps) in .chalice/deployments.
+    (built,) = (project_copy / ".chalice" / "deployments").glob("*.zip")
+    names = set(zipfile.ZipFile(built).namelist())
+    for module in ("app.py", "chalice/app.py", "chalicelib/submissions/fields.py", "pydantic/main.py"):
+        assert importlib.util.cache_from_source(module) in names
 
 
 def test_api_gateway_answers_an_unknown_route_in_the_api_error_shape(deployed, aws):
