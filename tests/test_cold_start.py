@@ -5,6 +5,7 @@ nothing that only reads, delivers, documents or looks up documents does
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -62,3 +63,51 @@ def test_every_stage_skips_pydantic_plugin_scan(stage):
     # Looking for plugins reads every installed package's metadata on the
     # first validation of each cold start; the app uses none.
     assert stage_environment(stage)["PYDANTIC_DISABLE_PLUGINS"] == "__all__"
+
+
+# Import-time budgets, as AWS Lambda Powertools keeps them: the time a fresh
+# process takes to import the app and what one path needs before its AWS
+# calls (the form's model built and run; the content reads), the best of a
+# few runs so that a busy machine does not fail it. Measured on the 2-core
+# development machine: form path 111 ms, read path 39 ms (best of 5; 80 ms
+# and more under load); the budgets leave room for a busy or slower machine,
+# not for pydantic (about 80 ms) on the read path, nor for its size again on
+# the form path (README "Performance").
+FORM_PATH_BUDGET_MS = 250
+READ_PATH_BUDGET_MS = 120
+BUDGET_RUNS = 5
+FORM_PATH = """
+from chalicelib.submissions import fields, intake
+fields.validate("enquiry", {"name": "Ada Lovelace", "email": "ada@example.com", "message": "Hello"})
+"""
+READ_PATH = """
+from chalicelib.web import content_api
+content_api._reads()
+"""
+
+
+def _import_milliseconds(path: str) -> float:
+    script = f"import time\nbegan = time.perf_counter()\nfrom app import app\n{path}\nprint((time.perf_counter() - began) * 1000)"
+    env = {**os.environ, **stage_environment("prod")}
+    return min(
+        float(
+            subprocess.run(
+                [sys.executable, "-c", script],
+                cwd=PROJECT_DIR,
+                env=env,
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout
+        )
+        for _ in range(BUDGET_RUNS)
+    )
+
+
+@pytest.mark.parametrize(
+    ("path", "budget"),
+    [(FORM_PATH, FORM_PATH_BUDGET_MS), (READ_PATH, READ_PATH_BUDGET_MS)],
+    ids=["form", "read"],
+)
+def test_a_paths_imports_stay_within_its_budget(path, budget):
+    assert _import_milliseconds(path) <= budget
