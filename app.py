@@ -5,7 +5,9 @@ Lambda cold start small."""
 
 from chalice import Chalice, Rate
 
-from chalicelib import snapshot
+# First of the app's modules: it turns the garbage collector off for the
+# cold start (chalicelib/startup.py).
+from chalicelib import startup
 from chalicelib.settings import Settings
 from chalicelib.web import middleware
 from chalicelib.web.content_api import content_api
@@ -13,12 +15,12 @@ from chalicelib.web.forms_api import forms_api
 from chalicelib.web.staff_api import staff_api
 
 app = Chalice(app_name="nlc-api")
+# The collector back on after the first event; SnapStart's hooks.
+startup.register(app)
 app.register_middleware(middleware.handle, "http")
 app.register_blueprint(content_api)
 app.register_blueprint(forms_api)
 app.register_blueprint(staff_api)
-# SnapStart's hooks: load eagerly before a snapshot, reseed after a restore.
-snapshot.register()
 
 
 # The stage's queue name, read when Chalice loads the app to deploy it (it

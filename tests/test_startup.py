@@ -1,12 +1,16 @@
-"""SnapStart restores many environments from one snapshot of memory: what
-must be unique in each (retry jitter, tokens not derived from the request)
-must not come from state made before the snapshot (chalicelib/snapshot.py)."""
+"""How a function starts (chalicelib/startup.py): the garbage collector off
+through a cold start and on once the first event is answered; and, for
+SnapStart, which restores many environments from one snapshot of memory,
+nothing that must be unique in each (retry jitter, tokens not derived from
+the request) drawn from state made before the snapshot."""
 
 from __future__ import annotations
 
 import json
 import subprocess
 import sys
+
+import pytest
 
 from chalicelib.settings import PROJECT_DIR
 
@@ -75,3 +79,37 @@ def test_before_a_snapshot_the_requests_modules_and_both_forms_are_loaded():
     )
     assert {"chalicelib.content.reads", "chalicelib.tables.content_table"} <= set(modules)
     assert built == [True, True]
+
+
+# A form post and the delivery worker's batch, each the first event of a new
+# process: the collector is off until it is answered, then on.
+FIRST_EVENT = """
+import gc, json
+from app import app, deliver_submissions
+
+off_at_import = not gc.isenabled()
+{call}
+print(json.dumps([off_at_import, gc.isenabled()]))
+"""
+FORM_POST = """
+event = {"resource": "/enquiries", "path": "/enquiries", "httpMethod": "POST",
+         "headers": {"Content-Type": "application/json"}, "multiValueHeaders": {},
+         "queryStringParameters": None, "multiValueQueryStringParameters": None, "pathParameters": None,
+         "stageVariables": None, "body": "{}", "isBase64Encoded": False,
+         "requestContext": {"resourcePath": "/enquiries", "httpMethod": "POST", "stage": "api",
+                            "identity": {"sourceIp": "127.0.0.1"}}}
+assert app(event, None)["statusCode"] == 400
+"""
+QUEUE_BATCH = 'deliver_submissions({"Records": []}, None)'
+
+
+@pytest.mark.parametrize("call", [FORM_POST, QUEUE_BATCH], ids=["form post", "queue batch"])
+def test_the_collector_is_off_through_a_cold_start_and_on_once_the_first_event_is_answered(call):
+    run = subprocess.run(
+        [sys.executable, "-c", FIRST_EVENT.format(call=call)],
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert json.loads(run.stdout.splitlines()[-1]) == [True, True]
