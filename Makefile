@@ -141,8 +141,9 @@ test-api: $(STAMP)
 test-deploy: $(STAMP) $(WHEELS)
 	$(BIN)/python -m pytest $(PARALLEL) -m deploy
 
-bench: $(STAMP)
-	$(BIN)/python -m benchmarks
+# The cold start's benchmark builds the Lambda package, as make package does.
+bench: $(STAMP) $(WHEELS)
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m benchmarks
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache build *.egg-info tests/browser/node_modules examples/website/node_modules
