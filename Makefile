@@ -120,6 +120,7 @@ lint: $(STAMP)
 	echo "ruff check"; $(BIN)/ruff check || status=1; \
 	echo "ruff format --check"; $(BIN)/ruff format --check || status=1; \
 	echo "mypy"; $(BIN)/mypy $(wildcard app.py chalicelib nlc_tools) || status=1; \
+	echo "lint-imports"; $(BIN)/lint-imports --no-cache --no-logo || status=1; \
 	exit $$status
 
 $(ELEVENTY): tests/eleventy/package.json tests/eleventy/package-lock.json

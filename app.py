@@ -47,9 +47,9 @@ def retry_submissions(event):
 @app.schedule(Rate(5, unit=Rate.MINUTES), name="publish_scheduled")
 def publish_scheduled(event):
     """Make scheduled pages whose `publish_at` has come public, as a publish would."""
-    from chalicelib.content import derived
+    from chalicelib.content.publishing import scheduled
 
-    derived.publish_due()
+    scheduled.publish_due()
 
 
 @app.on_cw_event(
@@ -59,9 +59,9 @@ def publish_scheduled(event):
 def index_content(event):
     """The bucket's events arrive through EventBridge: re-index from S3 (a
     refused set is logged and counted, and the table keeps the last good one)."""
-    from chalicelib.content import publishing
+    from chalicelib.content.publishing import publish
 
-    publishing.handle_bucket_event(event.detail)
+    publish.handle_bucket_event(event.detail)
 
 
 @app.on_cw_event({"source": ["aws.ses"]}, name="ses_events")

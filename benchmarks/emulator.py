@@ -15,7 +15,7 @@ from nlc_tools.local import start_emulator, use_emulator
 
 def start(content_dir: Path | None = None) -> str:
     """Start the emulator and fill it; return its URL (stays up until exit)."""
-    from chalicelib.content import publishing
+    from chalicelib.content.publishing import publish
     from nlc_tools.provision import provision
 
     endpoint = start_emulator()
@@ -25,7 +25,7 @@ def start(content_dir: Path | None = None) -> str:
     with contextlib.redirect_stdout(io.StringIO()):
         provision(settings)
         if content_dir is not None:
-            publishing.publish_directory(content_dir)
+            publish.publish_directory(content_dir)
     return endpoint
 
 

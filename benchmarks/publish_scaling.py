@@ -12,7 +12,7 @@ from pathlib import Path
 
 from benchmarks.emulator import CallCounter, start
 from chalicelib import aws
-from chalicelib.content import publishing
+from chalicelib.content.publishing import publish
 from chalicelib.settings import get_settings
 
 COUNTS = (100, 250, 500, 1000)
@@ -48,7 +48,7 @@ def _clear_table() -> None:
     settings = get_settings()
     dynamodb = aws.dynamodb()
     dynamodb.delete_table(TableName=settings.content_table)
-    from chalicelib.resources import CONTENT_TABLE
+    from nlc_tools.resources import CONTENT_TABLE
 
     dynamodb.create_table(**CONTENT_TABLE.create_table_kwargs(settings.content_table))
 
@@ -60,10 +60,10 @@ def _calls(counter: CallCounter) -> str:
     return f"{len(counter.calls)} calls (" + ", ".join(f"{n} {op}" for op, n in sorted(counts.items())) + ")"
 
 
-def _timed(folder: Path) -> tuple[float, CallCounter, publishing.Summary]:
+def _timed(folder: Path) -> tuple[float, CallCounter, publish.Summary]:
     with CallCounter() as counter, contextlib.redirect_stdout(io.StringIO()):
         began = time.perf_counter()
-        summary = publishing.publish_directory(folder)
+        summary = publish.publish_directory(folder)
         return time.perf_counter() - began, counter, summary
 
 

@@ -18,7 +18,7 @@ from .settings import get_settings
 
 # CloudFront sends this header, carrying the stage's secret, with every
 # request it makes to the API: only then is its viewer address believed.
-# (Here, not in resources.py, so that a request's check imports no more.)
+# (Here, not in names.py, so that a request's check imports no more.)
 ORIGIN_VERIFY_HEADER = "X-NLC-Origin-Verify"
 # The visitor's address and port (`198.51.100.7:443`, `[2001:db8::1]:443`
 # unbracketed), added by CloudFront when an origin request policy names it.

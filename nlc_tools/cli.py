@@ -82,8 +82,7 @@ def _source_version(content: Path) -> str:
 
 def cmd_publish(args: argparse.Namespace) -> None:
     from chalicelib import aws
-    from chalicelib.content import publishing
-    from chalicelib.content.lease import LeaseLost, PublishBusy
+    from chalicelib.content.publishing import publish
     from chalicelib.tables import content_table
 
     if args.dry_run and not args.rollback:
@@ -93,14 +92,10 @@ def cmd_publish(args: argparse.Namespace) -> None:
     content = Path(args.content)
     try:
         if args.rollback:
-            publishing.rollback(report=print, origin=publishing.Origin(by=_principal()))
+            publish.rollback(report=print, origin=publish.Origin(by=_principal()))
         else:
-            origin = publishing.Origin(by=_principal(), source=_source_version(content))
-            publishing.publish_directory(content, report=print, origin=origin)
-    except (publishing.PublishError, LeaseLost) as error:
-        raise CommandError(str(error)) from None
-    except PublishBusy as error:
-        raise CommandError(error.message) from None
+            origin = publish.Origin(by=_principal(), source=_source_version(content))
+            publish.publish_directory(content, report=print, origin=origin)
     except Exception as error:
         if not isinstance(error, (*aws.errors(), content_table.UnprocessedWrites)):
             raise
@@ -113,7 +108,7 @@ def _dry_run(args: argparse.Namespace) -> None:
     """Validate and report, writing nothing. Compared with what the stage
     holds when it can be reached; otherwise the content is checked alone,
     with no AWS call at all."""
-    from chalicelib.content import publishing
+    from chalicelib.content.publishing import publish
 
     reason = None
     try:
@@ -124,10 +119,10 @@ def _dry_run(args: argparse.Namespace) -> None:
     if reason is None:
         lines: list[str] = []
         try:
-            publishing.publish_directory(Path(args.content), dry_run=True, report=lines.append)
-        except publishing.PublishError as error:
+            publish.publish_directory(Path(args.content), dry_run=True, report=lines.append)
+        except publish.PublishError:
             print("\n".join(lines))
-            raise CommandError(str(error)) from None
+            raise
         except Exception as error:  # an AWS failure, if aws_problem knows it
             reason = aws_problem(error, args.stage)
             if reason is None:
@@ -138,25 +133,20 @@ def _dry_run(args: argparse.Namespace) -> None:
     print(
         f"Not compared with the {args.stage} stage ({reason}); checking the content alone.", file=sys.stderr
     )
-    try:
-        publishing.publish_directory(Path(args.content), dry_run=True, compare=False, report=print)
-    except publishing.PublishError as error:
-        raise CommandError(str(error)) from None
+    publish.publish_directory(Path(args.content), dry_run=True, compare=False, report=print)
 
 
 def cmd_status(args: argparse.Namespace) -> None:
-    from chalicelib.content import publishing
+    from chalicelib.content.publishing import publish
 
     _stage_settings(args)
-    found = publishing.status()
+    found = publish.status()
     if found["live"] is None:
         print(f"Stage {args.stage} has no recorded publish.")
     else:
-        print(f"Stage {args.stage} serves {publishing.describe_release(found['live'])}.")
+        print(f"Stage {args.stage} serves {publish.describe_release(found['live'])}.")
     if found["previous"] is not None:
-        print(
-            f"Before it (publish --rollback goes back to): {publishing.describe_release(found['previous'])}."
-        )
+        print(f"Before it (publish --rollback goes back to): {publish.describe_release(found['previous'])}.")
     print(f"Publishing now: {found['publishing']}." if found["publishing"] else "No publish is running.")
     if found["dirty"]:
         print(
@@ -183,8 +173,6 @@ def cmd_cloudformation(args: argparse.Namespace) -> None:
 
 
 def cmd_local(args: argparse.Namespace) -> None:
-    from chalicelib.content.publishing import PublishError
-
     from .local import LocalStackError, run_local_stack
 
     try:
@@ -194,7 +182,7 @@ def cmd_local(args: argparse.Namespace) -> None:
             content_dir=Path(args.content),
             site_port=args.site_port,
         )
-    except (LocalStackError, PublishError) as error:
+    except LocalStackError as error:
         raise CommandError(str(error)) from None
 
 
@@ -204,15 +192,14 @@ def cmd_retry(args: argparse.Namespace) -> None:
 
     _stage_settings(args)
     if args.reference:
-        try:
-            found = staff.retry_submission(args.reference)
-        except DomainError as error:
-            raise CommandError(aws_problem(error, args.stage, refusals=False) or error.message) from None
+        found = staff.retry_submission(args.reference)
         print(f"{found['reference']}: {found['status']}")
         return
     try:
         report = delivery.retry_pending(ignore_backoff=True)
     except DomainError as error:
+        # The run may stop part-way through the queue: the table's own
+        # message says so, whatever the setup.
         raise CommandError(error.message) from None
     for status, references in (
         ("forwarded", report.forwarded),
@@ -229,24 +216,20 @@ def cmd_retry(args: argparse.Namespace) -> None:
 def cmd_submissions(args: argparse.Namespace) -> None:
     import json
 
-    from chalicelib.errors import DomainError
     from chalicelib.submissions import staff
     from chalicelib.submissions.submission import STATUSES
 
     _stage_settings(args)
-    try:
-        if args.email:
-            from chalicelib.submissions import data_requests
+    if args.email:
+        from chalicelib.submissions import data_requests
 
-            found = data_requests.find(data_requests.address(args.email))
-        else:
-            found = [
-                submission
-                for status in ([args.status] if args.status else STATUSES)
-                for submission in staff.list_submissions(status)
-            ]
-    except DomainError as error:
-        raise CommandError(aws_problem(error, args.stage, refusals=False) or error.message) from None
+        found = data_requests.find(data_requests.address(args.email))
+    else:
+        found = [
+            submission
+            for status in ([args.status] if args.status else STATUSES)
+            for submission in staff.list_submissions(status)
+        ]
     if args.json:
         print(json.dumps(found, indent=2, ensure_ascii=False))
         return
@@ -268,14 +251,10 @@ def cmd_submissions(args: argparse.Namespace) -> None:
 def cmd_export(args: argparse.Namespace) -> None:
     import json
 
-    from chalicelib.errors import DomainError
     from chalicelib.submissions import data_requests
 
     _stage_settings(args)
-    try:
-        found = data_requests.export(data_requests.address(args.email))
-    except DomainError as error:
-        raise CommandError(aws_problem(error, args.stage, refusals=False) or error.message) from None
+    found = data_requests.export(data_requests.address(args.email))
     print(json.dumps(found, indent=2, ensure_ascii=False))
 
 
@@ -296,15 +275,11 @@ _CHANGES = {
 
 def _change_data(args: argparse.Namespace, action: str) -> None:
     """Say what a change will touch, ask (unless --yes), then make it."""
-    from chalicelib.errors import DomainError
     from chalicelib.submissions import data_requests
 
     _stage_settings(args)
     verb, done = _CHANGES[action]
-    try:
-        change = data_requests.plan(action, data_requests.address(args.email))
-    except DomainError as error:
-        raise CommandError(aws_problem(error, args.stage, refusals=False) or error.message) from None
+    change = data_requests.plan(action, data_requests.address(args.email))
     if not change.touches:
         print(f"Nothing to {verb}: no submission from that address.\n" + done.format(0))
         return
@@ -316,10 +291,7 @@ def _change_data(args: argparse.Namespace, action: str) -> None:
         return
     if not args.yes:
         _confirm(action)
-    try:
-        count = data_requests.carry_out(change)
-    except DomainError as error:
-        raise CommandError(aws_problem(error, args.stage, refusals=False) or error.message) from None
+    count = data_requests.carry_out(change)
     print(done.format(count))
 
 
@@ -555,8 +527,16 @@ def _logs_to_stderr() -> Iterator[None]:
 
 
 def _execute(args: argparse.Namespace) -> None:
+    """Run the command; a domain error (content refused, a publish busy, a
+    submission not found...) is its one-line failure, as `main` prints it."""
+    from chalicelib.errors import DomainError
+
     with _logs_to_stderr():
-        args.handler(args)
+        try:
+            args.handler(args)
+        except DomainError as error:
+            problem = aws_problem(error, getattr(args, "stage", ""), refusals=False)
+            raise CommandError(problem or error.message) from None
 
 
 def main(argv: list[str] | None = None) -> int:

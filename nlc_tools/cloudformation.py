@@ -10,7 +10,10 @@ from __future__ import annotations
 import importlib.util
 import sys
 
-from chalicelib.resources import (
+from chalicelib.names import configuration_set
+from chalicelib.settings import PROJECT_DIR, Settings
+
+from .resources import (
     ALERTS_TOPIC_LOGICAL_NAME,
     CONTENT_BUCKET,
     GATEWAY_RESPONSE_HEADERS,
@@ -23,14 +26,12 @@ from chalicelib.resources import (
     TableSpec,
     alarms,
     alerts_topic,
-    configuration_set,
     dead_letter_queue,
     distribution,
     queues,
     sender_identity,
     tables,
 )
-from chalicelib.settings import PROJECT_DIR, Settings
 
 # Data outlives the stack: deleting or replacing it must never delete content
 # or submissions.

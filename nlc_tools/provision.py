@@ -10,7 +10,10 @@ import uuid
 from collections.abc import Callable
 
 from chalicelib import aws
-from chalicelib.resources import (
+from chalicelib.names import configuration_set
+from chalicelib.settings import CHALICE_CONFIG, Settings
+
+from .resources import (
     CONTENT_BUCKET,
     GATEWAY_RESPONSE_HEADERS,
     GATEWAY_RESPONSES,
@@ -22,14 +25,12 @@ from chalicelib.resources import (
     TableSpec,
     alarms,
     alerts_topic,
-    configuration_set,
     dead_letter_queue,
     distribution,
     queues,
     sender_identity,
     tables,
 )
-from chalicelib.settings import CHALICE_CONFIG, Settings
 
 Report = Callable[[str], None]
 

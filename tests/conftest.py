@@ -284,11 +284,12 @@ def stage_settings(monkeypatch):
 
 def stored_submissions() -> dict[str, dict]:
     """The submissions table's submissions, by reference, as staff see them."""
+    from chalicelib.submissions.submission import Submission
     from chalicelib.tables import submissions_table
 
     items = aws.dynamodb().scan(TableName=get_settings().submissions_table)["Items"]
     return {
-        item["reference"]["S"]: submissions_table.from_item(item).view()
+        item["reference"]["S"]: Submission(**submissions_table.from_item(item)).view()
         for item in items
         if item["pk"]["S"].startswith("submission#")
     }

@@ -9,7 +9,7 @@ from conftest import ENQUIRY, JSON, body, client_error, stored_submissions
 
 from app import app
 from chalicelib import aws
-from chalicelib.resources import SOURCE_PREFIX
+from chalicelib.names import SOURCE_PREFIX
 from chalicelib.settings import get_settings
 
 # Chalice's local mode cannot check IAM signatures and says so: API Gateway

@@ -201,7 +201,7 @@ def running_stack(state, monkeypatch) -> Iterator[Path]:
     state file as `nlc-api local` writes it."""
     from moto.server import ThreadedMotoServer
 
-    from chalicelib.content import publishing
+    from chalicelib.content.publishing import publish as publishing
     from nlc_tools.local import use_emulator
     from nlc_tools.provision import provision
 

@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from chalicelib.content.site_config import parse_site_config, sort_collection
+from chalicelib.content.eleventy.site_config import parse_site_config, sort_collection
 from tests.eleventy import build as eleventy
 
 pytestmark = pytest.mark.differential

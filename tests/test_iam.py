@@ -20,8 +20,9 @@ from conftest import body, create_distribution
 
 from app import app
 from chalicelib import aws
-from chalicelib.resources import SOURCE_PREFIX, STAGE_TAG, configuration_set, sender_identity
+from chalicelib.names import SOURCE_PREFIX, configuration_set
 from chalicelib.settings import PROJECT_DIR, Settings, get_settings, stage_environment
+from nlc_tools.resources import STAGE_TAG, sender_identity
 
 REGION = "eu-west-2"
 ACCOUNT = "123456789012"  # moto's; the policies leave the account as *

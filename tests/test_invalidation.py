@@ -12,7 +12,7 @@ import boto3
 import pytest
 from conftest import SEED_CONTENT, client_error, create_distribution
 
-from chalicelib.content import invalidation
+from chalicelib.content.publishing import invalidation
 
 PARAMETER = "/nlc/local/distribution-id"
 

@@ -9,7 +9,7 @@ import pytest
 from conftest import stored_submissions
 
 from chalicelib import observability
-from chalicelib.content import reads
+from chalicelib.content.read import reads
 
 
 def json_lines(text: str) -> list[dict]:

@@ -103,7 +103,7 @@ def test_the_document_and_pydantic_stay_off_the_cold_start():
             "boto3",
             "chalicelib.web.openapi",
             "chalicelib.submissions.intake",
-            "chalicelib.content.rendering",
+            "chalicelib.content.eleventy.rendering",
             "chalicelib.content.publishing",
         }
         & modules

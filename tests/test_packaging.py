@@ -31,14 +31,18 @@ NOT_PACKAGED = {"chalice", "boto3", "botocore"}
 MAX_PACKAGE_BYTES = 6 * 1024 * 1024
 RUNTIME = "python3.13"
 # Deploy-time code (the CLI, the local stack, provisioning and its
-# CloudFormation twin) runs on a developer's machine, never in a function.
+# CloudFormation twin, the resources' specifications) runs on a developer's
+# machine, never in a function.
 TOOLS_PACKAGE = "nlc_tools/"
 TOOLS_MODULES = {
     "chalicelib/cli.py",
     "chalicelib/local.py",
     "chalicelib/provision.py",
     "chalicelib/cloudformation.py",
+    "chalicelib/resources.py",
 }
+# What only the resources' specifications define.
+SPECIFICATIONS = (b"class TableSpec", b"class BucketSpec", b"class DistributionSpec", b"API_DISTRIBUTION =")
 
 
 def normalise(name: str) -> str:
@@ -127,10 +131,13 @@ def test_package_is_small_and_holds_only_the_app_and_its_runtime_dependencies(pr
     }
 
 
-def test_package_holds_no_cli_local_stack_or_provisioning_code(prod_package):
-    names = zipfile.ZipFile(prod_package / "deployment.zip").namelist()
+def test_package_holds_no_cli_local_stack_provisioning_code_or_resource_specifications(prod_package):
+    archive = zipfile.ZipFile(prod_package / "deployment.zip")
+    names = archive.namelist()
     assert [name for name in names if name.startswith(TOOLS_PACKAGE)] == []
     assert sorted(TOOLS_MODULES & set(names)) == []
+    modules = [name for name in names if name.startswith(("app.py", "chalicelib/")) and name.endswith(".py")]
+    assert [name for name in modules if any(spec in archive.read(name) for spec in SPECIFICATIONS)] == []
 
 
 def test_packaged_template_has_the_provisioned_resources_unchanged(prod_package):

@@ -1,4 +1,4 @@
-"""`nlc-api provision`: creates the stage's resources as resources.py defines
+"""`nlc-api provision`: creates the stage's resources as nlc_tools/resources.py defines
 them, and a second run changes nothing."""
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ import pytest
 from emulator import emulator_environment, moto_gaps_filled, running_emulator
 from moto import mock_aws
 
-from chalicelib.resources import CONTENT_BUCKET, DELIVERY_QUEUE, SUBMISSIONS_TABLE, tables
 from chalicelib.settings import PROJECT_DIR, Settings, get_settings, stage_environment
 from nlc_tools import cli
+from nlc_tools.resources import CONTENT_BUCKET, DELIVERY_QUEUE, SUBMISSIONS_TABLE, tables
 
 
 def provision_local() -> str:

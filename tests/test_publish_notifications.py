@@ -15,7 +15,7 @@ import pytest
 from build_hook import Hook
 from conftest import SEED_CONTENT, client_error
 
-from chalicelib.content import notifications
+from chalicelib.content.publishing import notifications
 
 HOOK_KEY = "a key only the build hook and SSM know"
 KEY_PARAMETER = "/nlc/local/publish-webhook-key"

@@ -16,9 +16,9 @@ from conftest import body
 from test_publishing import bucket_keys, fails, page, table_keys, write
 
 from chalicelib import aws, clock
-from chalicelib.content import lease as leases
-from chalicelib.content import publishing
-from chalicelib.resources import SOURCE_PREFIX
+from chalicelib.content.publishing import lease as leases
+from chalicelib.content.publishing import publish as publishing
+from chalicelib.names import SOURCE_PREFIX
 from chalicelib.settings import get_settings
 from chalicelib.tables import content_table
 from nlc_tools import cli

@@ -27,9 +27,9 @@ from hypothesis.stateful import (
 from test_publishing_faults import failing_writes  # noqa: F401 - a fixture
 
 from chalicelib import aws, clock
-from chalicelib.content import lease as leases
-from chalicelib.content import publishing
-from chalicelib.resources import SOURCE_PREFIX
+from chalicelib.content.publishing import lease as leases
+from chalicelib.content.publishing import publish as publishing
+from chalicelib.names import SOURCE_PREFIX
 from chalicelib.settings import PROJECT_DIR, get_settings
 from chalicelib.tables import content_table
 from nlc_tools import cli

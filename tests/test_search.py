@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from conftest import body
 
-from chalicelib.content import search
+from chalicelib.content.read import search
 
 SEED_PAGE = "/what-we-do/"
 PAST_POST = "/posts/2024-05-01-mentoring-resilience/"

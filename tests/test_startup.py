@@ -77,7 +77,7 @@ def test_before_a_snapshot_the_requests_modules_and_both_forms_are_loaded():
     assert {"email_validator", "chalicelib.submissions.intake", "chalicelib.submissions.delivery"} <= set(
         modules
     )
-    assert {"chalicelib.content.reads", "chalicelib.tables.content_table"} <= set(modules)
+    assert {"chalicelib.content.read.reads", "chalicelib.tables.content_table"} <= set(modules)
     assert built == [True, True]
 
 

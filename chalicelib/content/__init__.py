@@ -1,2 +1,6 @@
-"""The site's content: paths, front matter, rendering as Eleventy does,
-document links, publishing, and the reads behind the content routes."""
+"""The site's content, in three packages by role:
+
+- `eleventy/`: the sources rendered as Eleventy would (pure: no AWS, no tables);
+- `publishing/`: the write side, making S3 and the content table serve a set;
+- `read/`: the read path behind the content routes (imports neither of the others).
+"""

@@ -26,7 +26,7 @@ from .errors import DataRequestInvalid
 from .fields import EmailAddress
 from .intake import ADDRESS_MATCHING, email_digest, enqueue
 from .staff import table_unavailable
-from .submission import RECEIVED, RESTRICTED, iso
+from .submission import RECEIVED, RESTRICTED, Submission, iso
 
 Action = Literal["find", "export", "restrict", "lift", "erase"]
 ACTIONS: tuple[str, ...] = Action.__args__  # type: ignore[attr-defined]
@@ -73,7 +73,7 @@ def _items(email: str) -> list[dict]:
 
 def find(email: str) -> list[dict]:
     """Every submission from the address, whatever its status, as staff see them."""
-    return [submissions_table.from_item(item).view() for item in _items(email)]
+    return [Submission(**submissions_table.from_item(item)).view() for item in _items(email)]
 
 
 def export(email: str) -> dict:
@@ -81,7 +81,7 @@ def export(email: str) -> dict:
     delivery record and when it was stored and will expire."""
     submissions = []
     for item in _items(email):
-        view = submissions_table.from_item(item).view()
+        view = Submission(**submissions_table.from_item(item)).view()
         expires_at = submissions_table.expires_at(item)
         view["expires_at"] = iso(expires_at) if expires_at is not None else None
         view["restricted_from"] = submissions_table.restricted_from(item)

@@ -161,7 +161,9 @@ def claim(reference: str, statuses: tuple[str, ...], *, due_only: bool) -> tuple
         due_only=due_only,
         acknowledge=get_settings().send_acknowledgements,
     )
-    return (claimed, Claim(token, expires_at)) if isinstance(claimed, Submission) else claimed
+    if isinstance(claimed, submissions_table.Claimed):
+        return Submission(**claimed.row), Claim(token, expires_at)
+    return claimed
 
 
 # The queue's worker ---------------------------------------------------------------

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from urllib.parse import urlsplit
 
-from ..content.paths import InvalidPath, normalise_path
+from ..content.read.paths import InvalidPath, normalise_path
 from ..settings import get_settings
 from ..tables import content_table
 from .errors import FormInvalid

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 from .. import aws, clock, observability
 from ..errors import InvalidRequest, RateLimited
@@ -150,7 +150,7 @@ def _store(
     for attempt in range(STORE_ATTEMPTS):
         try:
             outcome = submissions_table.store(
-                submission,
+                asdict(submission),
                 request=token,
                 now=int(now),
                 next_attempt_at=int(now) + QUEUE_GRACE_SECONDS,

@@ -40,11 +40,11 @@ def record(detail_type: str, detail: dict) -> str | None:
     reference, copy = sent
     fails = copy == TEAM and outcome.startswith("bounced")
     try:
-        submission = submissions_table.record_mail(reference, copy, outcome, failed=FAILED if fails else None)
+        row = submissions_table.record_mail(reference, copy, outcome, failed=FAILED if fails else None)
     except aws.errors() as error:
         observability.submission_event("mail_event.not_recorded", reference, "-", error=aws.describe(error))
         raise
-    observability.submission_event(f"{copy}_{outcome.split()[0]}", reference, submission.status)
+    observability.submission_event(f"{copy}_{outcome.split()[0]}", reference, row["status"])
     if fails:
-        observability.count_failed_forward(submission.type)
+        observability.count_failed_forward(row["type"])
     return outcome

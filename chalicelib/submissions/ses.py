@@ -9,7 +9,7 @@ and only a claimed attempt, recorded before and after, may send again.
 from __future__ import annotations
 
 from .. import aws
-from ..resources import configuration_set
+from ..names import configuration_set
 from ..settings import get_settings
 from .emails import Email
 

@@ -7,7 +7,7 @@ from ..errors import InvalidRequest
 from ..tables import submissions_table
 from . import delivery
 from .errors import AlreadyForwarded, BeingSent, Restricted, SubmissionNotFound, TableUnavailable
-from .submission import FAILED, FORWARDED, RECEIVED, RESTRICTED, SPAM, STATUSES, is_reference
+from .submission import FAILED, FORWARDED, RECEIVED, RESTRICTED, SPAM, STATUSES, Submission, is_reference
 
 
 def table_unavailable(error: Exception) -> TableUnavailable:
@@ -43,6 +43,9 @@ def list_submissions(status: str) -> list[dict]:
     if status not in STATUSES:
         raise InvalidRequest(f"status must be one of {', '.join(STATUSES)}.")
     try:
-        return [submissions_table.from_item(item).view() for item in submissions_table.with_status(status)]
+        return [
+            Submission(**submissions_table.from_item(item)).view()
+            for item in submissions_table.with_status(status)
+        ]
     except aws.errors() as error:
         raise table_unavailable(error) from None

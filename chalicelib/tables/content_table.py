@@ -23,7 +23,7 @@ Publishing owns every partition above but the last two: each of its items
 carries `fp` (a fingerprint of what it holds), and pages' items `source` and
 `updated`, so a publish compares what the table holds with what the
 sources render, whatever wrote it before. Beside them, for readers and
-editors beyond a page (the section at the end), content/derived.py keeps
+editors beyond a page (the section at the end), content/publishing/derived.py keeps
 what it builds from every public page, each written only when it changed:
 
     derived           search|sitemap|atom|jsonfeed   built from every public page at publish
@@ -43,7 +43,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from .. import aws
-from ..resources import CONTENT_TABLE
+from ..names import CONTENT_TABLE_KEYS
 from ..settings import get_settings
 
 DETAIL = "-"
@@ -154,13 +154,9 @@ MAX_OBJECT_KEY_BYTES = 1024  # S3's, for the sources in the bucket
 
 
 def _key_limits() -> list[tuple[str, int]]:
-    """Each key attribute, the table's and its indexes', with its limit."""
-    limits = [(CONTENT_TABLE.partition_key, MAX_PARTITION_KEY_BYTES)]
-    limits += [(name, MAX_SORT_KEY_BYTES) for name in filter(None, [CONTENT_TABLE.sort_key])]
-    for index in CONTENT_TABLE.indexes:
-        limits.append((index.partition_key, MAX_PARTITION_KEY_BYTES))
-        limits += [(name, MAX_SORT_KEY_BYTES) for name in filter(None, [index.sort_key])]
-    return limits
+    """Each key attribute with its limit."""
+    partition, sort = CONTENT_TABLE_KEYS
+    return [(partition, MAX_PARTITION_KEY_BYTES), (sort, MAX_SORT_KEY_BYTES)]
 
 
 def _value_size(value: dict) -> int:
@@ -427,7 +423,7 @@ def lease() -> dict | None:
 
 # Search, feeds, sitemap, drafts and scheduling, list markers ------------------
 #
-# Written by publishing through content/derived.py, in the same batches as the
+# Written by publishing through content/publishing/derived.py, in the same batches as the
 # pages. A list's marker sorts after its records (after every post, so a
 # newest-first Query meets it first) and holds when the list last changed.
 

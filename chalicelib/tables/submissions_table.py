@@ -31,7 +31,6 @@ from typing import Any
 
 from .. import aws
 from ..settings import get_settings
-from ..submissions.submission import Submission
 
 DETAIL = "-"
 BY_STATUS = "by-status"
@@ -58,19 +57,24 @@ def _table() -> str:
 # Encoding ----------------------------------------------------------------------
 
 
-def to_item(submission: Submission) -> dict:
+# A submission as the table gives and takes it: its attributes, decoded (the
+# domain's Submission is built from one; tables know no domain type).
+Row = dict[str, Any]
+
+
+def to_item(row: Row) -> dict:
     item = {
-        **_submission_key(submission.reference),
-        "reference": {"S": submission.reference},
-        "type": {"S": submission.type},
-        "created_at": {"S": submission.created_at},
-        "status": {"S": submission.status},
-        "fields": {"S": json.dumps(submission.fields, ensure_ascii=False)},
-        "recipient": {"S": submission.recipient},
-        "attempts": {"N": str(submission.attempts)},
+        **_submission_key(row["reference"]),
+        "reference": {"S": row["reference"]},
+        "type": {"S": row["type"]},
+        "created_at": {"S": row["created_at"]},
+        "status": {"S": row["status"]},
+        "fields": {"S": json.dumps(row["fields"], ensure_ascii=False)},
+        "recipient": {"S": row["recipient"]},
+        "attempts": {"N": str(row["attempts"])},
     }
-    if submission.document:
-        item["document"] = {"S": json.dumps(submission.document, ensure_ascii=False)}
+    if row.get("document"):
+        item["document"] = {"S": json.dumps(row["document"], ensure_ascii=False)}
     return item
 
 
@@ -87,11 +91,11 @@ def _email_attributes(email: EmailDigest) -> dict:
     return {"email_digest": {"S": email.value}, "email_match": {"S": email.version}}
 
 
-def from_item(item: dict) -> Submission:
+def from_item(item: dict) -> Row:
     def text(name: str) -> str | None:
         return item[name]["S"] if name in item else None
 
-    return Submission(
+    return dict(
         reference=item["reference"]["S"],
         type=item["type"]["S"],
         created_at=item["created_at"]["S"],
@@ -177,7 +181,7 @@ def _idempotency_key(kind: str, key_digest: str) -> dict:
 
 
 def store(
-    submission: Submission,
+    submission: Row,
     *,
     request: str,
     now: int,
@@ -243,8 +247,8 @@ def store(
                 "Put": {
                     "TableName": _table(),
                     "Item": {
-                        **_idempotency_key(submission.type, key_digest),
-                        "reference": {"S": submission.reference},
+                        **_idempotency_key(submission["type"], key_digest),
+                        "reference": {"S": submission["reference"]},
                         "request": {"S": request_digest},
                         "expires_at": {"N": str(idempotency_expires_at)},
                     },
@@ -297,6 +301,13 @@ def stored_by(reference: str, request: str) -> bool:
 # Claims: one sender at a time ----------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Claimed:
+    """A submission claimed for sending: its row."""
+
+    row: Row
+
+
 def claim(
     reference: str,
     *,
@@ -306,7 +317,7 @@ def claim(
     statuses: tuple[str, ...],
     due_only: bool,
     acknowledge: bool,
-) -> Submission | dict:
+) -> Claimed | dict:
     """Claim a submission for sending with one conditional write: the
     submission, claimed; or, if someone else holds it or its status does not
     allow sending, the item as it stands (empty if there is none).
@@ -348,7 +359,7 @@ def claim(
         if aws.error_code(error) != "ConditionalCheckFailedException":
             raise
         return dict(error.response.get("Item", {}))
-    return from_item(response["Attributes"])
+    return Claimed(from_item(response["Attributes"]))
 
 
 def release(reference: str, claim: str, changes: dict[str, Any]) -> None:
@@ -548,7 +559,7 @@ def message(message_id: str) -> tuple[str, str] | None:
     return (item["reference"]["S"], item["copy"]["S"]) if item else None
 
 
-def record_mail(reference: str, copy: str, outcome: str, *, failed: str | None) -> Submission:
+def record_mail(reference: str, copy: str, outcome: str, *, failed: str | None) -> Row:
     """Record what SES said of one of a submission's emails; with `failed`,
     make that its status, the outcome its last error. Returns the submission."""
     names = {"#mail": f"{copy}_mail"}

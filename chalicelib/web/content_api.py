@@ -12,16 +12,14 @@ from typing import TYPE_CHECKING, Any
 
 from chalice.app import Response
 
-from .errors import JSON, ApiBlueprint
+from .errors import ApiBlueprint
+from .media_types import ATOM, JSON, JSON_FEED, XML
 from .responses import cacheable, content_redirect, query_param
 
 if TYPE_CHECKING:
-    from ..content.reads import Found
+    from ..content.read.reads import Found
 
 content_api = ApiBlueprint(__name__)
-ATOM = "application/atom+xml"
-JSON_FEED = "application/feed+json"
-XML = "application/xml"
 
 
 def _query(name: str) -> str | None:
@@ -40,7 +38,7 @@ def _read(path: str) -> Callable[..., Any]:
 
 def _reads() -> ModuleType:
     """The content reads, imported by a content route's first request."""
-    from ..content import reads
+    from ..content.read import reads
 
     return reads
 
@@ -101,23 +99,17 @@ def search() -> Response:
 
 @_read("/feed.xml")
 def atom_feed() -> Response:
-    from ..tables import content_table
-
-    return _answer(_reads().derived_text(content_table.ATOM_FEED), ATOM)
+    return _answer(_reads().atom_feed(), ATOM)
 
 
 @_read("/feed.json")
 def json_feed() -> Response:
-    from ..tables import content_table
-
-    return _answer(_reads().derived_text(content_table.JSON_FEED), JSON_FEED)
+    return _answer(_reads().json_feed(), JSON_FEED)
 
 
 @_read("/sitemap.xml")
 def sitemap() -> Response:
-    from ..tables import content_table
-
-    return _answer(_reads().derived_text(content_table.SITEMAP), XML)
+    return _answer(_reads().sitemap(), XML)
 
 
 @_read("/openapi.json")

@@ -12,8 +12,7 @@ from chalice.app import Blueprint, ChaliceUnhandledError, Response
 
 from ..errors import Conflict, DomainError, InvalidRequest, NotFound, RateLimited, Refused, Unavailable
 from ..json_text import dumps
-
-JSON = "application/json"
+from .media_types import JSON
 
 _STATUS: tuple[tuple[type[DomainError], int], ...] = (
     (InvalidRequest, 400),

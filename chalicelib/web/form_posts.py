@@ -30,10 +30,8 @@ from ..json_text import dumps
 from ..origin_secret import ORIGIN_VERIFY_HEADER, VIEWER_ADDRESS_HEADER, matches
 from ..settings import get_settings
 from .errors import ApiError
+from .media_types import FORM, HTML, JSON, MULTIPART
 
-JSON = "application/json"
-FORM = "application/x-www-form-urlencoded"
-MULTIPART = "multipart/form-data"
 FORM_POSTS = (FORM, MULTIPART)
 # 5,000 characters of message are up to 45 KB once form-encoded (a CJK
 # character becomes %XX%XX%XX), with room to spare for the other fields.
@@ -54,7 +52,7 @@ def _is_form_post(request: Request) -> bool:
 
 
 def wants_html(request: Request) -> bool:
-    return _is_form_post(request) and "text/html" in request.headers.get("accept", "")
+    return _is_form_post(request) and HTML in request.headers.get("accept", "")
 
 
 def client_ip(request: Request) -> str:
@@ -205,7 +203,7 @@ def accepted(request: Request, reference: str) -> Response:
     return Response(
         body=dumps({"reference": reference, "status": "received"}),
         status_code=202,
-        headers={"Content-Type": "application/json", "Cache-Control": "no-store"},
+        headers={"Content-Type": JSON, "Cache-Control": "no-store"},
     )
 
 
@@ -224,7 +222,7 @@ def rejected(request: Request, error: ApiError) -> Response:
         status_code=error.status,
         headers={
             **error.headers,
-            "Content-Type": "text/html; charset=utf-8",
+            "Content-Type": f"{HTML}; charset=utf-8",
             "Cache-Control": "no-store",
             "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'",
         },

@@ -9,13 +9,14 @@ from chalice.app import Blueprint, Response
 from ..errors import DomainError
 from . import form_posts
 from .errors import ApiError, api_error
+from .media_types import JSON
 from .middleware import note_reference
 from .responses import preflight
 
 forms_api = Blueprint(__name__)
 
 # The site's forms post JSON from scripts, or the form itself without JavaScript.
-FORM_CONTENT_TYPES = [form_posts.JSON, *form_posts.FORM_POSTS]
+FORM_CONTENT_TYPES = [JSON, *form_posts.FORM_POSTS]
 
 
 def _submit(kind: str) -> Response:

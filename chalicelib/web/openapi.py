@@ -2,8 +2,8 @@
 
 Request bodies and records are the pydantic models that validate requests
 (submissions/fields.py) and build the records publishing stores
-(content/records.py), so the document cannot drift from what the API does;
-the list wrappers below follow content/reads.py's responses, which the
+(content/read/records.py), so the document cannot drift from what the API does;
+the list wrappers below follow content/read/reads.py's responses, which the
 schemathesis run checks. Imported
 by GET /openapi.json only: pydantic stays off every other cold start.
 """
@@ -16,17 +16,15 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.json_schema import models_json_schema
 
-from ..content.reads import POSTS_PAGE_DEFAULT, POSTS_PAGE_MAX, SEARCH_DEFAULT, SEARCH_MAX
-from ..content.records import DocumentRecord, PageRecord, PageSummary, PostRecord, PostSummary
-from ..content.search import MAX_QUERY_LENGTH
+from ..content.read.reads import POSTS_PAGE_DEFAULT, POSTS_PAGE_MAX, SEARCH_DEFAULT, SEARCH_MAX
+from ..content.read.records import DocumentRecord, PageRecord, PageSummary, PostRecord, PostSummary
+from ..content.read.search import MAX_QUERY_LENGTH
 from ..submissions.fields import AccessibleFormatRequest, EnquiryRequest
-from .content_api import ATOM, JSON_FEED, XML
 from .forms_api import FORM_CONTENT_TYPES
+from .media_types import ATOM, HTML, JSON, JSON_FEED, XML
 
 TITLE = "National Leadership Centre content and enquiries API"
 VERSION = "1.0.0"
-JSON = "application/json"
-HTML = "text/html"
 
 
 # The shapes around the records -------------------------------------------------

@@ -11,7 +11,8 @@ from chalice.app import Request, Response
 
 from ..json_text import dumps
 from ..settings import get_settings
-from .errors import JSON, error_response
+from .errors import error_response
+from .media_types import JSON
 
 
 def query_param(request: Request, name: str) -> str | None:

@@ -15,10 +15,21 @@ staff = IAMAuthorizer()
 
 @staff_api.route("/admin/publish", methods=["POST"], authorizer=staff)
 def admin_publish() -> Response:
-    from ..content import publishing
+    from ..content.publishing import publish
 
     identity = (staff_api.current_request.context or {}).get("identity") or {}
-    return private(publishing.reindex_for_staff(identity.get("userArn")))
+    caller = identity.get("userArn")
+    by = f"POST /admin/publish ({caller})" if caller else "POST /admin/publish"
+    summary = publish.reindex(publish.Origin(by=by))
+    return private(
+        {
+            "created": summary.created,
+            "updated": summary.updated,
+            "deleted": summary.deleted,
+            "unchanged": summary.unchanged,
+            "warnings": summary.warnings,
+        }
+    )
 
 
 @staff_api.route("/admin/submissions", methods=["GET"], authorizer=staff)
@@ -40,7 +51,7 @@ def admin_retry_submission(reference: str) -> Response:
 @staff_api.route("/admin/preview", methods=["GET"], authorizer=staff)
 def admin_preview() -> Response:
     """A draft or scheduled page, as it will be served once public."""
-    from ..content import reads
+    from ..content.read import reads
 
     return private(reads.preview(query_param(staff_api.current_request, "path")))
 

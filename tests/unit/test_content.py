@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib.content.documents import find_documents
-from chalicelib.content.engines import anchor_slug
-from chalicelib.content.paths import InvalidPath, is_slug, normalise_path
+from chalicelib.content.eleventy.documents import find_documents
+from chalicelib.content.eleventy.engines import anchor_slug
+from chalicelib.content.read.paths import InvalidPath, is_slug, normalise_path
 
 
 @pytest.mark.parametrize(

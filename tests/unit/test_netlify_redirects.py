@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from chalicelib.content.netlify_redirects import (
+from chalicelib.content.eleventy.netlify_redirects import (
     PrefixRedirect,
     parse_netlify_toml,
     parse_redirects_file,

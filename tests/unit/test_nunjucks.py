@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from chalicelib.content.nunjucks import TemplateProblem, render_nunjucks
+from chalicelib.content.eleventy.nunjucks import TemplateProblem, render_nunjucks
 
 
 def render(source: str, **context) -> str:

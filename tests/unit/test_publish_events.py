@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from chalicelib.content.notifications import DETAIL_TYPE, MAX_EVENTS_BYTES, SOURCE, event_details
+from chalicelib.content.publishing.notifications import DETAIL_TYPE, MAX_EVENTS_BYTES, SOURCE, event_details
 
 
 def entry_bytes(detail: dict) -> int:

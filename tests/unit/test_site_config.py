@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from chalicelib.content.problems import ContentInvalid
-from chalicelib.content.site_config import (
+from chalicelib.content.eleventy.problems import ContentInvalid
+from chalicelib.content.eleventy.site_config import (
     Collection,
     MarkdownOptions,
     SiteConfig,

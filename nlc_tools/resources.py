@@ -1,14 +1,16 @@
 """Definitions of the bucket, tables and queue: the single source for
-provisioning, the local stack, the tests and the CloudFormation template."""
+provisioning, the local stack, the tests and the CloudFormation template.
+Deploy-time only: the names the functions need too are in chalicelib/names.py."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
 
-from .observability import CONTENT_REJECTED, FAILED_FORWARDS, METRICS_NAMESPACE
-from .origin_secret import ORIGIN_VERIFY_HEADER, VIEWER_ADDRESS_HEADER
-from .settings import Settings
+from chalicelib.names import CONTENT_TABLE_KEYS
+from chalicelib.observability import CONTENT_REJECTED, FAILED_FORWARDS, METRICS_NAMESPACE
+from chalicelib.origin_secret import ORIGIN_VERIFY_HEADER, VIEWER_ADDRESS_HEADER
+from chalicelib.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -61,7 +63,9 @@ class TableSpec:
 
 # Every content read is one GetItem or one Query on (pk, sk): see storage.py
 # for the item layout.
-CONTENT_TABLE = TableSpec(logical_name="ContentTable", partition_key="pk", sort_key="sk")
+CONTENT_TABLE = TableSpec(
+    logical_name="ContentTable", partition_key=CONTENT_TABLE_KEYS[0], sort_key=CONTENT_TABLE_KEYS[1]
+)
 
 # Submissions, rate-limit counters and idempotency records (see submissions.py
 # for the item layout). Only submissions carry `status` and `email_digest`, so
@@ -137,10 +141,6 @@ DELIVERY_QUEUE = QueueSpec(logical_name="DeliveryQueue", visibility_timeout=6 * 
 def queues(settings: Settings) -> dict[str, QueueSpec]:
     """Each queue of a stage, by its name in that stage."""
     return {settings.delivery_queue: DELIVERY_QUEUE}
-
-
-# Markdown sources live under this prefix in the content bucket.
-SOURCE_PREFIX = "content/"
 
 
 @dataclass(frozen=True)
@@ -281,10 +281,6 @@ class MailEventsSpec:
 
 
 MAIL_EVENTS = MailEventsSpec(logical_name="MailEvents")
-
-
-def configuration_set(settings: Settings) -> str:
-    return f"nlc-{settings.stage}-mail"
 
 
 # CloudFront in front of the API ----------------------------------------------------

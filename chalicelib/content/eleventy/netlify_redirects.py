@@ -29,7 +29,7 @@ import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from .paths import InvalidPath, normalise_path
+from ..read.paths import InvalidPath, normalise_path
 
 NETLIFY_TOML = "netlify.toml"
 REDIRECTS_FILE = "_redirects"

@@ -9,6 +9,9 @@ from typing import Any
 # A record holds at most 400 KB (DynamoDB's item limit); a source file this
 # large cannot render into one, and reading it would cost for nothing.
 MAX_SOURCE_BYTES = 1024 * 1024
+# What one derived record (search index, feed, sitemap) may hold, leaving
+# room for its keys and attribute names in DynamoDB's 400 KB.
+MAX_RECORD_BYTES = 380 * 1024
 # Front matter as YAML builds it, aliases expanded: far more than any page's
 # data, far less than a billion laughs.
 MAX_FRONT_MATTER_VALUES = 20_000

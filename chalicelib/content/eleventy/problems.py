@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ...errors import Refused
+
 
 @dataclass(frozen=True)
 class ContentError:
@@ -18,7 +20,11 @@ class ContentError:
         return f"{where}: {self.field + ': ' if self.field else ''}{self.message}"
 
 
-class ContentInvalid(Exception):
+class ContentInvalid(Refused):
+    """Files that do not render; each problem names its file."""
+
+    code = "content_invalid"
+
     def __init__(self, errors: list[ContentError]) -> None:
         super().__init__(f"{len(errors)} content error(s)")
         self.errors = errors

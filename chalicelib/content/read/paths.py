@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from urllib.parse import unquote
 
-from ..errors import InvalidRequest
+from ...errors import InvalidRequest
 
 MAX_PATH_LENGTH = 1024
 SLUG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._~-]{0,199}$")

@@ -8,7 +8,7 @@ from html.parser import HTMLParser
 from pathlib import PurePosixPath
 from urllib.parse import urlparse
 
-from .records import DocumentLink
+from ..read.records import DocumentLink
 
 DOCUMENT_TYPES = (
     "pdf", "doc", "docx", "odt", "ods", "odp", "rtf", "txt", "epub",

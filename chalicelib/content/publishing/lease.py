@@ -17,9 +17,9 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from .. import clock
-from ..errors import Conflict
-from ..tables import content_table
+from ... import clock
+from ...errors import Conflict, Unavailable
+from ...tables import content_table
 
 # Longer than the indexing function's timeout (300 s), so a function that
 # timed out frees the lease soon after; a holder renews it between steps.
@@ -34,8 +34,11 @@ class PublishBusy(Conflict):
     code = "publish_in_progress"
 
 
-class LeaseLost(Exception):
+class LeaseLost(Unavailable):
     """The lease expired and another publish took it: stop writing."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, retry_after=5)
 
 
 def _pause(seconds: float) -> None:

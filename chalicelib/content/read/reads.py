@@ -13,11 +13,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from .. import aws, observability
-from ..errors import InvalidRequest, NotFound, Unavailable
-from ..json_text import dumps
-from ..settings import get_settings
-from ..tables import content_table
+from ... import aws, observability
+from ...errors import InvalidRequest, NotFound, Unavailable
+from ...json_text import dumps
+from ...settings import get_settings
+from ...tables import content_table
 from .paths import CONTROL, is_slug, normalise_path
 from .summaries import summary_of
 
@@ -199,7 +199,19 @@ def search(raw_query: str | None, raw_limit: str | None) -> Found:
     )
 
 
-def derived_text(name: str) -> Found:
+def atom_feed() -> Found:
+    return _derived_text(content_table.ATOM_FEED)
+
+
+def json_feed() -> Found:
+    return _derived_text(content_table.JSON_FEED)
+
+
+def sitemap() -> Found:
+    return _derived_text(content_table.SITEMAP)
+
+
+def _derived_text(name: str) -> Found:
     """A feed or the sitemap, as the last publish built it."""
     with _reading():
         stored = content_table.get(content_table.derived_key(name))

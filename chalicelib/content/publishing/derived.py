@@ -7,10 +7,7 @@ page writes staff's preview record instead of its public items, and the
 records here are rebuilt from the public pages and join the publish's
 writes. Like the pages, they are written only when they change.
 
-Scheduled pages go live with no republish by hand: every few minutes
-`publish_due` looks for one whose time has come (one Query) and, if there is
-one, re-indexes from the bucket, as the upload handler does, so it goes live
-exactly as a publish would make it.
+Pure: what the table holds and the site's URL are passed in.
 """
 
 from __future__ import annotations
@@ -21,15 +18,14 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from .. import clock
-from ..json_text import dumps
-from ..settings import get_settings
-from ..tables import content_table
-from . import feeds, search, visibility
+from ...json_text import dumps
+from ...tables import content_table
+from ..eleventy.limits import MAX_RECORD_BYTES
+from ..read import search
+from . import feeds, visibility
 
 if TYPE_CHECKING:
-    from .publishing import Summary
-    from .rendering import RenderedPage
+    from ..eleventy.rendering import RenderedPage
 
 Report = Callable[[str], None]
 # A hidden page's fingerprint differs from its public one, so the publish
@@ -67,12 +63,13 @@ class Publication:
             items.append(content_table.item(content_table.pending_key(visibility.utc_text(due), page.source)))
         return items
 
-    def records(self, updated_at: str, report: Report) -> tuple[list[dict], list[content_table.Key]]:
-        """The derived items that changed since the last publish, to put and delete."""
-        from .publishing import MAX_RECORD_BYTES
-
+    def records(
+        self, updated_at: str, stored_changes: dict[str, dict], site_url: str, report: Report
+    ) -> tuple[list[dict], list[content_table.Key]]:
+        """The derived items that changed since the last publish (the
+        `changes` partition as stored), to put and delete."""
         public = [page for page in self.pages if self.is_public(page)]
-        changes = _Changes(content_table.read_partition(content_table.CHANGES), updated_at)
+        changes = _Changes(stored_changes, updated_at)
         modified = {page.source: changes.page(page) for page in public}
         for pk, members in _lists(public).items():
             if changes.subject(f"list#{pk}", _digest(sorted(members))):
@@ -88,7 +85,7 @@ class Publication:
         listed = sorted(
             (page for page in public if page.path and page.listed), key=lambda page: page.path or ""
         )
-        for name, body in self._bodies(listed, modified, MAX_RECORD_BYTES, report).items():
+        for name, body in self._bodies(listed, modified, site_url, MAX_RECORD_BYTES, report).items():
             fingerprint = hashlib.sha256(body).hexdigest()[:32]
             if changes.subject(f"record#{name}", fingerprint):
                 changes.puts.append(
@@ -100,10 +97,9 @@ class Publication:
 
     @staticmethod
     def _bodies(
-        listed: list[RenderedPage], modified: dict[str, str], max_bytes: int, report: Report
+        listed: list[RenderedPage], modified: dict[str, str], site_url: str, max_bytes: int, report: Report
     ) -> dict[str, bytes]:
         """Each derived record, compressed, trimmed to what one item holds."""
-        site_url = get_settings().site_url
         index = search.build(
             [
                 search.Document(
@@ -215,16 +211,3 @@ def _compressed(build: Callable[[int], bytes]) -> Callable[[int], bytes]:
 
 def _digest(parts: list[str]) -> str:
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:32]
-
-
-# The scheduled go-live ---------------------------------------------------------------
-
-
-def publish_due(report: Report = print) -> Summary | None:
-    """Make every scheduled page whose time has come public, as a publish
-    would. One Query when none is due."""
-    if not content_table.any_pending_due(visibility.utc_text(clock.now())):
-        return None
-    from . import publishing
-
-    return publishing.publish_scheduled(report)

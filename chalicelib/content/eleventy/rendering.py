@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Any, Literal
 
+from ..read.paths import InvalidPath, normalise_path
+from ..read.records import PageRecord, PostRecord
 from .documents import find_documents, text_of
 from .engines import Engines, chain_for
 from .front_matter import (
@@ -38,9 +40,7 @@ from .front_matter import (
     validate,
 )
 from .netlify_redirects import RedirectPlan, resolve_site_redirects
-from .paths import InvalidPath, normalise_path
 from .problems import ContentError, ContentInvalid
-from .records import PageRecord, PostRecord
 from .site_config import SiteConfig, load_site_config, sort_collection
 from .sources import SITE_FILES, classify, engine_of
 

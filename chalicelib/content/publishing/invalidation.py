@@ -41,9 +41,9 @@ import hashlib
 from collections.abc import Iterable
 from urllib.parse import quote
 
-from .. import aws
-from ..settings import get_settings
-from ..tables import content_table
+from ... import aws
+from ...settings import get_settings
+from ...tables import content_table
 from . import notifications
 
 # CloudFront's limits on invalidations in progress at once: 3,000 paths,
@@ -52,16 +52,31 @@ MAX_PATHS = 3000
 MAX_WILDCARDS = 15
 EVERYTHING = "/*"
 
+# Each content route CloudFront caches, with the invalidation paths of its
+# answers ({slug} or {tag} filled from the record's name). tests check these
+# against the app's own routes, so a new cached route cannot be left out.
+ROUTE_PATHS: dict[str, tuple[str, ...]] = {
+    "/content": ("/content*",),
+    "/pages": ("/pages",),
+    "/pages/{slug}": ("/pages/{slug}",),
+    "/posts": ("/posts", "/posts?*"),
+    "/posts/{slug}": ("/posts/{slug}",),
+    "/collections/{tag}": ("/collections/{tag}", "/collections/{tag}?include=html"),
+    "/documents": ("/documents",),
+    "/search": ("/search*",),
+    "/feed.xml": ("/feed.xml",),
+    "/feed.json": ("/feed.json",),
+    "/sitemap.xml": ("/sitemap.xml",),
+}
+# Cached routes whose answers no publish changes.
+UNCHANGED_BY_PUBLISH = ("/health", "/openapi.json")
+# The route answering each list and derived record.
+_LISTS = {content_table.PAGES: "/pages", content_table.POSTS: "/posts", content_table.DOCUMENTS: "/documents"}
 _DERIVED = {
-    content_table.SEARCH_INDEX: "/search*",
+    content_table.SEARCH_INDEX: "/search",
     content_table.ATOM_FEED: "/feed.xml",
     content_table.JSON_FEED: "/feed.json",
     content_table.SITEMAP: "/sitemap.xml",
-}
-_LISTS = {
-    content_table.PAGES: ("/pages",),
-    content_table.POSTS: ("/posts", "/posts?*"),
-    content_table.DOCUMENTS: ("/documents",),
 }
 
 
@@ -70,18 +85,25 @@ def _segment(name: str) -> str:
     return quote(name, safe="-._~!$&'()+,;=:@")
 
 
+def route_of(kind: str, name: str) -> str | None:
+    """The route answering one record (content_table.record_of)."""
+    if kind in ("path", "redirects"):
+        return "/content"
+    if kind in ("page", "post"):
+        return f"/{kind}s/{{slug}}"
+    if kind == "collection":
+        return "/collections/{tag}"
+    routes = {"list": _LISTS, "derived": _DERIVED}.get(kind, {})
+    return routes.get(name)
+
+
 def answers(kind: str, name: str) -> tuple[str, ...]:
     """The invalidation paths of one record (content_table.record_of)."""
-    if kind in ("path", "redirects"):
-        return ("/content*",)
-    if kind in ("page", "post"):
-        return (f"/{kind}s/{_segment(name)}",)
-    if kind == "list":
-        return _LISTS[name]
-    if kind == "collection":
-        path = f"/collections/{_segment(name)}"
-        return (path, path + "?include=html")
-    return (_DERIVED[name],) if kind == "derived" and name in _DERIVED else ()
+    route = route_of(kind, name)
+    if route is None:
+        return ()
+    segment = _segment(name)
+    return tuple(path.replace("{slug}", segment).replace("{tag}", segment) for path in ROUTE_PATHS[route])
 
 
 def paths(keys: Iterable[content_table.Key]) -> list[str]:

@@ -7,7 +7,7 @@ import datetime as dt
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .rendering import RenderedPage
+    from ..eleventy.rendering import RenderedPage
 
 
 def is_draft(page: RenderedPage) -> bool:

@@ -16,9 +16,9 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 
-from .. import aws, observability
-from ..json_text import dumps
-from ..settings import get_settings
+from ... import aws, observability
+from ...json_text import dumps
+from ...settings import get_settings
 
 SOURCE = "nlc.content"
 DETAIL_TYPE = "Content published"
