@@ -7,7 +7,7 @@ imports it before the app's own modules) until the first event is answered:
 a cold start allocates hundreds of thousands of objects that live as long as
 the process (modules, classes, the forms' models, botocore's service
 models), and each collection on the way walks them all again for nothing
-(README "Performance" has the figures). Once the first event is answered,
+(docs/performance.md has the figures). Once the first event is answered,
 what the cold start made is frozen, kept out of every later collection, and
 the collector is on again: freezing spares the first collection walking all
 of it, at the cost of keeping the cold start's few hundred objects of cyclic

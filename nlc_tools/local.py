@@ -236,6 +236,17 @@ class LocalStackError(Exception):
     """Something stops the local stack before it starts: said in one line."""
 
 
+def unstyled_site_note(frontend: Path = GOVUK_FRONTEND) -> str | None:
+    """One line saying how to install GOV.UK Frontend, if the example site
+    would be served without it (its styles, fonts and scripts); else None."""
+    if frontend.is_dir():
+        return None
+    return (
+        "  note: GOV.UK Frontend is not installed, so the example site is unstyled: "
+        "run `npm ci --prefix examples/website` (`make run` does)"
+    )
+
+
 def check_ports_free(ports: dict[str, int]) -> None:
     """Stop before any work if a port the stack needs is taken (0 is any free port)."""
     taken = [number for number in ports.values() if number]
@@ -363,6 +374,9 @@ def run_local_stack(
             print(
                 f"  note: {site_url} is not in NLC_SITE_ORIGINS, so its pages cannot read the API", flush=True
             )
+        unstyled = unstyled_site_note()
+        if unstyled:
+            print(unstyled, flush=True)
     server = create_api_server(port)
     # Chalice has imported app.py: its event handlers, as Lambda would call them.
     run_delivery_worker(sys.modules["app"], settings.delivery_queue)

@@ -317,6 +317,25 @@ def submissions_clock(monkeypatch):
     return moved
 
 
+# The preflight ------------------------------------------------------------------
+
+# Every check `nlc-api doctor` makes, in its order.
+DOCTOR_CHECKS = [
+    "ses-production-access",
+    "sender-identity",
+    "configuration-set-events",
+    "alerts-subscribed",
+    "functions-deployed",
+    "queue-subscription",
+    "schedules-enabled",
+    "bucket-versioning",
+    "point-in-time-recovery",
+    "distribution",
+    "webhook-secret",
+    "failed-submissions",
+]
+
+
 # Drafts, scheduling, search and feeds ------------------------------------------
 
 FUTURE = "2099-01-04T09:00:00Z"
@@ -372,6 +391,51 @@ def worker(client):
         return handled
 
     return drain
+
+
+class Killed(BaseException):
+    """A sender's process killed mid-call (kill -9): nothing of it runs on."""
+
+
+@pytest.fixture
+def send_events(fake_aws, client):
+    """SES's Send events, which the configuration set of a deployed stage
+    sends through EventBridge to `ses_events` once SES has taken an email
+    (the local stage's set has none): each send's event waits in
+    `send_events.pending` until `send_events.deliver()` hands them over."""
+    from chalicelib import clock
+    from chalicelib.submissions.submission import iso
+
+    class SendEvents:
+        def __init__(self) -> None:
+            self.pending: list[dict] = []
+
+        def deliver(self) -> None:
+            while self.pending:
+                detail = self.pending.pop(0)
+                event = client.events.generate_cw_event(
+                    source="aws.ses", detail_type="Email Sent", detail=detail, resources=[]
+                )
+                client.lambda_.invoke("ses_events", event)
+
+    events = SendEvents()
+
+    def sent(call, response) -> None:
+        if call != ("SESv2", "SendEmail"):
+            return
+        tags = {tag["Name"]: [tag["Value"]] for tag in call.params.get("EmailTags", [])}
+        tags["ses:configuration-set"] = [call.params["ConfigurationSetName"]]
+        mail = {
+            "timestamp": iso(clock.now()),
+            "source": call.params["FromEmailAddress"],
+            "messageId": response["MessageId"],
+            "destination": call.params["Destination"]["ToAddresses"],
+            "tags": tags,
+        }
+        events.pending.append({"eventType": "Send", "mail": mail, "send": {}})
+
+    fake_aws.after_call.append(sent)
+    return events
 
 
 def team_copies(outbox: list[dict], reference: str) -> list[dict]:

@@ -5,7 +5,8 @@ is never changed to suit the emulator):
 - moto stores a bucket's EventBridge notification but leaves it out of
   GetBucketNotificationConfiguration, which real S3 returns;
 - moto imports REST APIs only as OpenAPI 3, while Chalice deploys Swagger 2.0;
-- moto has no CloudFront cache or origin request policies.
+- moto has no CloudFront cache or origin request policies;
+- moto cannot add a client id to an IAM OIDC provider.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from typing import Any
 from moto.apigateway.models import APIGatewayBackend
 from moto.cloudfront import urls as cloudfront_urls
 from moto.cloudfront.responses import CloudFrontResponse
-from moto.core.responses import ActionResult
+from moto.core.responses import ActionResult, EmptyResult
+from moto.iam.responses import IamResponse
 from moto.s3.responses import S3Response
 from moto.server import ThreadedMotoServer
 from moto.sesv2 import urls as sesv2_urls
@@ -180,6 +182,13 @@ _CLOUDFRONT_POLICY_PATHS = tuple(
 )
 
 
+def _add_client_id_to_open_id_connect_provider(self: IamResponse) -> EmptyResult:
+    provider = self.backend.get_open_id_connect_provider(self._get_param("OpenIDConnectProviderArn"))
+    if self._get_param("ClientID") not in provider.client_id_list:
+        provider.client_id_list.append(self._get_param("ClientID"))
+    return EmptyResult()
+
+
 @contextlib.contextmanager
 def moto_gaps_filled() -> Iterator[None]:
     patches = [
@@ -198,6 +207,7 @@ def moto_gaps_filled() -> Iterator[None]:
         for name, method in _CLOUDFRONT_POLICY_METHODS.items():
             setattr(CloudFrontResponse, name, method)
         cloudfront_urls.url_paths.update(dict.fromkeys(_CLOUDFRONT_POLICY_PATHS, CloudFrontResponse.dispatch))
+        IamResponse.add_client_id_to_open_id_connect_provider = _add_client_id_to_open_id_connect_provider
         yield
     finally:
         for owner, name, original in originals:
@@ -210,6 +220,7 @@ def moto_gaps_filled() -> Iterator[None]:
             delattr(CloudFrontResponse, name)
         for path in _CLOUDFRONT_POLICY_PATHS:
             cloudfront_urls.url_paths.pop(path, None)
+        del IamResponse.add_client_id_to_open_id_connect_provider
 
 
 @contextlib.contextmanager

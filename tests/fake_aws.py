@@ -1,6 +1,6 @@
 """The tests' AWS: moto in this process, behind one patch of botocore's API
-call that records every call, injects faults and keeps the emails SES was
-given. The emulator is provisioned once per run; before each test moto is
+call that records every call, injects faults, keeps the emails SES was
+given and applies DynamoDB's transaction tokens as DynamoDB does. The emulator is provisioned once per run; before each test moto is
 put back to that state from a snapshot instead of being provisioned again.
 """
 
@@ -23,6 +23,7 @@ from moto.core.base_backend import BackendDict
 from moto.core.model_instances import reset_model_data
 from moto.ses.models import ses_backends
 
+from chalicelib import clock
 from chalicelib.settings import get_settings
 
 
@@ -79,8 +80,17 @@ class FakeAws:
         self.outbox: list[dict[str, Any]] = []
         # Run as each call starts, before any fault: (call) -> None.
         self.before_call: list[Callable[[Call], None]] = []
+        # Run once AWS has carried a call out, even if its answer is then
+        # lost: (call, response) -> None.
+        self.after_call: list[Callable[[Call, dict[str, Any]], None]] = []
         # Whether moto may hold anything since the last snapshot was put back.
         self.touched = False
+        # DynamoDB's transaction tokens: when each was applied, and with what.
+        self.tokens: dict[str, tuple[float, dict[str, Any]]] = {}
+        # One call at a time reaches moto, so that each is atomic as AWS
+        # makes it (a conditional write above all) when tests run senders
+        # in threads; hooks run outside it.
+        self.one_at_a_time = threading.Lock()
 
     def fail(
         self,
@@ -118,9 +128,18 @@ class FakeAws:
         fault = self._fault_for(call)
         if fault is not None and not fault.lost_answer:
             raise fault.error
-        response = make_api_call(client, operation, params)
+        with self.one_at_a_time:
+            replayed = self._replayed_transaction(client, call)
+            if replayed is not None:
+                return replayed
+            response = make_api_call(client, operation, params)
+        if call == ("DynamoDB", "TransactWriteItems") and "ClientRequestToken" in params:
+            self.tokens[params["ClientRequestToken"]] = (clock.now(), params)
+            response["ConsumedCapacity"] = response.get("ConsumedCapacity") or _write_capacity(params)
         if call == ("SESv2", "SendEmail"):
             self.outbox.append(_email_as_sent(client.meta.region_name, params))
+        for after in list(self.after_call):
+            after(call, response)
         if fault is not None:
             raise fault.error
         return response
@@ -129,6 +148,56 @@ class FakeAws:
         if call[1] in self.failing:
             return Fault(self.failing[call[1]])
         return next((fault for fault in self.faults if fault.takes(call)), None)
+
+    def _replayed_transaction(self, client: Any, call: Call) -> dict[str, Any] | None:
+        """DynamoDB's answer to a transaction whose ClientRequestToken it
+        applied within the last ten minutes (moto ignores tokens): the same
+        arguments succeed, reading but writing nothing; others are refused.
+        None for a transaction to carry out."""
+        token = call.params.get("ClientRequestToken")
+        if call != ("DynamoDB", "TransactWriteItems") or token not in self.tokens:
+            return None
+        applied_at, params = self.tokens[token]
+        if clock.now() - applied_at >= TOKEN_SECONDS:
+            return None
+        if params != call.params:
+            raise client.exceptions.from_code("IdempotentParameterMismatchException")(
+                {
+                    "Error": {"Code": "IdempotentParameterMismatchException", "Message": "token reused"},
+                    "ResponseMetadata": {"HTTPStatusCode": 400},
+                },
+                "TransactWriteItems",
+            )
+        answer: dict[str, Any] = {"ResponseMetadata": {"HTTPStatusCode": 200}}
+        if call.params.get("ReturnConsumedCapacity", "NONE") != "NONE":
+            answer["ConsumedCapacity"] = [
+                {"TableName": name, "CapacityUnits": units, "ReadCapacityUnits": units}
+                for name, units in _units_by_table(call.params).items()
+            ]
+        return answer
+
+
+# DynamoDB applies a transaction once for the same token within this long.
+TOKEN_SECONDS = 600
+
+
+def _units_by_table(params: dict[str, Any]) -> dict[str, float]:
+    """Two units for each item of a transaction, by table (DynamoDB's price of a transactional write)."""
+    units: dict[str, float] = {}
+    for item in params["TransactItems"]:
+        for request in item.values():
+            units[request["TableName"]] = units.get(request["TableName"], 0.0) + 2.0
+    return units
+
+
+def _write_capacity(params: dict[str, Any]) -> list[dict[str, Any]]:
+    """What DynamoDB says an applied transaction consumed, when asked (moto says nothing)."""
+    if params.get("ReturnConsumedCapacity", "NONE") == "NONE":
+        return []
+    return [
+        {"TableName": name, "CapacityUnits": units, "WriteCapacityUnits": units}
+        for name, units in _units_by_table(params).items()
+    ]
 
 
 def _email_as_sent(region: str, params: dict[str, Any]) -> dict[str, Any]:

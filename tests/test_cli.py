@@ -260,3 +260,15 @@ def test_the_local_stage_follows_the_example_site_port(monkeypatch):
     settings = local_stage_settings(9090)
     assert settings.site_origins == ("http://localhost:9090", "http://127.0.0.1:9090")
     assert settings.confirmation_url == "http://localhost:9090/request-received.html"
+
+
+def test_the_local_stack_says_in_one_line_how_to_style_an_unstyled_example_site(tmp_path):
+    from nlc_tools.local import GOVUK_FRONTEND, unstyled_site_note
+
+    note = unstyled_site_note(tmp_path / "missing")
+    assert note is not None and "\n" not in note
+    assert "GOV.UK Frontend is not installed" in note
+    assert "`npm ci --prefix examples/website`" in note
+    (tmp_path / "govuk").mkdir()
+    assert unstyled_site_note(tmp_path / "govuk") is None
+    assert GOVUK_FRONTEND.parts[-5:] == ("website", "node_modules", "govuk-frontend", "dist", "govuk")

@@ -1,7 +1,7 @@
 """A form post's cold start loads what validating and storing it needs, and
 nothing that only reads, delivers, documents or looks up documents does; a
-content read's loads nothing that renders or publishes (README
-"Performance" gives the figures)."""
+content read's loads nothing that renders or publishes (docs/performance.md,
+"Cold start", gives the figures)."""
 
 from __future__ import annotations
 
@@ -94,7 +94,7 @@ def test_every_stage_skips_pydantic_plugin_scan(stage):
 # threefold, and these by a tenth. Measured on the 2-core development
 # machine: form path 119 to 128 ms, read path 37 to 42 ms, loaded or not.
 # pydantic alone (about 35 ms) on the read path, or half as much again on
-# the form path, fails them (README "Performance").
+# the form path, fails them (docs/performance.md).
 FORM_PATH_BUDGET_MS = 170
 READ_PATH_BUDGET_MS = 70
 BUDGET_RUNS = 5

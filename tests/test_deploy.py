@@ -18,11 +18,14 @@ from pathlib import Path
 
 import boto3
 import pytest
+from conftest import DOCTOR_CHECKS
 from emulator import emulator_environment, running_emulator
 
-from chalicelib.settings import Settings, stage_environment
+from chalicelib.settings import PROJECT_DIR, Settings, stage_environment
 
 STAGE = "dev"
+# The operators' page, whose Deploy section this rehearses.
+DEPLOYING = PROJECT_DIR / "docs" / "deploying.md"
 FUNCTIONS = {
     "api_handler": "nlc-api-dev",
     "retry_submissions": "nlc-api-dev-retry_submissions",
@@ -68,18 +71,30 @@ def aws(emulator):
     return client
 
 
+def documented_sequence() -> list[list[str]]:
+    """The commands of the Deploy section of docs/deploying.md, for this stage."""
+    section = DEPLOYING.read_text(encoding="utf-8").split("\n## Deploy\n", 1)[1]
+    block = section.split("```sh\n", 1)[1].split("```", 1)[0]
+    commands = [line.split("#", 1)[0].split() for line in block.splitlines()]
+    return [
+        [STAGE if word == "prod" else word for word in command]
+        for command in commands
+        if command and command[0] in ("nlc-api", "python", "chalice")
+    ]
+
+
 @pytest.fixture(scope="module")
 def deployed(run, project_copy):
-    """The README's sequence, as staff run it."""
-    provisioned = run("nlc-api", "provision", "--stage", STAGE)
-    run("python", "-m", "nlc_tools.bytecode")  # what chalice deploy then ships
-    outputs = [
-        provisioned,
-        run("chalice", "deploy", "--stage", STAGE),
-        run("nlc-api", "provision", "--stage", STAGE),
-        run("nlc-api", "publish", "--stage", STAGE),
+    """docs/deploying.md's sequence, as staff run it."""
+    sequence = documented_sequence()
+    assert [command[:2] for command in sequence] == [
+        ["nlc-api", "provision"],
+        ["python", "-m"],  # nlc_tools.bytecode: the bytecode chalice deploy then ships
+        ["chalice", "deploy"],
+        ["nlc-api", "provision"],
+        ["nlc-api", "publish"],
     ]
-    return outputs
+    return [run(*command) for command in sequence]
 
 
 def test_chalice_deploy_ships_the_bytecode_compiled_before_it(deployed, project_copy):
@@ -96,18 +111,18 @@ def test_api_gateway_answers_an_unknown_route_in_the_api_error_shape(deployed, a
     answer = gateway.get_gateway_response(restApiId=api["id"], responseType="MISSING_AUTHENTICATION_TOKEN")
     assert answer["statusCode"] == "404"
     assert json.loads(answer["responseTemplates"]["application/json"])["error"]["code"] == "not_found"
-    assert "answered MISSING_AUTHENTICATION_TOKEN in the API's error shape" in deployed[2].stdout
+    assert "answered MISSING_AUTHENTICATION_TOKEN in the API's error shape" in deployed[3].stdout
 
 
 def test_provision_deploy_and_publish_succeed(deployed):
-    provision, deploy, _, publish = deployed
+    provision, _, deploy, _, publish = deployed
     assert "created table nlc-dev-submissions" in provision.stdout
     assert "Rest API URL: https://" in deploy.stdout
     assert "Published: 2 created" in publish.stdout
 
 
 def test_provision_after_deploy_puts_cloudfront_in_front_of_the_deployed_api(deployed, aws):
-    _, _, provision, _ = deployed
+    _, _, _, provision, _ = deployed
     (api,) = aws("apigateway").get_rest_apis()["items"]
     cloudfront = aws("cloudfront")
     (distribution,) = cloudfront.list_distributions()["DistributionList"]["Items"]
@@ -180,6 +195,124 @@ def test_the_published_content_is_in_the_stage_table(deployed, aws):
         TableName=settings.content_table, Key={"pk": {"S": "path#/what-we-do/"}, "sk": {"S": "-"}}
     )
     assert json.loads(item["Item"]["json"]["S"])["title"] == "What We Do"
+
+
+# The preflight on the deployed stage ----------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def doctor(deployed, project_copy, package_environment, emulator, aws):
+    """`nlc-api doctor --stage dev --format json`: each check by name, and
+    the exit status. The alerts topic has a subscription first, as staff
+    make one after provisioning."""
+    sns = aws("sns")
+    (topic,) = [
+        t["TopicArn"] for t in sns.list_topics()["Topics"] if t["TopicArn"].endswith(":nlc-dev-alerts")
+    ]
+    sns.subscribe(TopicArn=topic, Protocol="email", Endpoint="team@example.com")
+    env = emulator_environment(emulator, package_environment)
+
+    def check(**settings: str) -> tuple[dict[str, dict], int]:
+        done = subprocess.run(
+            [sys.executable, "-m", "nlc_tools.cli", "doctor", "--stage", STAGE, "--format", "json"],
+            cwd=project_copy,
+            env={**env, **settings},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode in (0, 1), done.stderr
+        listed = json.loads(done.stdout)["checks"]
+        assert [found["name"] for found in listed] == DOCTOR_CHECKS
+        return {found["name"]: found for found in listed}, done.returncode
+
+    return check
+
+
+def test_doctor_checks_the_deployed_stage_with_what_the_emulator_can_answer(doctor):
+    found, status = doctor()
+    assert status == 0, "\n".join(str(check) for check in found.values() if check["status"] != "ok")
+    statuses = {name: found[name]["status"] for name in DOCTOR_CHECKS}
+    # What moto cannot say (SES's account, DKIM) and what dev does not use (no build hook).
+    assert {name for name, status in statuses.items() if status == "n/a"} == {
+        "ses-production-access",
+        "sender-identity",
+        "webhook-secret",
+    }
+    assert "fail" not in statuses.values()
+
+
+def test_doctor_checks_the_build_hook_secret_is_there_for_the_functions_role(doctor, aws):
+    hook = {"NLC_PUBLISH_WEBHOOK_URL": "https://build.example.com/hook"}
+    found, status = doctor(**hook)
+    assert status == 1 and found["webhook-secret"]["status"] == "fail"
+
+    parameter = Settings.from_environment(stage_environment(STAGE)).publish_webhook_secret_parameter
+    aws("ssm").put_parameter(Name=parameter, Value="whsec_a2V5", Type="SecureString")
+    try:
+        found, status = doctor(**hook)
+    finally:
+        aws("ssm").delete_parameter(Name=parameter)
+    assert status == 0
+    assert found["webhook-secret"]["detail"] == f"{parameter} exists and the functions' role may read it"
+
+
+def rule_of(aws, function: str) -> str:
+    arn = aws("lambda").get_function_configuration(FunctionName=function)["FunctionArn"]
+    (rule,) = aws("events").list_rule_names_by_target(TargetArn=arn)["RuleNames"]
+    return rule
+
+
+@pytest.mark.parametrize("fault", ["versioning suspended", "retry schedule disabled", "subscription deleted",
+                                   "dead letter"])  # fmt: skip
+def test_doctor_fails_exactly_the_check_of_each_fault_with_a_fix(doctor, aws, fault):
+    settings = Settings.from_environment(stage_environment(STAGE))
+    s3, events, sns, sqs = aws("s3"), aws("events"), aws("sns"), aws("sqs")
+    dead_letters = sqs.get_queue_url(QueueName=f"{settings.delivery_queue}-dead-letters")["QueueUrl"]
+    (topic,) = [
+        t["TopicArn"] for t in sns.list_topics()["Topics"] if t["TopicArn"].endswith(":nlc-dev-alerts")
+    ]
+    faults = {
+        "versioning suspended": (
+            "bucket-versioning",
+            lambda: s3.put_bucket_versioning(
+                Bucket=settings.content_bucket, VersioningConfiguration={"Status": "Suspended"}
+            ),
+            lambda: s3.put_bucket_versioning(
+                Bucket=settings.content_bucket, VersioningConfiguration={"Status": "Enabled"}
+            ),
+        ),
+        "retry schedule disabled": (
+            "schedules-enabled",
+            lambda: events.disable_rule(Name=rule_of(aws, FUNCTIONS["retry_submissions"])),
+            lambda: events.enable_rule(Name=rule_of(aws, FUNCTIONS["retry_submissions"])),
+        ),
+        "subscription deleted": (
+            "alerts-subscribed",
+            lambda: [
+                sns.unsubscribe(SubscriptionArn=s["SubscriptionArn"])
+                for s in sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"]
+            ],
+            lambda: sns.subscribe(TopicArn=topic, Protocol="email", Endpoint="team@example.com"),
+        ),
+        "dead letter": (
+            "queue-subscription",
+            lambda: sqs.send_message(QueueUrl=dead_letters, MessageBody="NLC-2222-2222"),
+            lambda: sqs.purge_queue(QueueUrl=dead_letters),
+        ),
+    }
+    name, cause, mend = faults[fault]
+    before, _ = doctor()
+    cause()
+    try:
+        after, status = doctor()
+    finally:
+        mend()
+    assert status == 1
+    changed = [check for check in DOCTOR_CHECKS if before[check]["status"] != after[check]["status"]]
+    assert changed == [name]
+    assert after[name]["status"] == "fail" and after[name]["fix"]
+    assert doctor()[1] == 0  # mended
 
 
 def test_deploying_again_updates_in_place(deployed, run, aws):

@@ -114,7 +114,7 @@ def test_a_redirect_loop_is_a_publish_error_naming_the_rule(publish, tmp_path):
     (site / "_redirects").write_text("/a /b 301\n/b /a 301\n", encoding="utf-8")
     with pytest.raises(CommandError) as raised:
         publish(site)
-    assert "_redirects: line 1 (/a -> /b): redirect loop" in raised.value.output
+    assert "_redirects:1: (/a -> /b): redirect loop" in raised.value.output
 
 
 def test_a_custom_collection_hides_a_tag_of_its_name(publish, client, tmp_path):

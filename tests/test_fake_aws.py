@@ -102,3 +102,38 @@ def test_a_hook_runs_as_each_call_starts(fake_aws, aws_faults, aws_calls):
     del aws_faults["ListTables"]
     aws.dynamodb().list_tables()
     assert started == aws_calls == [("DynamoDB", "ListTables")] * 2
+
+
+def put_with_token(token: str, value: str) -> dict:
+    return aws.dynamodb().transact_write_items(
+        TransactItems=[
+            {
+                "Put": {
+                    "TableName": get_settings().submissions_table,
+                    "Item": {"pk": {"S": f"test#{value}"}, "sk": {"S": "-"}},
+                }
+            }
+        ],
+        ClientRequestToken=token,
+        ReturnConsumedCapacity="TOTAL",
+    )
+
+
+def test_a_transaction_token_is_applied_once_within_ten_minutes_as_dynamodb_does(fake_aws, submissions_clock):
+    table = get_settings().submissions_table
+    applied = put_with_token("t-1", "a")
+    assert applied["ConsumedCapacity"][0]["WriteCapacityUnits"] > 0
+    aws.dynamodb().delete_item(TableName=table, Key={"pk": {"S": "test#a"}, "sk": {"S": "-"}})
+
+    # The same request again: success, read capacity only, nothing written.
+    submissions_clock.offset = 599
+    replayed = put_with_token("t-1", "a")
+    assert "WriteCapacityUnits" not in replayed["ConsumedCapacity"][0]
+    assert aws.dynamodb().scan(TableName=table, FilterExpression="pk = :pk",
+                               ExpressionAttributeValues={":pk": {"S": "test#a"}})["Items"] == []  # fmt: skip
+    # Other arguments with the same token: refused.
+    with pytest.raises(aws.dynamodb().exceptions.IdempotentParameterMismatchException):
+        put_with_token("t-1", "b")
+    # Ten minutes on, the token is new again.
+    submissions_clock.offset = 601
+    assert put_with_token("t-1", "a")["ConsumedCapacity"][0]["WriteCapacityUnits"] > 0

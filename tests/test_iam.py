@@ -4,13 +4,16 @@ that stage's own bucket, tables, queue and sender only, and nothing else.
 The actions are not guessed from the source: every route and every event
 handler runs here against moto, happy and failing paths, while each AWS
 call is recorded with its parameters and turned into the IAM action and
-resource ARN that AWS would check.
+resource ARN that AWS would check. The publisher role (nlc_tools/publisher.py)
+is held to `nlc-api publish` and `publish --rollback` the same way.
 """
 
 from __future__ import annotations
 
 import fnmatch
 import json
+import shutil
+import socket
 from dataclasses import dataclass
 
 import pytest
@@ -22,6 +25,7 @@ from app import app
 from chalicelib import aws
 from chalicelib.names import SOURCE_PREFIX, configuration_set
 from chalicelib.settings import PROJECT_DIR, Settings, get_settings, stage_environment
+from nlc_tools import publisher
 from nlc_tools.resources import STAGE_TAG, sender_identity
 
 REGION = "eu-west-2"
@@ -69,6 +73,8 @@ def accesses(service: str, operation: str, params: dict) -> list[Access]:
         if operation in ("ListObjectsV2", "ListObjects", "HeadBucket"):
             return [Access("s3:ListBucket", bucket)]
         action = {"HeadObject": "GetObject"}.get(operation, operation)
+        if action == "GetObject" and "VersionId" in params:
+            action = "GetObjectVersion"  # what S3 checks for an older version
         return [Access(f"s3:{action}", f"{bucket}/{params['Key']}")]
     if service == "SQS":
         name = params["QueueName"] if operation == "GetQueueUrl" else params["QueueUrl"].rsplit("/", 1)[1]
@@ -100,6 +106,8 @@ def accesses(service: str, operation: str, params: dict) -> list[Access]:
         # Named by its name; AWS checks its ARN, which ends in six random characters.
         secret = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:{params['SecretId']}-AbC123"
         return [Access("secretsmanager:GetSecretValue", secret)]
+    if service == "STS" and operation == "GetCallerIdentity":
+        return []  # needs no permission
     raise AssertionError(f"no IAM mapping for {service} {operation}: add one")
 
 
@@ -206,15 +214,15 @@ def run_every_entry_point(client, seeded, recorded, worker, submissions_clock, s
     items = aws.dynamodb().scan(TableName=get_settings().submissions_table)["Items"]
     calls.pop()  # the test's own look
     sent = next(item["pk"]["S"].partition("#")[2] for item in items if item["pk"]["S"].startswith("message#"))
-    client.lambda_.invoke(
-        "ses_events",
-        client.events.generate_cw_event(
-            source="aws.ses",
-            detail_type="Email Delivered",
-            detail={"mail": {"messageId": sent}},
-            resources=[],
-        ),
-    )
+    # ...and SES's Send event, naming the email by its tags.
+    for detail_type, mail in (
+        ("Email Delivered", {"messageId": sent}),
+        ("Email Sent", {"messageId": sent, "tags": {"nlc-reference": [failing], "nlc-copy": ["team"]}}),
+    ):
+        event = client.events.generate_cw_event(
+            source="aws.ses", detail_type=detail_type, detail={"mail": mail}, resources=[]
+        )
+        client.lambda_.invoke("ses_events", event)
     http("GET", "/admin/submissions?status=received")
     http("POST", f"/admin/submissions/{failing}/retry")
     # A person's requests about their data, ending with erasure.
@@ -224,7 +232,7 @@ def run_every_entry_point(client, seeded, recorded, worker, submissions_clock, s
     # Staff and the bucket's events re-index after an editor's change, and
     # each publish is announced, the build hook's call signed with its key.
     aws.client("ssm").put_parameter(
-        Name=get_settings().publish_webhook_secret_parameter, Value="key", Type="SecureString"
+        Name=get_settings().publish_webhook_secret_parameter, Value="whsec_a2V5", Type="SecureString"
     )
     calls.pop()  # staff's
     stage_settings(NLC_PUBLISH_WEBHOOK_URL=build_hook.url)
@@ -424,3 +432,102 @@ def test_invalidating_is_granted_only_on_distributions_tagged_with_the_stage(sta
     # distribution's tags (aws:ResourceTag), which provisioning and the template set.
     (statement,) = [s for s in policy(stage) if "cloudfront:CreateInvalidation" in _listed(s["Action"])]
     assert statement["Condition"] == {"StringEquals": {f"aws:ResourceTag/{STAGE_TAG}": stage}}
+
+
+# The publisher role: what `nlc-api publish` and `publish --rollback` use ------------
+
+
+@pytest.fixture
+def publish_and_rollback_run(aws_calls, stage_settings, build_hook, tmp_path):
+    """Publish, change and publish again (a file uploaded by hand, a file
+    deleted, a lease left by a process that died), then roll back: every
+    AWS call the publisher's commands make, the stage's CloudFront and
+    build hook included."""
+    from conftest import SEED_CONTENT
+
+    from chalicelib.tables import content_table
+    from nlc_tools import cli
+
+    stage_settings(NLC_DISTRIBUTION_PARAMETER="/nlc/local/distribution-id")
+    distribution = create_distribution(aws.client("cloudfront"))["Id"]
+    aws.client("ssm").put_parameter(Name="/nlc/local/distribution-id", Value=distribution, Type="String")
+    aws.client("ssm").put_parameter(
+        Name=get_settings().publish_webhook_secret_parameter, Value="whsec_a2V5", Type="SecureString"
+    )
+    stage_settings(NLC_PUBLISH_WEBHOOK_URL=build_hook.url)
+    content = tmp_path / "site"
+    shutil.copytree(SEED_CONTENT, content)
+    aws_calls.clear()  # provisioning's, not the publisher's
+
+    def publish(*extra: str) -> None:
+        cli.run(["publish", "--stage", "local", "--content", str(content), *extra])
+
+    publish()
+    (content / "pages" / "about.md").write_text("---\ntitle: About\n---\n\nWho we are.\n")
+    put_source(aws_calls, "pages/about.md", (content / "pages" / "about.md").read_text())
+    next(content.glob("posts/*.md")).unlink()
+    content_table.take_lease("gone", "nlc-api publish", f"{socket.gethostname()}:999999999", "", 2**40, 0)
+    aws_calls.pop()
+    publish()
+    publish("--dry-run")
+    publish("--rollback")
+    assert len(build_hook.received) == 3
+    return {access for call in aws_calls for access in accesses(*call, call.params)}
+
+
+@pytest.fixture(scope="module")
+def publisher_runs() -> dict:
+    return {}
+
+
+@pytest.fixture
+def publisher_calls(publisher_runs, request) -> set[Access]:
+    """What `publish` and `publish --rollback` used: recorded once for every stage checked."""
+    if "run" not in publisher_runs:
+        publisher_runs["run"] = request.getfixturevalue("publish_and_rollback_run")
+    return publisher_runs["run"]
+
+
+def publisher_policy(stage: str) -> list[dict]:
+    """The publisher role's policy, as provisioning gives it in moto's account."""
+    return publisher.permissions(stage_settings(stage), REGION, ACCOUNT)["Statement"]
+
+
+@pytest.mark.parametrize("stage", ["dev", "prod"])
+def test_the_publisher_role_grants_every_call_of_publish_and_rollback(publisher_calls, stage):
+    granted = grants(publisher_policy(stage))
+    missing = sorted(
+        {in_stage(call, stage) for call in publisher_calls if not allowed(in_stage(call, stage), granted)},
+        key=str,
+    )
+    assert missing == []
+
+
+@pytest.mark.parametrize("stage", ["dev", "prod"])
+def test_the_publisher_role_grants_nothing_publish_and_rollback_do_not_use(publisher_calls, stage):
+    used = {in_stage(call, stage) for call in publisher_calls}
+    unused = [
+        (action, pattern)
+        for action, pattern in grants(publisher_policy(stage))
+        if not any(call.action == action and fnmatch.fnmatchcase(call.resource, pattern) for call in used)
+    ]
+    assert unused == []
+
+
+@pytest.mark.parametrize("stage", ["dev", "prod"])
+def test_the_publisher_role_names_only_the_stage_own_resources(stage):
+    settings = stage_settings(stage)
+    own = {
+        f"arn:aws:s3:::{settings.content_bucket}",
+        f"arn:aws:s3:::{settings.content_bucket}/{SOURCE_PREFIX}*",
+        f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{settings.content_table}",
+        f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter{settings.publish_webhook_secret_parameter}",
+        f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter{settings.distribution_parameter}",
+        f"arn:aws:events:{REGION}:{ACCOUNT}:event-bus/default",
+        f"arn:aws:cloudfront::{ACCOUNT}:distribution/*",  # scoped by its tag
+    }
+    statements = publisher_policy(stage)
+    assert {resource for _, resource in grants(statements)} <= own
+    assert all("*" not in action for action, _ in grants(statements))
+    (invalidate,) = [s for s in statements if "cloudfront:CreateInvalidation" in s["Action"]]
+    assert invalidate["Condition"] == {"StringEquals": {f"aws:ResourceTag/{STAGE_TAG}": stage}}

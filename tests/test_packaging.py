@@ -34,6 +34,10 @@ RUNTIME = "python3.13"
 # CloudFormation twin, the resources' specifications) runs on a developer's
 # machine, never in a function.
 TOOLS_PACKAGE = "nlc_tools/"
+# The prod package is built for a site repository, so that it holds the
+# publisher role too (its setting wins over .chalice/config.json's).
+SITE_REPOSITORY = {"NLC_PUBLISH_REPOSITORY": "example-org/example-site"}
+PACKAGED_PROD = {**stage_environment("prod"), **SITE_REPOSITORY}
 TOOLS_MODULES = {
     "chalicelib/cli.py",
     "chalicelib/local.py",
@@ -142,7 +146,7 @@ def test_package_holds_no_cli_local_stack_provisioning_code_or_resource_specific
 
 def test_packaged_template_has_the_provisioned_resources_unchanged(prod_package):
     packaged = json.loads((prod_package / "sam.json").read_text())
-    ours = template(Settings.from_environment(stage_environment("prod")))
+    ours = template(Settings.from_environment(PACKAGED_PROD))
     merged = {CHALICE_REST_API, CHALICE_API_PERMISSION, *SNAPSTART_FUNCTIONS}  # into Chalice's own
     for name, resource in ours["Resources"].items():
         if name in merged:
@@ -262,6 +266,7 @@ def test_packaged_template_sends_ses_delivery_events_to_eventbridge(prod_package
         "COMPLAINT",
         "DELIVERY",
         "REJECT",
+        "SEND",
     ]
     assert (
         "event-bus/default"
@@ -364,7 +369,7 @@ def prod_package(project_copy, package_environment):
     run = subprocess.run(
         ["scripts/package.sh", "prod", "build/package"],
         cwd=project_copy,
-        env=package_environment,
+        env={**package_environment, **SITE_REPOSITORY},
         capture_output=True,
         text=True,
         timeout=300,
@@ -372,3 +377,59 @@ def prod_package(project_copy, package_environment):
     assert run.returncode == 0, run.stdout + run.stderr
     assert "template passes cfn-lint" in run.stdout
     return project_copy / "build" / "package"
+
+
+def test_the_template_gives_the_publisher_role_what_provisioning_gives_it():
+    from nlc_tools import publisher
+
+    settings = Settings.from_environment(PACKAGED_PROD)
+    built = template(settings)
+    assert built["Parameters"][publisher.PROVIDER_PARAMETER]["Default"] == ""
+    provider = built["Resources"][publisher.PROVIDER_LOGICAL_NAME]
+    assert provider["Condition"] == publisher.CREATE_PROVIDER  # unless the account's is given
+    assert provider["Properties"] == {"Url": publisher.GITHUB_OIDC_URL, "ClientIdList": ["sts.amazonaws.com"]}
+    role = built["Resources"][publisher.ROLE_LOGICAL_NAME]["Properties"]
+    assert role["RoleName"] == "nlc-prod-publisher"
+    either = {
+        "Fn::If": [publisher.CREATE_PROVIDER, {"Ref": "GitHubOidcProvider"}, {"Ref": "GitHubOidcProviderArn"}]
+    }
+    assert role["AssumeRolePolicyDocument"] == publisher.trust_policy(settings, either)
+    # The policy provisioning gives, its region and account filled in by CloudFormation.
+    (policy,) = role["Policies"]
+
+    def resolve(value):
+        if isinstance(value, dict) and list(value) == ["Fn::Sub"]:
+            return (
+                value["Fn::Sub"].replace("${AWS::Region}", "eu-west-2").replace("${AWS::AccountId}", "1234")
+            )
+        if isinstance(value, dict):
+            return {key: resolve(item) for key, item in value.items()}
+        return [resolve(item) for item in value] if isinstance(value, list) else value
+
+    assert resolve(policy["PolicyDocument"]) == publisher.permissions(settings, "eu-west-2", "1234")
+    assert built["Outputs"]["PublisherRoleArn"]["Value"] == {"Fn::GetAtt": ["PublisherRole", "Arn"]}
+
+
+def test_packaged_template_takes_the_account_github_provider_or_makes_it(prod_package):
+    # Merged into Chalice's template (and linted by cfn-lint with it).
+    packaged = json.loads((prod_package / "sam.json").read_text())
+    assert packaged["Parameters"]["GitHubOidcProviderArn"]["Default"] == ""
+    assert packaged["Conditions"]["CreateGitHubOidcProvider"] == {
+        "Fn::Equals": [{"Ref": "GitHubOidcProviderArn"}, ""]
+    }
+    assert packaged["Resources"]["PublisherRole"]["Properties"]["RoleName"] == "nlc-prod-publisher"
+
+
+def test_the_template_has_no_publisher_role_without_a_site_repository():
+    built = template(Settings.from_environment(stage_environment("prod")))
+    assert "PublisherRole" not in built["Resources"] and "Parameters" not in built
+
+
+def test_the_template_refuses_a_site_repository_that_is_not_one_repository(monkeypatch):
+    from nlc_tools import cli
+
+    monkeypatch.setenv("NLC_PUBLISH_REPOSITORY", "example-org/*")
+    with pytest.raises(
+        cli.CommandError, match="NLC_PUBLISH_REPOSITORY must be owner/repo, not 'example-org/\\*'"
+    ):
+        cli.run(["cloudformation", "--stage", "prod"])

@@ -210,7 +210,7 @@ def test_provision_sends_a_deployed_stage_mail_events_to_eventbridge_once(moto):
     assert destination["EventBridgeDestination"] == {
         "EventBusArn": f"arn:aws:events:eu-west-2:{account}:event-bus/default"
     }
-    assert sorted(destination["MatchingEventTypes"]) == ["BOUNCE", "COMPLAINT", "DELIVERY", "REJECT"]
+    assert sorted(destination["MatchingEventTypes"]) == ["BOUNCE", "COMPLAINT", "DELIVERY", "REJECT", "SEND"]
     assert destination["Enabled"] is True
     assert _ensure_mail_events(dev) == []
 
@@ -231,7 +231,7 @@ def test_provision_puts_cloudfront_in_front_of_a_deployed_api_once_and_puts_back
     (root,) = apigateway.get_resources(restApiId=api_id)["items"]
     apigateway.put_method(restApiId=api_id, resourceId=root["id"], httpMethod="GET", authorizationType="NONE")
     apigateway.put_integration(restApiId=api_id, resourceId=root["id"], httpMethod="GET", type="MOCK")
-    monkeypatch.setattr(provision, "_deployed_rest_api", lambda stage: (api_id, "api"))
+    monkeypatch.setattr(provision, "deployed_rest_api", lambda stage: (api_id, "api"))
     for name in stage_environment("dev"):  # the dev stage's own, not the tests' local ones
         monkeypatch.delenv(name, raising=False)
     first = cli.run(["provision", "--stage", "dev"])
@@ -272,3 +272,117 @@ def test_provision_puts_cloudfront_in_front_of_a_deployed_api_once_and_puts_back
     config = cloudfront.get_distribution_config(Id=listed["Id"])["DistributionConfig"]
     assert config["PriceClass"] == "PriceClass_100"
     assert "Nothing to change" in cli.run(["provision", "--stage", "dev"])
+
+
+# The publisher role the site repository's workflow assumes -----------------------------
+
+SITE_REPOSITORY = "example-org/example-site"
+GITHUB_TOKENS = "token.actions.githubusercontent.com"
+
+
+@pytest.fixture
+def dev_publishing_from_github(moto, monkeypatch):
+    """The dev stage's own settings, publishing from the example site's main branch."""
+    for name in stage_environment("dev"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("NLC_PUBLISH_REPOSITORY", SITE_REPOSITORY)
+    return boto3.client("iam")
+
+
+def test_provision_lets_only_the_site_main_branch_assume_the_publisher_role(dev_publishing_from_github):
+    from nlc_tools import publisher
+
+    iam = dev_publishing_from_github
+    first = cli.run(["provision", "--stage", "dev"])
+    (provider,) = iam.list_open_id_connect_providers()["OpenIDConnectProviderList"]
+    assert provider["Arn"].endswith(f":oidc-provider/{GITHUB_TOKENS}")
+    assert iam.get_open_id_connect_provider(OpenIDConnectProviderArn=provider["Arn"])["ClientIDList"] == [
+        "sts.amazonaws.com"
+    ]
+    role = iam.get_role(RoleName="nlc-dev-publisher")["Role"]
+    assert f"created role nlc-dev-publisher for repo:{SITE_REPOSITORY}:ref:refs/heads/main" in first
+    assert f"NLC_PUBLISH_ROLE_ARN variable: {role['Arn']}" in first
+    (trust,) = role["AssumeRolePolicyDocument"]["Statement"]
+    assert trust == {
+        "Effect": "Allow",
+        "Principal": {"Federated": provider["Arn"]},
+        "Action": "sts:AssumeRoleWithWebIdentity",
+        "Condition": {
+            "StringEquals": {
+                f"{GITHUB_TOKENS}:aud": "sts.amazonaws.com",
+                f"{GITHUB_TOKENS}:sub": f"repo:{SITE_REPOSITORY}:ref:refs/heads/main",
+            }
+        },
+    }
+    # The policy tests/test_iam.py holds to what publish and rollback call.
+    account = boto3.client("sts").get_caller_identity()["Account"]
+    assert iam.list_role_policies(RoleName="nlc-dev-publisher")["PolicyNames"] == ["publish"]
+    assert iam.get_role_policy(RoleName="nlc-dev-publisher", PolicyName="publish")[
+        "PolicyDocument"
+    ] == publisher.permissions(get_settings(), "eu-west-2", account)
+    assert iam.list_attached_role_policies(RoleName="nlc-dev-publisher")["AttachedPolicies"] == []
+
+    second = cli.run(["provision", "--stage", "dev"])
+    assert "Nothing to change" in second and role["Arn"] in second
+
+
+def test_provision_puts_back_a_publisher_role_changed_by_hand(dev_publishing_from_github):
+    iam = dev_publishing_from_github
+    cli.run(["provision", "--stage", "dev"])
+    role = iam.get_role(RoleName="nlc-dev-publisher")["Role"]
+    wanted_trust = role["AssumeRolePolicyDocument"]
+    wanted_policy = iam.get_role_policy(RoleName="nlc-dev-publisher", PolicyName="publish")["PolicyDocument"]
+    # Any branch or fork, any action, and more besides.
+    loose = json.loads(json.dumps(wanted_trust).replace("StringEquals", "StringLike"))
+    loose["Statement"][0]["Condition"]["StringLike"][f"{GITHUB_TOKENS}:sub"] = f"repo:{SITE_REPOSITORY}:*"
+    iam.update_assume_role_policy(RoleName="nlc-dev-publisher", PolicyDocument=json.dumps(loose))
+    everything = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+    iam.put_role_policy(
+        RoleName="nlc-dev-publisher", PolicyName="publish", PolicyDocument=json.dumps(everything)
+    )
+    iam.put_role_policy(
+        RoleName="nlc-dev-publisher", PolicyName="extra", PolicyDocument=json.dumps(everything)
+    )
+    admin = iam.create_policy(PolicyName="admin", PolicyDocument=json.dumps(everything))["Policy"]["Arn"]
+    iam.attach_role_policy(RoleName="nlc-dev-publisher", PolicyArn=admin)
+
+    again = cli.run(["provision", "--stage", "dev"]).splitlines()
+    assert {
+        f"put back who may assume role nlc-dev-publisher: repo:{SITE_REPOSITORY}:ref:refs/heads/main",
+        "removed policy extra from role nlc-dev-publisher",
+        "detached policy admin from role nlc-dev-publisher",
+        "put back role nlc-dev-publisher its publish policy",
+    } <= set(again)
+    assert iam.get_role(RoleName="nlc-dev-publisher")["Role"]["AssumeRolePolicyDocument"] == wanted_trust
+    assert iam.list_role_policies(RoleName="nlc-dev-publisher")["PolicyNames"] == ["publish"]
+    assert (
+        iam.get_role_policy(RoleName="nlc-dev-publisher", PolicyName="publish")["PolicyDocument"]
+        == wanted_policy
+    )
+    assert iam.list_attached_role_policies(RoleName="nlc-dev-publisher")["AttachedPolicies"] == []
+    assert "Nothing to change" in cli.run(["provision", "--stage", "dev"])
+
+
+def test_provision_reuses_the_account_github_provider(dev_publishing_from_github):
+    iam = dev_publishing_from_github
+    # Made earlier for another project, for another audience as well.
+    existing = iam.create_open_id_connect_provider(
+        Url=f"https://{GITHUB_TOKENS}", ClientIDList=["another-audience"], ThumbprintList=["a" * 40]
+    )["OpenIDConnectProviderArn"]
+    output = cli.run(["provision", "--stage", "dev"])
+    assert "created the OIDC provider" not in output
+    assert iam.list_open_id_connect_providers()["OpenIDConnectProviderList"] == [{"Arn": existing}]
+    clients = iam.get_open_id_connect_provider(OpenIDConnectProviderArn=existing)["ClientIDList"]
+    assert sorted(clients) == ["another-audience", "sts.amazonaws.com"]
+    role = iam.get_role(RoleName="nlc-dev-publisher")["Role"]
+    assert role["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {"Federated": existing}
+
+
+@pytest.mark.parametrize("repository", ["example-org/*", "example-org", "*"])
+def test_provision_refuses_a_publish_repository_that_is_not_one_repository(
+    dev_publishing_from_github, monkeypatch, repository
+):
+    monkeypatch.setenv("NLC_PUBLISH_REPOSITORY", repository)
+    with pytest.raises(cli.CommandError, match="NLC_PUBLISH_REPOSITORY must be owner/repo"):
+        cli.run(["provision", "--stage", "dev"])
+    assert dev_publishing_from_github.list_roles()["Roles"] == []

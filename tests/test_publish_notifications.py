@@ -4,20 +4,22 @@ publish."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
+import base64
 import json
 import shutil
+import time
 from pathlib import Path
 
 import boto3
 import pytest
 from build_hook import Hook
 from conftest import SEED_CONTENT, client_error
+from standardwebhooks import Webhook, WebhookVerificationError
 
 from chalicelib.content.publishing import notifications
 
-HOOK_KEY = "a key only the build hook and SSM know"
+# The Standard Webhooks form of a secret: whsec_ and the key in base64.
+HOOK_KEY = "whsec_" + base64.b64encode(b"a key only the build hook and SSM know").decode()
 KEY_PARAMETER = "/nlc/local/publish-webhook-key"
 
 
@@ -26,11 +28,14 @@ def put_events(aws_calls) -> list[dict]:
 
 
 def published_details(aws_calls) -> list[dict]:
+    """Each event's changes; every event names its release and when it went live."""
     details = []
     for params in put_events(aws_calls):
         for entry in params["Entries"]:
             assert (entry["Source"], entry["DetailType"]) == ("nlc.content", "Content published")
-            details.append(json.loads(entry["Detail"]))
+            detail = json.loads(entry["Detail"])
+            assert detail.pop("release") and detail.pop("published_at")
+            details.append(detail)
     return details
 
 
@@ -103,7 +108,12 @@ def hook_stage(seeded, stage_settings):
     return configure
 
 
-def test_the_build_hook_gets_the_changes_signed_with_the_key_from_ssm(
+def verify(headers, body: bytes) -> dict:
+    """What a receiver does with the Standard Webhooks library: the payload, or WebhookVerificationError."""
+    return Webhook(HOOK_KEY).verify(body, {name.lower(): value for name, value in headers.items()})
+
+
+def test_the_build_hook_gets_the_changes_signed_to_the_standard_webhooks_specification(
     hook_stage, publish, content, waits, aws_calls
 ):
     with Hook([]) as hook:
@@ -114,13 +124,63 @@ def test_the_build_hook_gets_the_changes_signed_with_the_key_from_ssm(
         publish(content)
 
     ((headers, body),) = hook.received
-    assert json.loads(body) == {"stage": "local", "created": ["/pages/about/"], "updated": [], "deleted": []}
+    payload = verify(headers, body)
+    assert payload == json.loads(body)
+    assert {key: payload[key] for key in ("stage", "created", "updated", "deleted")} == {
+        "stage": "local",
+        "created": ["/pages/about/"],
+        "updated": [],
+        "deleted": [],
+    }
+    assert payload["release"] and payload["published_at"]
     assert headers["Content-Type"] == "application/json"
-    expected = hmac.new(HOOK_KEY.encode(), body, hashlib.sha256).hexdigest()
-    assert headers["X-NLC-Signature"] == f"sha256={expected}"
+    assert headers["webhook-signature"].startswith("v1,")
+    assert "X-NLC-Signature" not in headers
+    with pytest.raises(WebhookVerificationError):
+        verify(headers, body.replace(b"/pages/about/", b"/pages/other/"))
     (get,) = [call.params for call in aws_calls if call == ("SSM", "GetParameter")]
     assert get == {"Name": KEY_PARAMETER, "WithDecryption": True}
     assert waits == []
+
+
+def test_a_receiver_refuses_a_call_signed_ten_minutes_ago(hook_stage, publish, content, submissions_clock):
+    with Hook([]) as hook:
+        hook_stage(hook.url)
+        submissions_clock.offset = -600
+        add_page(content)
+        publish(content)
+    ((headers, body),) = hook.received
+    assert int(headers["webhook-timestamp"]) <= time.time() - 590
+    with pytest.raises(WebhookVerificationError, match="too old"):
+        verify(headers, body)
+
+
+def test_two_publishes_with_the_same_changes_send_different_bodies(hook_stage, publish, content, waits):
+    # A receiver must tell a replay of one publish from a second publish.
+    with Hook([]) as hook:
+        hook_stage(hook.url)
+        add_page(content)
+        publish(content)
+        (content / "pages" / "about.md").unlink()
+        publish(content)
+        add_page(content)
+        publish(content)
+    first, _, third = hook.received
+    assert json.loads(first[1])["created"] == json.loads(third[1])["created"] == ["/pages/about/"]
+    assert first[1] != third[1]
+    assert first[0]["webhook-id"] != third[0]["webhook-id"]
+
+
+def test_a_key_not_in_the_specification_form_signs_nothing(hook_stage, publish, content, capsys):
+    with Hook([]) as hook:
+        hook_stage(hook.url)
+        boto3.client("ssm").put_parameter(
+            Name=KEY_PARAMETER, Value="raw key", Type="SecureString", Overwrite=True
+        )
+        add_page(content)
+        publish(content)
+    assert hook.received == []
+    assert "whsec_" in capsys.readouterr().err
 
 
 def test_the_build_hook_is_tried_again_after_a_fault_with_growing_waits(hook_stage, publish, content, waits):
@@ -130,6 +190,10 @@ def test_the_build_hook_is_tried_again_after_a_fault_with_growing_waits(hook_sta
         publish(content)
     assert len(hook.received) == 3
     assert len({body for _, body in hook.received}) == 1
+    # One notice, one id, however often it is tried; each try verifies.
+    assert len({headers["webhook-id"] for headers, _ in hook.received}) == 1
+    for headers, body in hook.received:
+        verify(headers, body)
     assert waits == list(notifications.HOOK_WAITS_SECONDS)
 
 

@@ -173,7 +173,7 @@ def test_dry_run_validates_and_writes_nothing(publish, aws_backend):
         ({"posts/undated.md": "---\ntitle: T\n---\n"}, "posts/undated.md: date: a post needs a date"),
         (
             {"a.md": page("A", "permalink: /same/\n"), "b.md": page("B", "permalink: /same/\n")},
-            "b.md: URL path /same/ is already used by a.md",
+            "b.md:3: URL path /same/ is already used by a.md",
         ),
         (
             {"x/page.md": page("A"), "y/page.md": page("B")},

@@ -10,12 +10,15 @@ import pytest
 from botocore.exceptions import EndpointConnectionError
 from conftest import (
     ENQUIRY,
+    Killed,
     acknowledgements,
+    aws_error,
     body,
     client_error,
     post,
     read_timeout,
     stored_submissions,
+    submissions_table_items,
     team_copies,
 )
 
@@ -70,7 +73,8 @@ def ses(fake_aws, submissions_clock):
     """SES as a test scripts it: `ses.script(to, behaviour)` for the next
     send to that address, where behaviour is "refuse" (MessageRejected),
     "slow" (answers after `seconds` of the domain's clock), "lost" (sends,
-    then the answer times out) or "timeout" (times out, nothing sent)."""
+    then the answer times out), "timeout" (times out, nothing sent) or
+    "unavailable" (SES answers 503, nothing sent)."""
 
     class Script:
         def __init__(self) -> None:
@@ -91,6 +95,8 @@ def ses(fake_aws, submissions_clock):
             raise client_error("MessageRejected")
         if behaviour == "timeout":
             raise read_timeout()
+        if behaviour == "unavailable":
+            raise aws_error("ServiceUnavailable", "SendEmail", 503)
         if behaviour == "slow":
             submissions_clock.offset += scripted.seconds
         if behaviour == "lost":
@@ -130,6 +136,31 @@ def test_a_message_the_worker_sees_again_sends_nothing_more(client, outbox, work
     assert delivery.deliver_queued("not a reference") is None
 
     assert len(outbox) == 2
+
+
+def test_the_same_message_handed_to_8_workers_at_once_is_sent_once(client, outbox, fake_aws):
+    import threading
+
+    reference = accepted(client)
+    claims = threading.Barrier(8, timeout=30)
+
+    def claim_together(call) -> None:
+        if call == ("DynamoDB", "UpdateItem") and "#lease = :lease" in call.params["UpdateExpression"]:
+            claims.wait()
+
+    fake_aws.before_call.append(claim_together)
+    outcomes: list[str | None] = []
+    workers = [
+        threading.Thread(target=lambda: outcomes.append(delivery.deliver_queued(reference))) for _ in range(8)
+    ]
+    for thread in workers:
+        thread.start()
+    for thread in workers:
+        thread.join(timeout=60)
+
+    assert (outcomes.count("forwarded"), outcomes.count(None)) == (1, 7)
+    assert len(team_copies(outbox, reference)) == 1
+    assert len(acknowledgements(outbox, reference)) == 1
 
 
 def test_with_ses_taking_12_seconds_the_visitor_waits_for_nothing_and_the_team_gets_one_copy(
@@ -289,6 +320,41 @@ def test_a_refused_acknowledgement_never_fails_the_submission(client, outbox, se
     assert '"event":"acknowledgement_failed"' in capsys.readouterr().out
 
 
+def test_after_a_short_ses_outage_the_visitor_is_acknowledged_and_the_team_gets_one_copy(
+    client, outbox, aws_faults, worker
+):
+    """SES answering 503 sent nothing: both emails are tried again."""
+    aws_faults["SendEmail"] = aws_error("ServiceUnavailable", "SendEmail", 503)
+    reference = accepted(client)
+    worker()
+    assert outbox == []
+    assert stored_submissions()[reference]["last_error"] == "ServiceUnavailable"
+    del aws_faults["SendEmail"]
+    retry()
+
+    assert len(acknowledgements(outbox, reference)) == 1
+    assert len(team_copies(outbox, reference)) == 1
+    assert stored_submissions()[reference]["status"] == "forwarded"
+
+
+def test_an_acknowledgement_ses_refused_for_now_is_sent_before_the_team_copy_next_time(
+    client, outbox, ses, worker
+):
+    """SES throttled the acknowledgement only: the team's copy waits for
+    the next attempt, which sends both, the visitor's first."""
+    ses.script("ada@example.com", "unavailable")
+
+    reference = accepted(client)
+    worker()
+    assert outbox == []
+    retry()
+
+    assert [email["subject"] for email in outbox] == [
+        f"We have received your enquiry: {reference}",
+        f"Enquiry: {reference}",
+    ]
+
+
 def test_an_acknowledgement_whose_answer_was_lost_is_never_sent_again(client, outbox, ses, worker):
     ses.script("ada@example.com", "timeout")
     ses.script(TEAM, "timeout")
@@ -305,29 +371,71 @@ def test_an_acknowledgement_whose_answer_was_lost_is_never_sent_again(client, ou
     assert acknowledgements(outbox, reference) == []
 
 
-def test_when_the_status_write_fails_after_the_send_the_acknowledgement_is_not_sent_again(
-    client, outbox, worker, fake_aws, submissions_clock, capsys
-):
-    """SES accepts both emails, then DynamoDB refuses the write that records
-    them: the claim lapses and a retry run sends the team's copy again, as
-    it cannot know it was sent; the acknowledgement, marked by the claim
-    before it was sent, is not."""
-    reference = accepted(client)
-    release_fails = fake_aws.fail(
+def fail_the_write_after_the_sends(fake_aws):
+    return fake_aws.fail(
         "UpdateItem",
         client_error("InternalServerError", "UpdateItem"),
         when=lambda params: "REMOVE #claim" in params["UpdateExpression"],
     )
+
+
+def test_when_the_status_write_fails_after_the_send_ses_send_event_records_both_emails(
+    client, outbox, worker, fake_aws, submissions_clock, send_events, capsys
+):
+    """SES accepts both emails, then DynamoDB refuses the write that records
+    them: SES's Send events record them, so the sender that takes over once
+    the claim lapses sends neither again."""
+    reference = accepted(client)
+    release_fails = fail_the_write_after_the_sends(fake_aws)
     worker()
     fake_aws.heal(release_fails)
     assert '"event":"forwarded.not_recorded"' in capsys.readouterr().out
+    send_events.deliver()
 
-    assert delivery.retry_pending(ignore_backoff=True).skipped == [reference]
     submissions_clock.offset = POLICY.claim_seconds + 1
-    assert delivery.retry_pending().forwarded == [reference]
+    assert delivery.retry_pending(ignore_backoff=True).forwarded == []
 
     assert len(acknowledgements(outbox, reference)) == 1
-    assert len(team_copies(outbox, reference)) == 2  # the README's one gap
+    assert len(team_copies(outbox, reference)) == 1
+    stored = stored_submissions()[reference]
+    assert (stored["status"], stored["team_mail"]) == ("forwarded", "sent")
+    assert stored["forwarded_at"] and stored["acknowledged_at"]
+
+
+def test_a_sender_killed_after_ses_took_the_team_copy_never_has_it_sent_twice(
+    client, outbox, fake_aws, submissions_clock, send_events
+):
+    reference = accepted(client)
+    fake_aws.fail("SendEmail", Killed(), when=lambda params: params["Destination"]["ToAddresses"] == [TEAM],
+                  lost_answer=True, times=1)  # fmt: skip
+    with pytest.raises(Killed):
+        delivery.deliver_queued(reference)
+    send_events.deliver()
+
+    submissions_clock.offset = POLICY.claim_seconds + intake_grace()
+    assert delivery.retry_pending().forwarded == []
+
+    assert len(team_copies(outbox, reference)) == 1
+    assert len(acknowledgements(outbox, reference)) == 1
+    assert stored_submissions()[reference]["status"] == "forwarded"
+
+
+def test_a_send_event_not_recorded_before_the_claim_lapses_leaves_both_emails_to_go_twice(
+    client, outbox, worker, fake_aws, submissions_clock, send_events
+):
+    """The window that remains, as docs/forms.md says: SES's Send event has
+    not been recorded within the claim's 300 s."""
+    reference = accepted(client)
+    release_fails = fail_the_write_after_the_sends(fake_aws)
+    worker()
+    fake_aws.heal(release_fails)
+
+    submissions_clock.offset = POLICY.claim_seconds + 1
+    assert delivery.retry_pending().forwarded == [reference]
+    send_events.deliver()
+
+    assert len(team_copies(outbox, reference)) == 2
+    assert len(acknowledgements(outbox, reference)) == 2
     assert stored_submissions()[reference]["status"] == "forwarded"
 
 
@@ -352,7 +460,7 @@ def test_an_attempt_whose_answer_was_lost_is_recorded_as_such_and_tried_again(cl
 
 
 def test_a_send_ses_accepted_but_whose_answer_was_lost_may_reach_the_team_twice(client, outbox, ses, worker):
-    """What remains possible, as the README says: SES has no idempotency
+    """What remains possible, as docs/forms.md says: SES has no idempotency
     token, so a send whose answer was lost is sent again."""
     ses.script(TEAM, "lost")
 
@@ -482,12 +590,112 @@ def test_a_submission_whose_sender_died_is_sent_once_its_claim_expires(
     assert len(team_copies(outbox, reference)) == 1
 
 
+def test_a_sender_that_died_before_the_acknowledgement_leaves_it_to_the_next(
+    client, outbox, worker, submissions_clock
+):
+    reference = accept_and_die_before_sending(client, worker)
+
+    submissions_clock.offset = POLICY.claim_seconds + 1
+    assert delivery.retry_pending().forwarded == [reference]
+
+    assert len(acknowledgements(outbox, reference)) == 1
+    assert stored_submissions()[reference]["acknowledged_at"]
+
+
 def test_sending_a_submission_held_by_another_sender_is_refused(client, outbox, worker):
     reference = accept_and_die_before_sending(client, worker)
 
     with pytest.raises(cli.CommandError, match="being sent right now"):
         retry("--reference", reference)
     assert outbox == []
+
+
+# Restrict and erase while a sender is sending ---------------------------------------------
+
+
+@pytest.fixture
+def during_send(fake_aws):
+    """Run a person's data request as SES is given the next email to `to`:
+    `during_send(to, "restrict")`."""
+
+    def arrange(to: str, *args: str) -> None:
+        def request(call) -> None:
+            if call == ("SESv2", "SendEmail") and call.params["Destination"]["ToAddresses"] == [to]:
+                fake_aws.before_call.remove(request)
+                cli.run([*args, "--stage", "local", "--email", ENQUIRY["email"], "--yes"])
+
+        fake_aws.before_call.append(request)
+
+    return arrange
+
+
+def test_restricting_during_the_send_then_lifting_sends_the_team_one_copy(
+    client, outbox, worker, during_send
+):
+    during_send(TEAM, "restrict")
+    reference = accepted(client)
+    worker()
+    assert stored_submissions()[reference]["status"] == "restricted"
+
+    cli.run(["restrict", "--stage", "local", "--email", ENQUIRY["email"], "--lift", "--yes"])
+    worker()
+    delivery.retry_pending(ignore_backoff=True)
+
+    assert stored_submissions()[reference]["status"] == "forwarded"
+    assert len(team_copies(outbox, reference)) == 1
+
+
+def message_records() -> list[dict]:
+    return [item for item in submissions_table_items() if item["pk"]["S"].startswith("message#")]
+
+
+def kept_of_ada() -> list[dict]:
+    """What the table holds of Ada's submission: all but the counter of her IP's requests."""
+    return [item for item in submissions_table_items() if not item["pk"]["S"].startswith("rate#ip#")]
+
+
+def test_erasing_during_the_acknowledgement_sends_the_team_nothing_and_keeps_nothing(
+    client, outbox, worker, during_send, capsys
+):
+    during_send("ada@example.com", "erase")
+    reference = accepted(client)
+    worker()
+
+    assert team_copies(outbox, reference) == []
+    assert kept_of_ada() == []
+    logged = capsys.readouterr().out
+    assert '"event":"acknowledgement_message_id.not_recorded"' in logged
+    assert "ada@example.com" not in logged
+
+
+def test_erasing_during_the_team_send_keeps_nothing_after(client, outbox, worker, during_send):
+    during_send(TEAM, "erase")
+    reference = accepted(client)
+    worker()
+
+    assert len(team_copies(outbox, reference)) == 1  # SES had it already
+    assert kept_of_ada() == []
+
+
+def test_erase_removes_the_record_of_each_email_sent(client, outbox, worker):
+    accepted(client)
+    worker()
+    assert len(message_records()) == 2
+
+    cli.run(["erase", "--stage", "local", "--email", ENQUIRY["email"], "--yes"])
+
+    assert message_records() == []
+
+
+def test_a_restricted_submission_is_not_sent_by_a_sender_that_claimed_it_before(client, outbox):
+    reference = accepted(client)
+    claimed = delivery.claim(reference, ("received",), due_only=False)
+    cli.run(["restrict", "--stage", "local", "--email", ENQUIRY["email"], "--yes"])
+
+    assert delivery.deliver(*claimed) == "restricted"
+
+    assert outbox == []
+    assert stored_submissions()[reference]["status"] == "restricted"
 
 
 # The retry run's own limits ------------------------------------------------------------

@@ -27,15 +27,16 @@ def message_ids(reference: str) -> dict[str, str]:
     return {copy: item[f"{copy}_message_id"]["S"] for copy in ("team", "acknowledgement")}
 
 
-def ses_event(client, detail_type: str, message_id: str, **detail) -> None:
-    """An SES event as EventBridge delivers it (SES's own shape, trimmed)."""
+def ses_event(client, detail_type: str, message_id: str, tags: dict | None = None, **detail) -> None:
+    """An SES event as EventBridge delivers it (SES's own shape, trimmed),
+    with the email's own tags, if given, besides SES's."""
     mail = {
         "timestamp": "2026-11-26T07:00:00.000Z",
         "source": "no-reply@local.nationalleadership.gov.uk",
         "sendingAccountId": "123456789012",
         "messageId": message_id,
         "destination": ["nlc@cabinetoffice.gov.uk"],
-        "tags": {"ses:configuration-set": ["nlc-local-mail"]},
+        "tags": {"ses:configuration-set": ["nlc-local-mail"], **(tags or {})},
     }
     event_type = {"Email Delivered": "Delivery", "Email Bounced": "Bounce"}.get(detail_type, "Complaint")
     event = client.events.generate_cw_event(
@@ -99,3 +100,50 @@ def test_an_event_for_a_message_not_ours_changes_nothing(client, delivered):
     before = stored_submissions()
     ses_event(client, "Email Bounced", "0100-not-ours", **BOUNCE)
     assert stored_submissions() == before
+
+
+def test_an_event_for_an_erased_submission_is_logged_and_ignored(client, delivered, capsys):
+    ids = message_ids(delivered)
+    cli.run(["erase", "--stage", "local", "--email", ENQUIRY["email"], "--yes"])
+    capsys.readouterr()
+
+    tags = {"nlc-reference": [delivered], "nlc-copy": ["team"]}
+    for detail_type, detail in (("Email Delivered", {}), ("Email Bounced", BOUNCE)):
+        ses_event(client, detail_type, ids["team"], tags, **detail)  # raises if the function fails
+
+    assert stored_submissions() == {}
+    logged = capsys.readouterr().out
+    assert '"event":"mail_event_for_no_submission"' in logged
+    assert ENQUIRY["email"] not in logged
+
+
+def test_a_bounce_leaves_a_restricted_submission_restricted_and_unsendable(client, delivered):
+    cli.run(["restrict", "--stage", "local", "--email", ENQUIRY["email"], "--yes"])
+
+    ses_event(client, "Email Bounced", message_ids(delivered)["team"], **BOUNCE)
+
+    stored = stored_submissions()[delivered]
+    assert (stored["status"], stored["team_mail"]) == ("restricted", "bounced (Permanent)")
+    with pytest.raises(cli.CommandError, match="restricted"):
+        cli.run(["retry", "--stage", "local", "--reference", delivered])
+    # Lifted, it is what the bounce made it: failed, for staff to send again.
+    cli.run(["restrict", "--stage", "local", "--email", ENQUIRY["email"], "--lift", "--yes"])
+    assert stored_submissions()[delivered]["status"] == "failed"
+
+
+def test_events_arriving_out_of_order_are_recorded_by_their_own_time(client, delivered):
+    """EventBridge may hand over a later event first: the latest by SES's own
+    timestamp decides what became of an email."""
+    team = message_ids(delivered)["team"]
+    ses_event(client, "Email Bounced", team, **BOUNCE)  # at 07:00:01
+    ses_event(client, "Email Delivered", team, delivery={"timestamp": "2026-11-26T07:00:00.500Z"})
+
+    stored = stored_submissions()[delivered]
+    assert (stored["status"], stored["team_mail"]) == ("failed", "bounced (Permanent)")
+
+
+def test_a_later_event_arriving_second_is_recorded(client, delivered):
+    team = message_ids(delivered)["acknowledgement"]
+    ses_event(client, "Email Delivered", team, delivery={"timestamp": "2026-11-26T07:00:00.500Z"})
+    ses_event(client, "Email Complaint Received", team, complaint={"timestamp": "2026-11-26T07:05:00.000Z"})
+    assert stored_submissions()[delivered]["acknowledgement_mail"] == "complained"

@@ -3,8 +3,8 @@ turns slow (a timeout, after which it may or may not have sent), refusing,
 failing with 503 and fine, with the queue's worker, scheduled runs and
 `nlc-api retry` overlapping, the clock moving on. At the end nothing is
 lost: each submission reached its team exactly once, or is `failed`; the
-only extra copies are those SES sent while the answer was lost, which the
-README names; no visitor is acknowledged twice.
+only extra copies are those SES sent while the answer was lost, which
+docs/forms.md names ("Never lost, never sent twice"); no visitor is acknowledged twice.
 
 Seeded, so a failure can be replayed: NLC_SOAK_SEED=<seed> pytest -m soak."""
 

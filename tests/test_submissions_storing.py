@@ -3,7 +3,8 @@ is 202 once the submission is stored and 503 only when it certainly is not,
 a transaction whose answer was lost is settled by reading it back, the same
 request is stored once, and a queue that refuses loses nothing.
 
-moto ignores ClientRequestToken: the tests assert on what the code sent."""
+The fake AWS applies a ClientRequestToken as DynamoDB does (tests/fake_aws.py):
+the same token within ten minutes is success with nothing written."""
 
 from __future__ import annotations
 
@@ -24,8 +25,10 @@ from conftest import (
     team_copies,
 )
 
+from chalicelib import aws
 from chalicelib.submissions import intake
 from chalicelib.submissions.errors import RETRY_AFTER_UNAVAILABLE
+from nlc_tools import cli
 
 
 @pytest.fixture
@@ -91,6 +94,48 @@ def test_a_token_is_not_reused_in_the_next_ten_minutes(client, outbox, transacti
 
     assert transactions[0]["ClientRequestToken"] != transactions[1]["ClientRequestToken"]
     assert first != second
+
+
+def erase_ada() -> None:
+    cli.run(["erase", "--stage", "local", "--email", ENQUIRY["email"], "--yes"])
+
+
+def test_the_same_submission_sent_again_after_an_erase_within_ten_minutes_is_stored(
+    client, outbox, worker, in_one_token_window
+):
+    """DynamoDB has the request's token from before the erasure: the
+    submission is stored anew, under another token."""
+    body(post(client))
+    worker()
+    erase_ada()
+    outbox.clear()
+    in_one_token_window.offset += 60
+
+    again = post(client)
+
+    assert again.status_code == 202
+    reference = body(again)["reference"]
+    assert stored_submissions()[reference]["status"] == "received"
+    worker()
+    assert len(team_copies(outbox, reference)) == 1
+
+
+def test_the_same_transaction_again_after_an_erase_is_stored_not_just_answered(
+    client, outbox, worker, monkeypatch
+):
+    """The very same transaction (the same moment, to the millisecond): DynamoDB
+    answers success and writes nothing, which must not pass for stored."""
+    from chalicelib import clock
+
+    moment = time.time()
+    monkeypatch.setattr(clock, "now", lambda: moment)
+    post(client)
+    erase_ada()
+
+    again = post(client)
+
+    assert again.status_code == 202
+    assert list(stored_submissions()) == [body(again)["reference"]]
 
 
 # Lost answers -------------------------------------------------------------------------
@@ -263,6 +308,37 @@ def test_a_queue_that_refuses_loses_nothing_the_retry_run_sends_it(
 
     assert len(team_copies(outbox, reference)) == 1
     assert stored_submissions()[reference]["status"] == "forwarded"
+
+
+@pytest.fixture
+def slow_queue():
+    """SQS answering nothing within any read timeout: each try botocore makes
+    of SendMessage (its own retries included) is counted, then times out."""
+    from botocore.exceptions import ReadTimeoutError
+
+    tries: list[str] = []
+
+    def time_out(request, **_) -> None:
+        tries.append(request.url)
+        raise ReadTimeoutError(endpoint_url=request.url)
+
+    # On the session, whose handlers each client made after copies.
+    session_events = aws._session().events
+    session_events.register_first("before-send.sqs.SendMessage", time_out)
+    aws.reset_clients()
+    yield tries
+    session_events.unregister("before-send.sqs.SendMessage", time_out)
+    aws.reset_clients()
+
+
+def test_a_slow_queue_holds_the_visitor_for_one_short_try(client, outbox, worker, slow_queue, capsys):
+    response = post(client)
+
+    assert response.status_code == 202
+    # Behind API Gateway's 29 s: one try, of at most a few seconds.
+    assert len(slow_queue) == 1
+    assert aws.ENQUEUE_SECONDS <= 5
+    assert '"event":"enqueue_failed"' in capsys.readouterr().out
 
 
 def run_scheduled_retry(client):

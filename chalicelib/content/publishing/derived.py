@@ -112,7 +112,7 @@ class Publication:
         if index.documents < index.of:
             report(
                 f"warning: the search index holds {index.documents} of {index.of} pages, "
-                "as many as one record holds (see the README's Performance section)"
+                "as many as one record holds (see the Search section of docs/performance.md)"
             )
         entries = _feed_entries(listed, modified)
         located = [(page.path or "", modified[page.source]) for page in listed]
