@@ -152,18 +152,18 @@ $(ELEVENTY): tests/eleventy/package.json tests/eleventy/package-lock.json
 test: lint $(WHEELS) $(AXE) $(GOVUK) $(ELEVENTY)
 	$(BIN)/python -m pytest $(PARALLEL)
 
-# One tier of the tests at a time (each test's tier: tests/conftest.py).
+# One tier of the tests at a time: a test's tier is its folder, tests/<tier>/.
 # Pure code, no moto: seconds.
 test-unit: $(STAMP)
-	$(BIN)/python -m pytest -m unit
+	$(BIN)/python -m pytest tests/unit
 
 # Through the HTTP API and the CLI against moto.
 test-api: $(STAMP)
-	$(BIN)/python -m pytest $(PARALLEL) -m api
+	$(BIN)/python -m pytest $(PARALLEL) tests/api
 
 # Packaging, provisioning, the deploy rehearsal, IAM and schemathesis.
 test-deploy: $(STAMP) $(WHEELS)
-	$(BIN)/python -m pytest $(PARALLEL) -m deploy
+	$(BIN)/python -m pytest $(PARALLEL) tests/deploy
 
 # The cold start's benchmark builds the Lambda package, as make package does.
 bench: $(STAMP) $(WHEELS)

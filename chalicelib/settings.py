@@ -3,7 +3,7 @@
 Chalice sets each stage's variables from .chalice/config.json; the CLI applies
 the same file with `apply_stage_environment`. A stdlib dataclass rather than
 pydantic-settings keeps ~190 ms of imports out of every Lambda cold start;
-tests/test_settings.py validates every stage's values.
+tests/unit/test_settings.py validates every stage's values.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ Only the repository and git ref the stage names (NLC_PUBLISH_REPOSITORY,
 NLC_PUBLISH_REF) may assume it: its trust policy holds the token's audience
 and subject with StringEquals, so neither a fork, another branch nor a pull
 request can publish. It may make exactly the calls `nlc-api publish` and
-`publish --rollback` make (tests/test_iam.py records them), on the stage's
+`publish --rollback` make (tests/deploy/test_iam.py records them), on the stage's
 own bucket, content table, parameters and distribution.
 
 `nlc-api provision` applies it (`ensure_publisher`), and the prod template

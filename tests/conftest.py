@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import gc
-import inspect
 import json
 from pathlib import Path
 
 import pytest
+
+# The fake AWS first: its handlers must be in every botocore session.
+from fake_aws import Emulator
 
 from chalicelib import aws, origin_secret
 from chalicelib.settings import PROJECT_DIR, get_settings, stage_environment
@@ -17,33 +19,19 @@ TESTS = Path(__file__).resolve().parent
 
 
 # Tiers -----------------------------------------------------------------------
-# Each test gets its tier from where it lives and what it uses, so a new test
-# needs no marker of its own: `pytest -m unit` runs in seconds without moto.
+# A test's tier is the folder it lives in (tests/unit, tests/api, ...), so a
+# new test needs no marker of its own: `make test-unit` runs tests/unit alone
+# in seconds, without the emulator.
 TIERS = ("unit", "api", "deploy", "browser")
-DEPLOY_FILES = {"test_deploy.py", "test_packaging.py", "test_provision.py", "test_iam.py"}
-DEPLOY_FIXTURES = {"project_copy", "package_environment"}
 # A unit or api test longer than this is a deploy test, or wants cutting down.
 SLOW_SECONDS = 30
 
 
 def _tier(item: pytest.Item) -> str:
-    uses = set(getattr(item, "fixturenames", ()))
-    if item.path.name in DEPLOY_FILES or uses & DEPLOY_FIXTURES:
-        return "deploy"
-    if "aws_backend" in uses:
-        return "api"
-    if TESTS / "unit" in item.path.parents:
-        return "unit"
-    return "api" if _imports_moto(getattr(item, "module", None)) else "unit"
-
-
-def _imports_moto(module) -> bool:
-    return module is not None and any(
-        (value.__name__ if inspect.ismodule(value) else getattr(value, "__module__", None) or "").startswith(
-            "moto"
-        )
-        for value in vars(module).values()
-    )
+    folder = item.path.relative_to(TESTS).parts[0] if TESTS in item.path.parents else None
+    if folder not in TIERS:
+        raise pytest.UsageError(f"{item.path}: move it to the folder of its tier, tests/<{'|'.join(TIERS)}>/")
+    return folder
 
 
 # Run first, so that with pytest-xdist (`make test`) the long ones start at
@@ -54,8 +42,11 @@ SLOW_FIRST = ("deploy", "browser", "differential", "property", "soak")
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
-        if not any(item.get_closest_marker(tier) for tier in TIERS):
-            item.add_marker(_tier(item))
+        tier = _tier(item)
+        other = [mark for mark in TIERS if mark != tier and item.get_closest_marker(mark)]
+        if other:
+            raise pytest.UsageError(f"{item.nodeid} is marked {other[0]} but lives in tests/{tier}/: move it")
+        item.add_marker(tier)
     items.sort(key=lambda item: not any(item.get_closest_marker(mark) for mark in SLOW_FIRST))
 
 
@@ -67,7 +58,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
         report.outcome = "failed"
         report.longrepr = (
             f"took {call.duration:.0f} s: a unit or api test must finish within {SLOW_SECONDS} s "
-            "(make it smaller, or mark it deploy)"
+            "(make it smaller, or move it to tests/deploy/)"
         )
 
 
@@ -104,14 +95,12 @@ def aws_environment(monkeypatch, no_local_stack):
     gc.enable()
 
 
-EMULATOR = pytest.StashKey["Emulator"]()
+EMULATOR = pytest.StashKey[Emulator]()
 
 
 @pytest.fixture(scope="session")
 def emulator(pytestconfig):
     """moto for the whole run, provisioned once (see tests/fake_aws.py)."""
-    from fake_aws import Emulator
-
     emulator = pytestconfig.stash[EMULATOR] = Emulator()
     yield emulator
     emulator.off()
@@ -244,12 +233,6 @@ def create_distribution(cloudfront) -> dict:
             "DefaultCacheBehavior": {"TargetOriginId": "api", "ViewerProtocolPolicy": "redirect-to-https"},
         }
     )["Distribution"]
-
-
-def client_error(code: str, operation: str = "SendEmail"):
-    from botocore.exceptions import ClientError
-
-    return ClientError({"Error": {"Code": code, "Message": f"{code} (injected)"}}, operation)
 
 
 @pytest.fixture
@@ -447,23 +430,3 @@ def team_copies(outbox: list[dict], reference: str) -> list[dict]:
 def acknowledgements(outbox: list[dict], reference: str) -> list[dict]:
     return [email for email in outbox if email["subject"].startswith("We have received your") and
             email["subject"].endswith(reference)]  # fmt: skip
-
-
-def aws_error(code: str, operation: str, status: int):
-    """An error AWS answered with an HTTP status (a 5xx leaves the outcome unknown)."""
-    from botocore.exceptions import ClientError
-
-    return ClientError(
-        {
-            "Error": {"Code": code, "Message": f"{code} (injected)"},
-            "ResponseMetadata": {"HTTPStatusCode": status},
-        },
-        operation,
-    )
-
-
-def read_timeout(service: str = "email"):
-    """A call whose answer never came: AWS may have done what was asked."""
-    from botocore.exceptions import ReadTimeoutError
-
-    return ReadTimeoutError(endpoint_url=f"https://{service}.eu-west-2.amazonaws.com/")

@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import copy
 import json
-import logging
 from collections.abc import Iterator
 from typing import Any
 
@@ -24,9 +23,10 @@ from moto.cloudfront.responses import CloudFrontResponse
 from moto.core.responses import ActionResult, EmptyResult
 from moto.iam.responses import IamResponse
 from moto.s3.responses import S3Response
-from moto.server import ThreadedMotoServer
 from moto.sesv2 import urls as sesv2_urls
 from moto.sesv2.responses import SESV2Response
+
+from nlc_tools.local import start_emulator
 
 
 def _with_eventbridge(original):
@@ -225,17 +225,14 @@ def moto_gaps_filled() -> Iterator[None]:
 
 @contextlib.contextmanager
 def running_emulator() -> Iterator[str]:
-    """moto's server on 127.0.0.1 and a free port; yields its URL."""
-    # Its per-request log would bury the commands' own output.
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    """The local stack's emulator (moto's server on loopback, a free port)
+    with moto's gaps filled; yields its URL."""
     with moto_gaps_filled():
-        server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-        server.start()
+        endpoint, stop = start_emulator()
         try:
-            host, port = server.get_host_and_port()
-            yield f"http://{host}:{port}"
+            yield endpoint
         finally:
-            server.stop()
+            stop()
 
 
 def emulator_environment(endpoint: str, base: dict[str, str]) -> dict[str, str]:

@@ -20,10 +20,9 @@ import binascii
 import hashlib
 import hmac
 import secrets
-import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 from ... import aws, clock, observability
 from ...json_text import dumps
@@ -42,9 +41,6 @@ HOOK_TIMEOUT_SECONDS = 2.0
 HOOK_WAITS_SECONDS = (0.5, 1.0)  # between tries
 # The specification's form of a secret: this prefix, then the key in base64.
 SECRET_PREFIX = "whsec_"
-
-# How the build hook waits between tries: tests replace it.
-sleep: Callable[[float], None] = time.sleep
 
 
 def announce(
@@ -160,7 +156,7 @@ def _call_hook(url: str, detail: dict) -> None:
     problem = ""
     for attempt in range(HOOK_TRIES):
         if attempt:
-            sleep(HOOK_WAITS_SECONDS[attempt - 1])
+            clock.sleep(HOOK_WAITS_SECONDS[attempt - 1])
         timestamp = int(clock.now())
         headers = {
             "Content-Type": "application/json",

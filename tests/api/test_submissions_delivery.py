@@ -12,15 +12,13 @@ from conftest import (
     ENQUIRY,
     Killed,
     acknowledgements,
-    aws_error,
     body,
-    client_error,
     post,
-    read_timeout,
     stored_submissions,
     submissions_table_items,
     team_copies,
 )
+from fake_aws import client_error, read_timeout
 
 from chalicelib.submissions import delivery, staff
 from chalicelib.submissions.policy import POLICY
@@ -96,7 +94,7 @@ def ses(fake_aws, submissions_clock):
         if behaviour == "timeout":
             raise read_timeout()
         if behaviour == "unavailable":
-            raise aws_error("ServiceUnavailable", "SendEmail", 503)
+            raise client_error("ServiceUnavailable", "SendEmail", 503)
         if behaviour == "slow":
             submissions_clock.offset += scripted.seconds
         if behaviour == "lost":
@@ -324,7 +322,7 @@ def test_after_a_short_ses_outage_the_visitor_is_acknowledged_and_the_team_gets_
     client, outbox, aws_faults, worker
 ):
     """SES answering 503 sent nothing: both emails are tried again."""
-    aws_faults["SendEmail"] = aws_error("ServiceUnavailable", "SendEmail", 503)
+    aws_faults["SendEmail"] = client_error("ServiceUnavailable", "SendEmail", 503)
     reference = accepted(client)
     worker()
     assert outbox == []

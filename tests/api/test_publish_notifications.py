@@ -13,9 +13,11 @@ from pathlib import Path
 import boto3
 import pytest
 from build_hook import Hook
-from conftest import SEED_CONTENT, client_error
+from conftest import SEED_CONTENT
+from fake_aws import client_error
 from standardwebhooks import Webhook, WebhookVerificationError
 
+from chalicelib import clock
 from chalicelib.content.publishing import notifications
 
 # The Standard Webhooks form of a secret: whsec_ and the key in base64.
@@ -95,7 +97,7 @@ def test_a_failed_put_events_is_logged_and_counted_and_the_publish_stands(
 def waits(monkeypatch) -> list[float]:
     """The build hook's waits between tries, recorded instead of slept."""
     waited: list[float] = []
-    monkeypatch.setattr(notifications, "sleep", waited.append)
+    monkeypatch.setattr(clock, "sleep", waited.append)
     return waited
 
 

@@ -17,9 +17,9 @@ import socket
 from dataclasses import dataclass
 
 import pytest
-from botocore.exceptions import ClientError
 from build_hook import Hook
 from conftest import body, create_distribution
+from fake_aws import client_error
 
 from app import app
 from chalicelib import aws
@@ -198,9 +198,7 @@ def run_every_entry_point(client, seeded, recorded, worker, submissions_clock, s
     http("POST", "/enquiries", headers=JSON, body=json.dumps({**ENQUIRY, "message": "Lost answer"}))
     fake_aws.heal(lost)
     worker()
-    faults["SendEmail"] = ClientError(
-        {"Error": {"Code": "ServiceUnavailable", "Message": "down"}}, "SendEmail"
-    )
+    faults["SendEmail"] = client_error("ServiceUnavailable")
     failing = body(http("POST", "/enquiries", headers=JSON, body=json.dumps(ENQUIRY)))["reference"]
     worker()
     client.lambda_.invoke(

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from chalice.test import Client
-from conftest import client_error
+from fake_aws import client_error
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -24,8 +24,8 @@ from hypothesis.stateful import (
     rule,
     run_state_machine_as_test,
 )
-from test_publishing_faults import failing_writes  # noqa: F401 - a fixture
 
+from api.test_publishing_faults import after_listing, failing_writes  # noqa: F401 - a fixture
 from chalicelib import aws, clock
 from chalicelib.content.publishing import lease as leases
 from chalicelib.content.publishing import publish as publishing
@@ -117,11 +117,11 @@ class Publishing(RuleBasedStateMachine):
         elif fault == "second publish":
             # The second waits for the lease: it runs after the first ends.
             second = self.write(Path(tempfile.mkdtemp()), other)
-            self.during_reconcile(lambda: self.refused_while_held(second))
+            after_listing(self.fake_aws, lambda: self.refused_while_held(second))
             self.publish(content)
             self.publish(other)
         else:
-            self.during_reconcile(self.editor_uploads)
+            after_listing(self.fake_aws, self.editor_uploads)
             self.publish(content)
             self.published = {**content, "news": (0, frozenset())}
         self.fail_write(0, Killed())  # healed
@@ -173,16 +173,6 @@ class Publishing(RuleBasedStateMachine):
         with pytest.raises(leases.PublishBusy):
             publishing.publish_directory(folder, report=lambda _line: None, wait_seconds=0)
 
-    def during_reconcile(self, action) -> None:
-        reconcile = publishing._reconcile
-
-        def meanwhile(*args, **kwargs):
-            publishing._reconcile = reconcile
-            action()
-            return reconcile(*args, **kwargs)
-
-        publishing._reconcile = meanwhile
-
     # Checking ------------------------------------------------------------------
 
     def check_served(self) -> None:
@@ -220,12 +210,13 @@ def empty_the_bucket_and_table() -> None:
         aws.s3().delete_object(Bucket=settings.content_bucket, Key=entry["Key"], VersionId=entry["VersionId"])
 
 
-def test_publishing_converges_whatever_happened_before(aws_backend, request, monkeypatch):
+def test_publishing_converges_whatever_happened_before(aws_backend, fake_aws, request, monkeypatch):
     from app import app
 
     monkeypatch.setattr(leases, "_pause", lambda seconds: None)
     with Client(app, stage_name="local", project_dir=str(PROJECT_DIR)) as client:
         monkeypatch.setattr(Publishing, "client", client, raising=False)
+        monkeypatch.setattr(Publishing, "fake_aws", fake_aws, raising=False)
         monkeypatch.setattr(
             Publishing, "fail_write", staticmethod(request.getfixturevalue("failing_writes")), raising=False
         )

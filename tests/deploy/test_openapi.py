@@ -169,7 +169,6 @@ def local_stack(tmp_path_factory):
         process.wait(timeout=30)
 
 
-@pytest.mark.deploy
 def test_schemathesis_finds_no_server_error_and_no_answer_outside_the_document(local_stack, tmp_path):
     run = subprocess.run(
         [

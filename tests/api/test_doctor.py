@@ -1,14 +1,15 @@
 """`nlc-api doctor` on the local stage, in the tests' emulator: every check
 named, what the emulator cannot answer `n/a` (never `ok`), and each fault
 turning exactly its own check to `fail`, with a fix and exit status 1.
-(tests/test_deploy.py runs it on `dev` after provision and deploy.)"""
+(tests/deploy/test_deploy.py runs it on `dev` after provision and deploy.)"""
 
 from __future__ import annotations
 
 import json
 
 import pytest
-from conftest import DOCTOR_CHECKS, aws_error, post
+from conftest import DOCTOR_CHECKS, post
+from fake_aws import client_error
 
 from chalicelib import aws
 from chalicelib.settings import get_settings
@@ -100,7 +101,7 @@ def test_a_message_on_the_dead_letter_queue_fails_its_check_alone(subscribed):
 
 def test_a_failed_submission_fails_its_check_alone(subscribed, client, aws_faults, worker):
     before, _ = checks()
-    aws_faults["SendEmail"] = aws_error("MessageRejected", "SendEmail", 400)
+    aws_faults["SendEmail"] = client_error("MessageRejected", "SendEmail", 400)
     post(client)
     worker()
     del aws_faults["SendEmail"]
@@ -136,5 +137,5 @@ def test_a_build_hook_secret_is_checked_when_a_hook_is_set(subscribed, stage_set
 
 def test_an_emulator_s_missing_call_is_unanswered_and_aws_refusals_are_not():
     assert doctor.unanswered(NotImplementedError())
-    assert doctor.unanswered(aws_error("404", "GetAccount", 404))
-    assert not doctor.unanswered(aws_error("AccessDeniedException", "GetAccount", 403))
+    assert doctor.unanswered(client_error("404", "GetAccount", 404))
+    assert not doctor.unanswered(client_error("AccessDeniedException", "GetAccount", 403))

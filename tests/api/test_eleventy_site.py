@@ -16,7 +16,7 @@ from conftest import body
 
 from nlc_tools.cli import CommandError
 
-SITE = Path(__file__).parent / "fixtures" / "eleventy-site"
+SITE = Path(__file__).resolve().parents[1] / "fixtures" / "eleventy-site"
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ with the API serving exactly the last published set."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import subprocess
 import sys
@@ -13,8 +14,8 @@ from pathlib import Path
 
 import pytest
 from conftest import body
-from test_publishing import bucket_keys, fails, page, table_keys, write
 
+from api.test_publishing import bucket_keys, fails, page, table_keys, write
 from chalicelib import aws, clock
 from chalicelib.content.publishing import lease as leases
 from chalicelib.content.publishing import publish as publishing
@@ -59,26 +60,34 @@ def bucket_event(client, name: str = "x.md"):
 
 
 @pytest.fixture
-def failing_writes(monkeypatch):
+def failing_writes(fake_aws):
     """Make the nth BatchWriteItem from now fail: `failing_writes(n, error)`."""
-    from botocore.client import BaseClient
-
-    make_api_call = BaseClient._make_api_call
-    plan: dict = {}
-
-    def call(self, operation, params):
-        if operation == "BatchWriteItem" and plan:
-            plan["seen"] += 1
-            if plan["seen"] == plan["at"]:
-                raise plan["error"]
-        return make_api_call(self, operation, params)
-
-    monkeypatch.setattr(BaseClient, "_make_api_call", call)
+    armed = []
 
     def arm(at: int, error: BaseException) -> None:
-        plan.update(seen=0, at=at, error=error)
+        for fault in armed:
+            fake_aws.heal(fault)
+        seen = itertools.count(1)
+        armed[:] = [fake_aws.fail("BatchWriteItem", error, when=lambda _params: next(seen) == at)]
 
     return arm
+
+
+def after_listing(fake_aws, meanwhile) -> None:
+    """Run `meanwhile` once, as the publish under way goes on from listing
+    the bucket (to its uploads, or to the table): it holds the lease, and
+    what `meanwhile` puts into the bucket is not among what it listed."""
+    listed = False
+
+    def hook(call) -> None:
+        nonlocal listed
+        if call == ("S3", "ListObjectsV2"):
+            listed = True
+        elif listed:
+            fake_aws.before_call.remove(hook)
+            meanwhile()
+
+    fake_aws.before_call.append(hook)
 
 
 @pytest.fixture
@@ -179,7 +188,7 @@ def test_a_bad_file_in_the_bucket_gets_422_and_the_table_keeps_the_last_good_set
 def test_publishing_again_after_a_failed_batch_serves_exactly_that_set(
     publish, client, tmp_path, failing_writes
 ):
-    from conftest import client_error
+    from fake_aws import client_error
 
     publish_set(publish, tmp_path, site_files(30))
     failing_writes(2, client_error("InternalServerError", "BatchWriteItem"))
@@ -308,20 +317,17 @@ def test_admin_publish_while_another_runs_is_409_and_leaves_a_mark(client, seede
 
 
 def test_an_upload_indexed_during_a_publish_is_published_before_the_lease_is_let_go(
-    publish, client, tmp_path, monkeypatch
+    publish, client, tmp_path, fake_aws
 ):
     site = write(tmp_path, {"a.md": page("A")})
-    reconcile = publishing._reconcile
 
-    def upload_meanwhile(*args, **kwargs):
+    def upload_meanwhile():
         # An editor's upload arrives while the CLI holds the lease.
         put_source("news.md", page("News"))
         assert bucket_event(client, "news.md").payload is None
         assert "dirty" in content_table.lease()
-        monkeypatch.setattr(publishing, "_reconcile", reconcile)
-        return reconcile(*args, **kwargs)
 
-    monkeypatch.setattr(publishing, "_reconcile", upload_meanwhile)
+    after_listing(fake_aws, upload_meanwhile)
     output = publish(site)
 
     assert "The bucket changed during the publish: indexing it again." in output
@@ -329,24 +335,22 @@ def test_an_upload_indexed_during_a_publish_is_published_before_the_lease_is_let
     assert "owner" not in content_table.lease() and "dirty" not in content_table.lease()
 
 
-def test_interleaved_publishes_end_serving_the_last_one(publish, client, tmp_path, monkeypatch):
+def test_interleaved_publishes_end_serving_the_last_one(publish, client, tmp_path, fake_aws):
     """B and C from A at once: C waits for B's lease, then publishes; then A."""
     a, b, c = (tmp_path / name for name in "abc")
     write(a, site_files(3))
     write(b, site_files(3, moved="/moved-b/"))
     write(c, site_files(3, moved="/moved-c/"))
     publish(a)
-    reconcile = publishing._reconcile
     seen: list[str] = []
 
-    def c_tries_meanwhile(*args, **kwargs):
-        monkeypatch.setattr(publishing, "_reconcile", reconcile)
+    def c_tries_meanwhile():
         with pytest.raises(leases.PublishBusy):
             publishing.publish_directory(c, report=seen.append, wait_seconds=0)
-        return reconcile(*args, **kwargs)
 
-    monkeypatch.setattr(publishing, "_reconcile", c_tries_meanwhile)
+    after_listing(fake_aws, c_tries_meanwhile)
     publish(b)
+    assert fake_aws.before_call == []  # C tried while B held the lease
     publish(c)
     publish(a)
     assert status(client, "/moved-a/") == 200

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import boto3
 import pytest
-from conftest import SEED_CONTENT, client_error, create_distribution
+from conftest import SEED_CONTENT, create_distribution
+from fake_aws import client_error
 
 from chalicelib.content.publishing import invalidation
 

@@ -16,7 +16,8 @@ import random
 from collections import Counter
 
 import pytest
-from conftest import aws_error, body, client_error, read_timeout, stored_submissions, team_copies
+from conftest import body, stored_submissions, team_copies
+from fake_aws import client_error, read_timeout
 
 from chalicelib.submissions import delivery
 from nlc_tools import cli
@@ -51,7 +52,7 @@ def test_nothing_is_lost_and_the_team_gets_one_copy_or_the_submission_is_failed(
         if mood == "refusing" and chance.random() < 0.5:
             raise client_error("MessageRejected")
         if mood == "503" and chance.random() < 0.7:
-            raise aws_error("ServiceUnavailable", "SendEmail", 503)
+            raise client_error("ServiceUnavailable", "SendEmail", 503)
         if mood == "slow" and chance.random() < 0.6:
             submissions_clock.offset += 20  # past the client's patience
             if chance.random() < 0.5:

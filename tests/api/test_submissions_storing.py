@@ -13,17 +13,8 @@ from urllib.parse import urlencode
 
 import pytest
 from botocore.exceptions import EndpointConnectionError
-from conftest import (
-    ENQUIRY,
-    JSON,
-    aws_error,
-    body,
-    client_error,
-    post,
-    read_timeout,
-    stored_submissions,
-    team_copies,
-)
+from conftest import ENQUIRY, JSON, body, post, stored_submissions, team_copies
+from fake_aws import client_error, read_timeout
 
 from chalicelib import aws
 from chalicelib.submissions import intake
@@ -180,7 +171,7 @@ def test_dynamodb_refusing_a_reused_token_is_settled_by_reading_back(
     created_at) within ten minutes: the earlier request stored it."""
     first = body(post(client))["reference"]
     worker()
-    transactions.fail.append(aws_error("IdempotentParameterMismatchException", "TransactWriteItems", 400))
+    transactions.fail.append(client_error("IdempotentParameterMismatchException", "TransactWriteItems", 400))
     in_one_token_window.offset += 30
 
     again = post(client)
@@ -225,7 +216,7 @@ def test_when_the_read_back_fails_too_the_answer_is_503(client, outbox, transact
     [
         EndpointConnectionError(endpoint_url="https://dynamodb.eu-west-2.amazonaws.com/"),
         client_error("ProvisionedThroughputExceededException", "TransactWriteItems"),
-        aws_error("ValidationException", "TransactWriteItems", 400),
+        client_error("ValidationException", "TransactWriteItems", 400),
     ],
 )
 def test_when_dynamodb_certainly_did_not_store_it_the_answer_is_503_without_a_read_back(
@@ -246,7 +237,7 @@ def test_when_dynamodb_certainly_did_not_store_it_the_answer_is_503_without_a_re
 
 
 def test_a_5xx_from_dynamodb_is_settled_by_reading_back(client, outbox, transactions, aws_calls):
-    transactions.fail.append(aws_error("InternalServerError", "TransactWriteItems", 500))
+    transactions.fail.append(client_error("InternalServerError", "TransactWriteItems", 500))
 
     response = post(client)
 
@@ -286,7 +277,8 @@ def test_a_browser_is_told_in_a_page_when_dynamodb_fails(client, outbox, aws_fau
 
 
 @pytest.mark.parametrize(
-    "failure", [read_timeout("sqs"), aws_error("AWS.SimpleQueueService.NonExistentQueue", "SendMessage", 400)]
+    "failure",
+    [read_timeout("sqs"), client_error("AWS.SimpleQueueService.NonExistentQueue", "SendMessage", 400)],
 )
 def test_a_queue_that_refuses_loses_nothing_the_retry_run_sends_it(
     client, outbox, aws_faults, worker, submissions_clock, capsys, failure

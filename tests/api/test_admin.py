@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import ENQUIRY, JSON, body, client_error, stored_submissions
+from conftest import ENQUIRY, JSON, body, stored_submissions
+from fake_aws import client_error
 
 from app import app
 from chalicelib import aws

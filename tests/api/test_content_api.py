@@ -6,7 +6,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import body, client_error
+from conftest import body
+from fake_aws import client_error
 
 WHAT_WE_DO = "/content?path=/what-we-do/"
 SEED_POST = "what-is-the-national-leadership-centre"

@@ -172,7 +172,6 @@ def git(site: Path, *command: str) -> str:
     ).stdout.strip()
 
 
-@pytest.mark.deploy  # provisions and publishes through moto's server
 def test_the_site_workflows_take_a_merged_change_live_with_the_role_github_gives(tmp_path, monkeypatch):
     site = tmp_path / "example-site"
     shutil.copytree(PROJECT_DIR / "content", site)

@@ -9,9 +9,9 @@ from botocore.exceptions import (
     ConnectionClosedError,
     ConnectTimeoutError,
     EndpointConnectionError,
-    ReadTimeoutError,
 )
-from conftest import aws_error, body, client_error
+from conftest import body
+from fake_aws import client_error, read_timeout
 
 from chalicelib import aws
 
@@ -21,21 +21,21 @@ URL = "https://dynamodb.eu-west-2.amazonaws.com/"
 @pytest.mark.parametrize(
     ("error", "code", "transient", "unknown"),
     [
-        (ReadTimeoutError(endpoint_url=URL), "ReadTimeoutError", True, True),
+        (read_timeout("dynamodb"), "ReadTimeoutError", True, True),
         (ConnectionClosedError(endpoint_url=URL), "ConnectionClosedError", True, True),
         (ConnectTimeoutError(endpoint_url=URL), "ConnectTimeoutError", True, False),
         (EndpointConnectionError(endpoint_url=URL), "EndpointConnectionError", True, False),
-        (aws_error("InternalFailure", "SendEmail", 500), "InternalFailure", True, True),
-        (aws_error("ServiceUnavailable", "SendEmail", 503), "ServiceUnavailable", True, True),
-        (aws_error("ThrottlingException", "Query", 400), "ThrottlingException", True, False),
+        (client_error("InternalFailure", "SendEmail", 500), "InternalFailure", True, True),
+        (client_error("ServiceUnavailable", "SendEmail", 503), "ServiceUnavailable", True, True),
+        (client_error("ThrottlingException", "Query", 400), "ThrottlingException", True, False),
         (
             client_error("TransactionConflictException", "TransactWriteItems"),
             "TransactionConflictException",
             True,
             False,
         ),
-        (aws_error("MessageRejected", "SendEmail", 400), "MessageRejected", False, False),
-        (aws_error("AccessDeniedException", "GetItem", 400), "AccessDeniedException", False, False),
+        (client_error("MessageRejected", "SendEmail", 400), "MessageRejected", False, False),
+        (client_error("AccessDeniedException", "GetItem", 400), "AccessDeniedException", False, False),
     ],
 )
 def test_every_aws_error_is_sorted_without_raising(error, code, transient, unknown):
@@ -47,7 +47,7 @@ def test_every_aws_error_is_sorted_without_raising(error, code, transient, unkno
 
 def test_an_error_with_no_answer_at_all_is_sorted_by_its_class():
     # A timeout carries no .response; neither does an error botocore never sent.
-    for error in (ReadTimeoutError(endpoint_url=URL), ValueError("not from AWS")):
+    for error in (read_timeout("dynamodb"), ValueError("not from AWS")):
         assert aws.http_status(error) is None
         assert aws.error_code(error) == type(error).__name__
 
@@ -62,7 +62,7 @@ def test_the_ses_client_makes_one_attempt_and_waits_long_enough_for_a_slow_day()
 
 @pytest.mark.parametrize("operation", ["GetItem", "Query"])
 def test_a_dynamodb_read_that_times_out_is_a_503_with_retry_after(client, seeded, aws_faults, operation):
-    aws_faults[operation] = ReadTimeoutError(endpoint_url=URL)
+    aws_faults[operation] = read_timeout("dynamodb")
     url = "/content?path=/what-we-do/" if operation == "GetItem" else "/posts"
 
     response = client.http.get(url)

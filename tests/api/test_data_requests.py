@@ -9,7 +9,8 @@ import io
 import json
 
 import pytest
-from conftest import body, client_error, stored_submissions, submissions_table_items, team_copies
+from conftest import body, stored_submissions, submissions_table_items, team_copies
+from fake_aws import client_error
 
 from chalicelib import aws
 from chalicelib.settings import get_settings

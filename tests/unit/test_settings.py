@@ -74,7 +74,7 @@ def test_deployed_stages_use_https_origins_on_their_own_site(stage):
 def test_a_deployed_build_hook_is_https_and_signed_with_the_stage_own_key(stage):
     settings = Settings.from_environment(stage_environment(stage))
     assert settings.publish_webhook_url == "" or urlsplit(settings.publish_webhook_url).scheme == "https"
-    # The policy grants reading this one parameter (tests/test_iam.py).
+    # The policy grants reading this one parameter (tests/deploy/test_iam.py).
     assert settings.publish_webhook_secret_parameter == f"/nlc/{stage}/publish-webhook-key"
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -13,7 +14,7 @@ import pytest
 from emulator import emulator_environment, moto_gaps_filled, running_emulator
 from moto import mock_aws
 
-from chalicelib.settings import PROJECT_DIR, Settings, get_settings, stage_environment
+from chalicelib.settings import CHALICE_CONFIG, PROJECT_DIR, Settings, get_settings, stage_environment
 from nlc_tools import cli
 from nlc_tools.resources import CONTENT_BUCKET, DELIVERY_QUEUE, SUBMISSIONS_TABLE, tables
 
@@ -222,7 +223,7 @@ def test_the_local_stage_sends_with_a_configuration_set_without_events(moto):
 
 
 def test_provision_puts_cloudfront_in_front_of_a_deployed_api_once_and_puts_back_a_hand_change(
-    moto, monkeypatch
+    moto, monkeypatch, tmp_path
 ):
     from nlc_tools import provision
 
@@ -231,7 +232,13 @@ def test_provision_puts_cloudfront_in_front_of_a_deployed_api_once_and_puts_back
     (root,) = apigateway.get_resources(restApiId=api_id)["items"]
     apigateway.put_method(restApiId=api_id, resourceId=root["id"], httpMethod="GET", authorizationType="NONE")
     apigateway.put_integration(restApiId=api_id, resourceId=root["id"], httpMethod="GET", type="MOCK")
-    monkeypatch.setattr(provision, "deployed_rest_api", lambda stage: (api_id, "api"))
+    # What `chalice deploy` leaves, in a copy of the project's .chalice folder.
+    chalice = tmp_path / ".chalice"
+    (chalice / "deployed").mkdir(parents=True)
+    shutil.copy(CHALICE_CONFIG, chalice / "config.json")
+    deployed = {"resources": [{"name": "rest_api", "resource_type": "rest_api", "rest_api_id": api_id}]}
+    (chalice / "deployed" / "dev.json").write_text(json.dumps(deployed))
+    monkeypatch.setattr(provision, "CHALICE_CONFIG", chalice / "config.json")
     for name in stage_environment("dev"):  # the dev stage's own, not the tests' local ones
         monkeypatch.delenv(name, raising=False)
     first = cli.run(["provision", "--stage", "dev"])
@@ -314,7 +321,7 @@ def test_provision_lets_only_the_site_main_branch_assume_the_publisher_role(dev_
             }
         },
     }
-    # The policy tests/test_iam.py holds to what publish and rollback call.
+    # The policy tests/deploy/test_iam.py holds to what publish and rollback call.
     account = boto3.client("sts").get_caller_identity()["Account"]
     assert iam.list_role_policies(RoleName="nlc-dev-publisher")["PolicyNames"] == ["publish"]
     assert iam.get_role_policy(RoleName="nlc-dev-publisher", PolicyName="publish")[

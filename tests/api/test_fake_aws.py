@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 from botocore.exceptions import ReadTimeoutError
-from conftest import client_error
+from fake_aws import client_error
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 
