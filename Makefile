@@ -165,8 +165,9 @@ test-api: $(STAMP)
 test-deploy: $(STAMP) $(WHEELS)
 	$(BIN)/python -m pytest $(PARALLEL) tests/deploy
 
-bench: $(STAMP)
-	$(BIN)/python -m benchmarks
+# The cold start's benchmark builds the Lambda package, as make package does.
+bench: $(STAMP) $(WHEELS)
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m benchmarks
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache build site *.egg-info tests/browser/node_modules examples/website/node_modules

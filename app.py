@@ -5,6 +5,9 @@ Lambda cold start small."""
 
 from chalice import Chalice, Rate
 
+# First of the app's modules: it turns the garbage collector off for the
+# cold start (chalicelib/startup.py).
+from chalicelib import startup
 from chalicelib.settings import Settings
 from chalicelib.web import middleware
 from chalicelib.web.content_api import content_api
@@ -12,6 +15,8 @@ from chalicelib.web.forms_api import forms_api
 from chalicelib.web.staff_api import staff_api
 
 app = Chalice(app_name="nlc-api")
+# The collector back on after the first event; SnapStart's hooks.
+startup.register(app)
 app.register_middleware(middleware.handle, "http")
 app.register_blueprint(content_api)
 app.register_blueprint(forms_api)

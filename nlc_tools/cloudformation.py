@@ -2,12 +2,16 @@
 distribution and publisher role, and API Gateway's own error answers, as CloudFormation for `chalice package --merge-template`:
 built from the same definitions in resources.py that provisioning applies,
 so the two cannot disagree. The gateway responses are merged into Chalice's
-REST API, so the template is complete only once merged."""
+REST API, and SnapStart into its API handler and delivery worker, so the
+template is complete only once merged."""
 
 from __future__ import annotations
 
+import importlib.util
+import sys
+
 from chalicelib.names import configuration_set
-from chalicelib.settings import Settings
+from chalicelib.settings import PROJECT_DIR, Settings
 
 from .publisher import template_parts
 from .resources import (
@@ -36,6 +40,13 @@ _KEEP = {"DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain"}
 DKIM_RECORDS = 3  # Easy DKIM always asks for three CNAME records
 # Chalice's REST API in the packaged template: merged with its own definition.
 CHALICE_REST_API = "RestAPI"
+# Chalice's functions that visitors' requests wait on, directly or not: each
+# starts from a SnapStart snapshot of a published version, behind this alias.
+CHALICE_API_HANDLER = "APIHandler"
+SNAPSTART_FUNCTIONS = (CHALICE_API_HANDLER, "DeliverSubmissions")
+ALIAS = "live"
+# The permission Chalice gives API Gateway to invoke the API handler.
+CHALICE_API_PERMISSION = "APIHandlerInvokePermission"
 
 
 def _bucket(name: str, spec: BucketSpec) -> dict:
@@ -208,6 +219,48 @@ def _distribution(settings: Settings, spec: DistributionSpec) -> tuple[dict, dic
     return resources, output
 
 
+def _routes() -> dict[str, list[str]]:
+    """The app's paths and each one's methods, as Chalice's API definition
+    has them (app.py imported once, as Chalice does to package it)."""
+    module = sys.modules.get("app")
+    if module is None:
+        spec = importlib.util.spec_from_file_location("app", PROJECT_DIR / "app.py")
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules["app"] = module
+        spec.loader.exec_module(module)
+    return {path: sorted(entries) for path, entries in module.app.routes.items()}
+
+
+def _snapstart() -> dict:
+    """SnapStart for the API handler and the delivery worker: SAM publishes a
+    version on each deploy behind the alias (`AutoPublishAlias`), and
+    Lambda snapshots it (`SnapStart`, which applies only to published
+    versions). The queue's subscription follows the alias by itself (SAM
+    gives a function's events to its alias); API Gateway's integrations and
+    its permission to invoke are Chalice's, named by the function's ARN, so
+    they are pointed at the alias here. Chalice's own deploy publishes no
+    versions, so there is no SnapStart there."""
+    # The alias SAM makes, by the logical id it documents for it: a Ref to it
+    # is its ARN. (SAM resolves `APIHandler.Alias` in a Ref, not in the
+    # Fn::Sub of an API definition.)
+    alias = f"{CHALICE_API_HANDLER}Alias{ALIAS}"
+    uri = {
+        "Fn::Sub": f"arn:${{AWS::Partition}}:apigateway:${{AWS::Region}}:lambda:path/2015-03-31/functions/${{{alias}}}/invocations"
+    }
+    paths = {
+        path: {method.lower(): {"x-amazon-apigateway-integration": {"uri": uri}} for method in methods}
+        for path, methods in _routes().items()
+    }
+    resources: dict = {
+        name: {"Properties": {"AutoPublishAlias": ALIAS, "SnapStart": {"ApplyOn": "PublishedVersions"}}}
+        for name in SNAPSTART_FUNCTIONS
+    }
+    resources[CHALICE_API_PERMISSION] = {"Properties": {"FunctionName": {"Ref": alias}}}
+    resources[CHALICE_REST_API] = {"Properties": {"DefinitionBody": {"paths": paths}}}
+    return resources
+
+
 def template(settings: Settings) -> dict:
     resources = {CONTENT_BUCKET.logical_name: _bucket(settings.content_bucket, CONTENT_BUCKET)}
     for name, spec in tables(settings).items():
@@ -240,7 +293,8 @@ def template(settings: Settings) -> dict:
     }
     # A property of the API rather than GatewayResponse resources: SAM puts
     # them in the API's definition, so every deployment of it carries them.
-    resources[CHALICE_REST_API] = {"Properties": {"GatewayResponses": gateway_responses()}}
+    resources.update(_snapstart())
+    resources[CHALICE_REST_API]["Properties"]["GatewayResponses"] = gateway_responses()
     outputs = {
         f"SenderDkimRecord{n}": {
             "Description": f"DNS record {n} of {DKIM_RECORDS} that lets SES send from {domain}",

@@ -13,7 +13,9 @@ test -d "$wheelhouse" || { echo "no wheelhouse at $wheelhouse: run make wheelhou
 mkdir -p build
 rm -rf "$out"
 python -m nlc_tools.cli cloudformation --stage "$stage" > "build/resources-$stage.json"
-PIP_NO_INDEX=1 PIP_FIND_LINKS="$wheelhouse" AWS_DEFAULT_REGION="${AWS_DEFAULT_REGION:-eu-west-2}" \
-    chalice package --stage "$stage" --merge-template "build/resources-$stage.json" "$out"
+export PIP_NO_INDEX=1 PIP_FIND_LINKS="$wheelhouse"
+# The bytecode Chalice then ships (chalicelib/__pycache__ and vendor/).
+python -m nlc_tools.bytecode
+AWS_DEFAULT_REGION="${AWS_DEFAULT_REGION:-eu-west-2}" chalice package --stage "$stage" --merge-template "build/resources-$stage.json" "$out"
 cfn-lint "$out/sam.json"
 echo "packaged $stage in $out: $(du -k "$out/deployment.zip" | cut -f1) KB of code; template passes cfn-lint"

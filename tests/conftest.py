@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 from pathlib import Path
 
@@ -88,6 +89,10 @@ def aws_environment(monkeypatch, no_local_stack):
     get_settings.cache_clear()
     aws.reset_clients()
     origin_secret.forget()
+    # app.py's import turns the garbage collector off until the app answers
+    # its first event (chalicelib/startup.py): a test may import it and
+    # never call it, and the test process is no cold start.
+    gc.enable()
 
 
 EMULATOR = pytest.StashKey[Emulator]()

@@ -9,9 +9,11 @@ test checks the staff routes' authorizer).
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import boto3
@@ -77,7 +79,7 @@ def documented_sequence() -> list[list[str]]:
     return [
         [STAGE if word == "prod" else word for word in command]
         for command in commands
-        if command and command[0] in ("nlc-api", "chalice")
+        if command and command[0] in ("nlc-api", "python", "chalice")
     ]
 
 
@@ -87,11 +89,20 @@ def deployed(run, project_copy):
     sequence = documented_sequence()
     assert [command[:2] for command in sequence] == [
         ["nlc-api", "provision"],
+        ["python", "-m"],  # nlc_tools.bytecode: the bytecode chalice deploy then ships
         ["chalice", "deploy"],
         ["nlc-api", "provision"],
         ["nlc-api", "publish"],
     ]
     return [run(*command) for command in sequence]
+
+
+def test_chalice_deploy_ships_the_bytecode_compiled_before_it(deployed, project_copy):
+    # Chalice deploys the zip it built (and keeps) in .chalice/deployments.
+    (built,) = (project_copy / ".chalice" / "deployments").glob("*.zip")
+    names = set(zipfile.ZipFile(built).namelist())
+    for module in ("app.py", "chalice/app.py", "chalicelib/submissions/fields.py", "pydantic/main.py"):
+        assert importlib.util.cache_from_source(module) in names
 
 
 def test_api_gateway_answers_an_unknown_route_in_the_api_error_shape(deployed, aws):
@@ -100,18 +111,18 @@ def test_api_gateway_answers_an_unknown_route_in_the_api_error_shape(deployed, a
     answer = gateway.get_gateway_response(restApiId=api["id"], responseType="MISSING_AUTHENTICATION_TOKEN")
     assert answer["statusCode"] == "404"
     assert json.loads(answer["responseTemplates"]["application/json"])["error"]["code"] == "not_found"
-    assert "answered MISSING_AUTHENTICATION_TOKEN in the API's error shape" in deployed[2].stdout
+    assert "answered MISSING_AUTHENTICATION_TOKEN in the API's error shape" in deployed[3].stdout
 
 
 def test_provision_deploy_and_publish_succeed(deployed):
-    provision, deploy, _, publish = deployed
+    provision, _, deploy, _, publish = deployed
     assert "created table nlc-dev-submissions" in provision.stdout
     assert "Rest API URL: https://" in deploy.stdout
     assert "Published: 2 created" in publish.stdout
 
 
 def test_provision_after_deploy_puts_cloudfront_in_front_of_the_deployed_api(deployed, aws):
-    _, _, provision, _ = deployed
+    _, _, _, provision, _ = deployed
     (api,) = aws("apigateway").get_rest_apis()["items"]
     cloudfront = aws("cloudfront")
     (distribution,) = cloudfront.list_distributions()["DistributionList"]["Items"]

@@ -4,15 +4,27 @@ on python3.13 and without the deploy-time tools."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import os
 import re
+import subprocess
+import sys
 import tomllib
 import zipfile
+from pathlib import Path
 
 import pytest
 
 from chalicelib.settings import CHALICE_CONFIG, PROJECT_DIR, Settings, stage_environment
-from nlc_tools.cloudformation import CHALICE_REST_API, template
+from nlc_tools.bytecode import TRACE
+from nlc_tools.cloudformation import (
+    ALIAS,
+    CHALICE_API_PERMISSION,
+    CHALICE_REST_API,
+    SNAPSTART_FUNCTIONS,
+    template,
+)
 
 # Provided on Lambda (boto3, botocore) or bundled by Chalice itself (chalice).
 NOT_PACKAGED = {"chalice", "boto3", "botocore"}
@@ -135,12 +147,98 @@ def test_package_holds_no_cli_local_stack_provisioning_code_or_resource_specific
 def test_packaged_template_has_the_provisioned_resources_unchanged(prod_package):
     packaged = json.loads((prod_package / "sam.json").read_text())
     ours = template(Settings.from_environment(PACKAGED_PROD))
+    merged = {CHALICE_REST_API, CHALICE_API_PERMISSION, *SNAPSTART_FUNCTIONS}  # into Chalice's own
     for name, resource in ours["Resources"].items():
-        if name == CHALICE_REST_API:  # ours merged into Chalice's own
-            assert packaged["Resources"][name]["Properties"].items() >= resource["Properties"].items()
+        if name in merged:
+            assert _contains(packaged["Resources"][name], resource), name
         else:
             assert packaged["Resources"][name] == resource
     assert packaged["Outputs"].items() >= ours["Outputs"].items()
+
+
+def _contains(whole: object, part: object) -> bool:
+    if isinstance(whole, dict) and isinstance(part, dict):
+        return all(key in whole and _contains(whole[key], value) for key, value in part.items())
+    return whole == part
+
+
+def test_api_handler_and_delivery_worker_start_from_snapstart_on_an_alias_the_api_and_queue_use(prod_package):
+    resources = json.loads((prod_package / "sam.json").read_text())["Resources"]
+    functions = {name for name, r in resources.items() if r["Type"] == "AWS::Serverless::Function"}
+    snapstart = {name for name in functions if "SnapStart" in resources[name]["Properties"]}
+    assert snapstart == {"APIHandler", "DeliverSubmissions"} == set(SNAPSTART_FUNCTIONS)
+    for name in snapstart:
+        properties = resources[name]["Properties"]
+        assert properties["SnapStart"] == {"ApplyOn": "PublishedVersions"}
+        assert properties["AutoPublishAlias"] == ALIAS
+    # SAM subscribes a function with an alias to its events through the alias.
+    (event,) = resources["DeliverSubmissions"]["Properties"]["Events"].values()
+    assert event["Type"] == "SQS"
+    alias = {"Ref": f"APIHandlerAlias{ALIAS}"}
+    assert resources[CHALICE_API_PERMISSION]["Properties"]["FunctionName"] == alias
+    swagger = resources[CHALICE_REST_API]["Properties"]["DefinitionBody"]
+    uris = {
+        json.dumps(spec["x-amazon-apigateway-integration"]["uri"])
+        for methods in swagger["paths"].values()
+        for spec in methods.values()
+    }
+    assert len(swagger["paths"]) > 10 and uris == {
+        json.dumps(
+            {
+                "Fn::Sub": "arn:${AWS::Partition}:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/"
+                f"${{APIHandlerAlias{ALIAS}}}/invocations"
+            }
+        )
+    }
+
+
+def _valid_bytecode(pyc: bytes, source: bytes) -> bool:
+    """Whether Python would run this .pyc for this source without compiling:
+    this Python's magic number, hash-based and checked, and the source's hash."""
+    flags = int.from_bytes(pyc[4:8], "little")
+    return (
+        pyc[:4] == importlib.util.MAGIC_NUMBER
+        and flags == 0b11
+        and pyc[8:16] == importlib.util.source_hash(source)
+    )
+
+
+def test_every_bytecode_file_shipped_is_checked_and_valid_for_its_source(prod_package):
+    archive = zipfile.ZipFile(prod_package / "deployment.zip")
+    names = set(archive.namelist())
+    compiled = [name for name in names if name.endswith(".pyc")]
+    assert len(compiled) > 50
+    for pyc in compiled:
+        source = importlib.util.source_from_cache(pyc)  # refuses another Python's bytecode
+        assert source in names, f"{pyc} has no source"
+        assert _valid_bytecode(archive.read(pyc), archive.read(source)), f"{pyc} is stale or timestamp-based"
+
+
+def test_every_module_a_request_or_the_delivery_worker_loads_has_its_bytecode(prod_package, tmp_path):
+    # The package unzipped as Lambda has it: what the request paths load from
+    # it is what would be compiled at every cold start without bytecode.
+    archive = zipfile.ZipFile(prod_package / "deployment.zip")
+    archive.extractall(tmp_path)
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(tmp_path),
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "AWS_DEFAULT_REGION": "eu-west-2",
+    }
+    loaded = subprocess.run(
+        [sys.executable, "-c", TRACE], cwd=tmp_path, env=env, capture_output=True, text=True, check=True
+    ).stdout.splitlines()
+    shipped = [
+        Path(line).relative_to(tmp_path).as_posix()
+        for line in loaded
+        if line.startswith(str(tmp_path)) and line.endswith(".py")
+    ]
+    assert {"app.py", "chalice/app.py", "chalicelib/submissions/fields.py", "pydantic/main.py"} <= set(
+        shipped
+    )
+    names = set(archive.namelist())
+    missing = [name for name in shipped if importlib.util.cache_from_source(name) not in names]
+    assert missing == []
 
 
 def test_packaged_template_alarms_on_the_stage_metrics_to_the_topic_staff_subscribe_to(prod_package):
