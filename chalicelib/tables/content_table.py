@@ -27,6 +27,10 @@ editors beyond a page (the section at the end), content/publishing/derived.py ke
 what it builds from every public page, each written only when it changed:
 
     derived           search|sitemap|atom|jsonfeed   built from every public page at publish
+                                               (search: the index's header)
+    search            <shard>.<slot>           a shard of the search index (t<n> terms, d<n> texts):
+                                               two slots, so a publish writes a changed shard
+                                               beside the live one and switches the header after
     changes           page#.. list#.. record#..      when each page, list and derived record last changed
     <list pk>         ~modified                when that list (pages, posts, tag#x, documents) last changed
 
@@ -437,6 +441,39 @@ SEARCH_INDEX, SITEMAP, ATOM_FEED, JSON_FEED = "search", "sitemap", "atom", "json
 
 def derived_key(name: str) -> Key:
     return (DERIVED, name)
+
+
+SEARCH_SHARDS = "search"
+SEARCH_HEADER = (DERIVED, SEARCH_INDEX)
+
+
+def search_shard_key(name: str, slot: int) -> Key:
+    return (SEARCH_SHARDS, f"{name}.{slot}")
+
+
+def search_shard_item(name: str, slot: int, body: bytes, digest: str) -> dict:
+    return binary_item(search_shard_key(name, slot), body, digest=digest)
+
+
+def get_many(keys: list[Key]) -> dict[Key, dict]:
+    """The items at `keys` (at most 100) that exist: one BatchGetItem, and
+    one more only for keys DynamoDB left unprocessed."""
+    table = get_settings().content_table
+    found: dict[Key, dict] = {}
+    pending: dict[str, Any] = {table: {"Keys": [_key(key) for key in dict.fromkeys(keys)]}}
+    for attempt in range(MAX_BATCH_ATTEMPTS):
+        response = aws.dynamodb().batch_get_item(RequestItems=pending)
+        for stored in response.get("Responses", {}).get(table, []):
+            found[item_key(stored)] = stored
+        pending = response.get("UnprocessedKeys") or {}
+        if not pending:
+            return found
+        time.sleep(min(0.05 * 2**attempt, 2.0))  # DynamoDB asks for backoff
+    raise UnprocessedReads(f"DynamoDB left {len(pending[table]['Keys'])} reads unprocessed")
+
+
+class UnprocessedReads(Exception):
+    """DynamoDB kept refusing part of a batch read."""
 
 
 def change_key(subject: str) -> Key:

@@ -36,10 +36,10 @@ class Found:
 
 
 @contextmanager
-def _reading() -> Iterator[None]:
+def _reading(*also: type[Exception]) -> Iterator[None]:
     try:
         yield
-    except aws.errors() as error:
+    except (*aws.errors(), *also) as error:
         observability.emit({"type": "content", "event": "read_failed", "error": aws.error_code(error)})
         raise Unavailable(
             f"The service is busy. Try again in {RETRY_AFTER_SECONDS} seconds.",
@@ -178,8 +178,8 @@ SEARCH_MAX = 50
 
 
 def search(raw_query: str | None, raw_limit: str | None) -> Found:
-    """The public pages and posts best matching the query: one GetItem, of the
-    index the last publish built."""
+    """The public pages and posts best matching the query, from the index the
+    last publish built: at most two reads (search_store.py)."""
     from . import search as index_search
 
     query = (raw_query or "").strip()
@@ -188,15 +188,11 @@ def search(raw_query: str | None, raw_limit: str | None) -> Found:
     if len(query) > index_search.MAX_QUERY_LENGTH or CONTROL.search(query):
         raise InvalidRequest(f"q must be {index_search.MAX_QUERY_LENGTH} characters or fewer, on one line.")
     limit = _parse_limit(raw_limit, SEARCH_DEFAULT, SEARCH_MAX)
-    with _reading():
-        stored = content_table.get(content_table.derived_key(content_table.SEARCH_INDEX))
-    results = []
-    if stored is not None:
-        results = index_search.search(index_search.load(stored["body"]["B"]), query, limit)
-    return Found(
-        json=dumps({"query": query, "results": results}),
-        modified=content_table.text_attribute(stored, "modified") if stored else None,
-    )
+    from . import search_store
+
+    with _reading(content_table.UnprocessedReads, search_store.IndexBusy):
+        results, modified = search_store.find(query, limit)
+    return Found(json=dumps({"query": query, "results": results}), modified=modified)
 
 
 def atom_feed() -> Found:
