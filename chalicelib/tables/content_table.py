@@ -520,22 +520,33 @@ def binary_item(key: Key, body: bytes, **attributes: str) -> dict:
     return {**item(key, **attributes), "body": {"B": body}}
 
 
-def list_records(pk: str) -> tuple[list[str], str | None]:
-    """Every record's JSON under a list's partition, in sort-key order, and
-    when the list last changed (None before its first marker). Lists are
-    small (a site's pages): more than one call only past DynamoDB's 1 MB."""
+def list_page(
+    pk: str, limit: int, after_sort_key: str | None, max_bytes: int
+) -> tuple[list[str], str | None, str | None]:
+    """One page of a list's records' JSON, in sort-key order: at most
+    `limit` records and `max_bytes` of JSON; the sort key to go on from (None
+    on the last page); and, on the last page, when the list last changed
+    (its marker sorts after every record). One Query, unless DynamoDB's own
+    1 MB page ends first."""
     found: list[str] = []
-    modified = None
-    extra: dict[str, Any] = {}
+    size = 0
+    last_sort_key = after_sort_key
+    extra: dict[str, Any] = {"Limit": limit + 1}
+    if after_sort_key is not None:
+        extra["ExclusiveStartKey"] = _key((pk, after_sort_key))
     while True:
         response = _query_list(pk, **extra)
         for stored in response.get("Items", []):
             if stored["sk"]["S"] == LIST_MARKER:
-                modified = stored["modified"]["S"]
-            else:
-                found.append(stored["json"]["S"])
+                return found, None, stored["modified"]["S"]
+            text = stored["json"]["S"]
+            if len(found) == limit or size + len(text) > max_bytes:
+                return found, last_sort_key, None
+            found.append(text)
+            size += len(text) + 1
+            last_sort_key = stored["sk"]["S"]
         if "LastEvaluatedKey" not in response:
-            return found, modified
+            return found, None, None
         extra["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
 

@@ -222,8 +222,11 @@ def _lists(public: list[RenderedPage]) -> dict[str, list[str]]:
     }
     for page in public:
         member = f"{page.source}:{page.fingerprint}"
+        if page.kind == "page" and (page.listed or page.path):
+            lists[content_table.PAGES].append(member)
         if page.listed:
-            lists[content_table.POSTS if page.kind == "post" else content_table.PAGES].append(member)
+            if page.kind == "post":
+                lists[content_table.POSTS].append(member)
             for name in page.collections:
                 lists.setdefault(content_table.collection_partition(name), []).append(member)
         if page.documents:
