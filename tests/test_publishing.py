@@ -419,3 +419,25 @@ def test_events_for_other_buckets_are_ignored(client, aws_backend):
     )
     client.lambda_.invoke("index_content", event)
     assert table_keys() == set()
+
+
+def test_a_change_to_prose_saying_collections_rewrites_that_page_and_the_page_listing_them(publish, tmp_path):
+    files = {
+        f"pages/p{n}.md": page(f"P{n}", "tags: [nav]\n", f"Our collections of reports, part {n}.")
+        for n in range(5)
+    }
+    files["pages/menu.md"] = page(
+        "Menu", body_text="{% for item in collections.nav %}{{ item.data.title }} {% endfor %}"
+    )
+    files["pages/plain.njk"] = page("Plain", body_text="Nunjucks prose about collections, no code.")
+    site = write(tmp_path, files)
+    publish(site)
+    (site / "pages" / "p2.md").write_text(page("P2", "tags: [nav]\n", "Our collections, changed."))
+
+    output = publish(site)
+
+    assert "Published: 0 created, 2 updated, 0 deleted, 5 unchanged" in output
+    assert sorted(line.split("(")[-1] for line in output.splitlines() if line.startswith("update ")) == [
+        "pages/menu.md)",
+        "pages/p2.md)",
+    ]

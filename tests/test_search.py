@@ -259,3 +259,16 @@ def test_a_derived_record_too_large_is_refused_before_the_table_changes(
     assert "error: the search index's shard d0 (text of the pages it holds) would be" in refused.value.output
     assert results(client, "mentoring") == before
     assert client.http.get("/pages/mentoring").status_code == 200
+
+
+def test_an_unchanged_republish_builds_no_index_and_writes_nothing(
+    publish, published, monkeypatch, aws_calls
+):
+    def never(documents):
+        raise AssertionError("the index was built again")
+
+    monkeypatch.setattr(search, "build", never)
+    aws_calls.clear()
+    output = publish(published)
+    assert "0 created, 0 updated, 0 deleted" in output
+    assert ("DynamoDB", "BatchWriteItem") not in aws_calls

@@ -80,6 +80,12 @@ class Publication:
             changes.deletes.append(content_table.list_marker_key(pk))
         changes.vanished("page#")
 
+        # The search index, feeds and sitemap follow from the pages (their
+        # fingerprints, visibility and dates) and the site's URL: unchanged,
+        # nothing of them is built again.
+        inputs = _digest([*sorted(f"{page.source}:{page.fingerprint}" for page in self.pages), site_url])
+        if stored_index and content_table.text_attribute(stored_index, "inputs") == inputs:
+            return Derived(changes.puts, [], changes.deletes)
         # What search, the feeds and the sitemap hold: pages with a URL that
         # lists show (not a 404 page kept out of collections).
         listed = sorted(
@@ -103,7 +109,7 @@ class Publication:
                         content_table.derived_key(name), body, modified=updated_at, fingerprint=fingerprint
                     )
                 )
-        shard_puts, switch, shard_deletes = _index_items(index, stored_index, updated_at)
+        shard_puts, switch, shard_deletes = _index_items(index, stored_index, updated_at, inputs)
         return Derived(changes.puts + shard_puts, switch, changes.deletes + shard_deletes)
 
 
@@ -119,15 +125,18 @@ class Derived:
 
 
 def _index_items(
-    index: search.Built, stored: dict | None, updated_at: str
+    index: search.Built, stored: dict | None, updated_at: str, inputs: str
 ) -> tuple[list[dict], list[dict], list[content_table.Key]]:
     """The shards that changed, each written to the slot the live header does
-    not use; the new header; the replaced shards, to delete after it."""
+    not use; the new header, naming the `inputs` it was built from; the
+    replaced shards, to delete after it."""
     live: dict[str, list] = (
         json.loads(content_table.text_attribute(stored, "slots") or "{}") if stored else {}
     )
+    modified = updated_at
     if stored and content_table.text_attribute(stored, "fingerprint") == index.release:
-        return [], [], []
+        # The same index from changed inputs (a feed's): only the header's `inputs` changes.
+        modified = content_table.text_attribute(stored, "modified") or updated_at
     puts, deletes = [], []
     slots: dict[str, list] = {}
     for shard in index.shards:
@@ -146,7 +155,8 @@ def _index_items(
         content_table.SEARCH_HEADER,
         zlib.compress(json.dumps(index.header).encode()),
         fingerprint=index.release,
-        modified=updated_at,
+        modified=modified,
+        inputs=inputs,
         slots=json.dumps(slots, sort_keys=True, separators=(",", ":")),
     )
     return puts, [header], deletes
