@@ -6,7 +6,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHMARKS = ["content_reads", "cold_start", "publish_scaling", "submissions", "search_index"]
+BENCHMARKS = ["content_reads", "cold_start", "publish_scaling", "publish_size", "submissions", "search_index"]
 
 
 def main(names: list[str]) -> None:

@@ -139,8 +139,9 @@ def _in_process(kind: str, folder: Path, emulator: str) -> dict:
         env=environment,
         capture_output=True,
         text=True,
-        check=True,
     )
+    if done.returncode:
+        raise RuntimeError(f"{kind} failed:\n{done.stderr[-3000:]}")
     return dict(json.loads(done.stdout.strip().splitlines()[-1]))
 
 

@@ -441,3 +441,21 @@ def test_a_change_to_prose_saying_collections_rewrites_that_page_and_the_page_li
         "pages/menu.md)",
         "pages/p2.md)",
     ]
+
+
+def test_a_release_of_10000_files_keeps_every_version_though_no_one_item_holds_them(aws_backend):
+    import random
+
+    from chalicelib.tables import content_table
+
+    rng = random.Random(22)
+    files = {
+        f"pages/page-{n:05d}.md": [rng.randbytes(18).hex(), rng.randbytes(16).hex()] for n in range(10_000)
+    }
+    stored, *parts = content_table.release_items(
+        "2026-12-03T08:00:00.000000Z", files, by="test", pages="10000"
+    )
+    assert parts and all(content_table.size_problem(item) is None for item in [stored, *parts])
+    content_table.write_batch(parts, [])
+    content_table.write_batch([stored], [])
+    assert content_table.release_files(content_table.releases(1)[0]) == files

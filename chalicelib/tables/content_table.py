@@ -309,16 +309,46 @@ def in_parallel[T, R](work: Callable[[T], R], items: list[T]) -> list[R]:
 # Releases: what each publish published -------------------------------------
 
 
-def release_item(release_id: str, files: dict[str, list[str]], **details: str) -> dict:
+# A site's file list outgrows one item at about 7,500 files (bucket version
+# ids and ETags do not compress): the rest goes in parts beside the release.
+RELEASE_PARTS = "release-files"
+MAX_RELEASE_PART_BYTES = 300 * 1024
+
+
+def release_items(release_id: str, files: dict[str, list[str]], **details: str) -> list[dict]:
     """A release: when, by whom, from what, and each file's bucket version
-    and ETag (compressed: a site's file list is larger than its details)."""
+    and ETag (compressed: a site's file list is larger than its details);
+    then the list's further parts, if it needs them."""
+    blob = zlib.compress(json.dumps(files, sort_keys=True).encode())
+    parts = [
+        blob[start : start + MAX_RELEASE_PART_BYTES] for start in range(0, len(blob), MAX_RELEASE_PART_BYTES)
+    ]
     stored = item((RELEASES, release_id), **details)
-    stored["files"] = {"B": zlib.compress(json.dumps(files, sort_keys=True).encode())}
-    return stored
+    stored["files"] = {"B": parts[0]}
+    if len(parts) > 1:
+        stored["parts"] = {"S": str(len(parts))}
+    return [stored] + [
+        binary_item(key, part) for key, part in zip(_release_part_keys(stored), parts[1:], strict=True)
+    ]
+
+
+def _release_part_keys(stored: dict) -> list[Key]:
+    release_id = item_key(stored)[1]
+    return [(RELEASE_PARTS, f"{release_id}#{n}") for n in range(1, int(text_attribute(stored, "parts") or 1))]
+
+
+def release_keys(stored: dict) -> list[Key]:
+    """Every item of a release: to delete it."""
+    return [item_key(stored), *_release_part_keys(stored)]
 
 
 def release_files(stored: dict) -> dict[str, list[str]]:
-    files: dict[str, list[str]] = json.loads(zlib.decompress(stored["files"]["B"]))
+    blob = stored["files"]["B"]
+    keys = _release_part_keys(stored)
+    if keys:
+        found = get_many(keys)
+        blob += b"".join(found[key]["body"]["B"] for key in keys)
+    files: dict[str, list[str]] = json.loads(zlib.decompress(blob))
     return files
 
 
