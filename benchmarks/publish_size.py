@@ -54,9 +54,9 @@ def generate(folder: Path, count: int) -> None:
 
 
 def change_one(folder: Path, round_: int) -> None:
-    """Change the prose of a page that says "collections"."""
+    """Change a word of a page that says "collections"."""
     page = folder / "pages" / f"page-{PROSE_MENTION * 3:05d}.md"
-    page.write_text(page.read_text().rstrip("\n").rsplit("\n<!-- r", 1)[0] + f"\n<!-- r{round_} -->\n")
+    page.write_text(page.read_text().rstrip("\n").rsplit("\nRevision ", 1)[0] + f"\nRevision {round_}.\n")
 
 
 # Steps, each in its own process -------------------------------------------------------

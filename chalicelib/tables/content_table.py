@@ -17,6 +17,7 @@ the JSON the API returns (attribute `json`), so a read is a lookup and a copy.
                                                (by file when it has no URL: preview#pages/x.md)
     pending           <publish_at>#<source>    a scheduled page, by when it is due (UTC)
     release           <published at>           what one publish published (newest last)
+    release-files     <published at>#<n>       the rest of a release's file list, past one item
     lease#publish     -                        who is publishing now (one at a time)
 
 Publishing owns every partition above but the last two: each of its items
