@@ -272,3 +272,12 @@ def test_an_unchanged_republish_builds_no_index_and_writes_nothing(
     output = publish(published)
     assert "0 created, 0 updated, 0 deleted" in output
     assert ("DynamoDB", "BatchWriteItem") not in aws_calls
+
+
+def test_a_warm_process_keeps_a_bounded_number_of_shards(client, published, cold, monkeypatch):
+    from chalicelib.content.read import search_store
+
+    monkeypatch.setattr(search_store, "MAX_CACHED_SHARDS", 3)
+    for word in ("leader", "mentoring", "purpose", "taskforce", "resilience", "programme"):
+        assert results(client, word)
+        assert len(search_store._cache.shards or {}) <= 3

@@ -21,6 +21,10 @@ from . import search
 
 # Reads before giving up: a query needs two; each publish racing it may cost one more.
 MAX_READS = 6
+# Parsed shards kept between queries, oldest dropped first: postings parse to
+# Python ints, several MB a term shard at 50,000 pages, and the API
+# function has 512 MB.
+MAX_CACHED_SHARDS = 48
 SLOTS = (0, 1)
 
 
@@ -68,6 +72,8 @@ def find(query: str, limit: int) -> tuple[list[dict], str | None]:
         if answer is None:
             answer, _ = _resolve(_cache.header, shards, wanted, limit)
         if answer is not None:
+            for digest in list(shards)[: max(0, len(shards) - MAX_CACHED_SHARDS)]:
+                del shards[digest]
             return answer, _cache.modified
     raise IndexBusy("the search index kept changing while it was read")
 
