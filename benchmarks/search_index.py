@@ -81,7 +81,7 @@ def _store(built: search.Built) -> None:
     from chalicelib.content.publishing import derived
     from chalicelib.tables import content_table
 
-    puts, switch, _ = derived._index_items(built, None, "2026-01-01T00:00:00Z", "benchmark")
+    puts, switch, _ = derived.index_items(built, None, "2026-01-01T00:00:00Z", "benchmark")
     content_table.write_batch(puts, [])
     content_table.write_batch(switch, [])
 
@@ -104,7 +104,7 @@ def latency_rows() -> list[tuple[str, str]]:
             cold, calls = [], []
             with contextlib.redirect_stdout(io.StringIO()):
                 for _ in range(COLD_RUNS):
-                    search_store._cache = search_store._Cache()  # as a new process finds it
+                    search_store.forget()  # as a new process finds it
                     with CallCounter() as counter:
                         began = time.perf_counter()
                         status = client.http.get(query).status_code

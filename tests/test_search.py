@@ -79,15 +79,12 @@ def test_limit_caps_the_results(client, published):
 
 
 @pytest.fixture
-def cold(monkeypatch):
+def cold():
     """A process that has read nothing of the index yet."""
     from chalicelib.content.read import search_store
 
-    def start() -> None:
-        monkeypatch.setattr(search_store, "_cache", search_store._Cache())
-
-    start()
-    return start
+    search_store.forget()
+    return search_store.forget
 
 
 def test_a_search_costs_two_reads_cold_and_one_warm(client, published, aws_calls, cold):
@@ -280,4 +277,4 @@ def test_a_warm_process_keeps_a_bounded_number_of_shards(client, published, cold
     monkeypatch.setattr(search_store, "MAX_CACHED_SHARDS", 3)
     for word in ("leader", "mentoring", "purpose", "taskforce", "resilience", "programme"):
         assert results(client, word)
-        assert len(search_store._cache.shards or {}) <= 3
+        assert search_store.cached_shards() <= 3

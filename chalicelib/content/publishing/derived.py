@@ -109,7 +109,7 @@ class Publication:
                         content_table.derived_key(name), body, modified=updated_at, fingerprint=fingerprint
                     )
                 )
-        shard_puts, switch, shard_deletes = _index_items(index, stored_index, updated_at, inputs)
+        shard_puts, switch, shard_deletes = index_items(index, stored_index, updated_at, inputs)
         return Derived(changes.puts + shard_puts, switch, changes.deletes + shard_deletes)
 
 
@@ -124,7 +124,7 @@ class Derived:
     deletes: list[content_table.Key]
 
 
-def _index_items(
+def index_items(
     index: search.Built, stored: dict | None, updated_at: str, inputs: str
 ) -> tuple[list[dict], list[dict], list[content_table.Key]]:
     """The shards that changed, each written to the slot the live header does

@@ -43,6 +43,16 @@ class _Cache:
 _cache = _Cache()
 
 
+def cached_shards() -> int:
+    return len(_cache.shards or {})
+
+
+def forget() -> None:
+    """Drop what this process read of the index, as a new process starts."""
+    global _cache
+    _cache = _Cache()
+
+
 def find(query: str, limit: int) -> tuple[list[dict], str | None]:
     """The results for `query` and when the index last changed (None before
     the first publish)."""
