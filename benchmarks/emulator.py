@@ -18,7 +18,7 @@ def start(content_dir: Path | None = None) -> str:
     from chalicelib.content.publishing import publish
     from nlc_tools.provision import provision
 
-    endpoint = start_emulator()
+    endpoint, _stop = start_emulator()  # up until exit
     use_emulator(endpoint)
     settings = apply_stage_environment("local")
     aws.reset_clients()

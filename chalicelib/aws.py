@@ -27,6 +27,16 @@ _SES_CONFIG: dict[str, Any] = {
     "read_timeout": 20,
     "retries": {"mode": "standard", "total_max_attempts": 1},
 }
+# Enqueueing a stored submission, while the visitor waits behind API
+# Gateway's 29 s: one short try. A message that did not go is sent by the
+# retry run once its grace is over; one that went despite a timeout is
+# harmless (a sender claims before sending).
+_ENQUEUE_CONFIG: dict[str, Any] = {
+    "connect_timeout": 1,
+    "read_timeout": 2,
+    "retries": {"mode": "standard", "total_max_attempts": 1},
+}
+ENQUEUE_SECONDS = _ENQUEUE_CONFIG["connect_timeout"] + _ENQUEUE_CONFIG["read_timeout"]
 # The longest one SendEmail can take before botocore gives up on it.
 SES_CALL_SECONDS = _SES_CONFIG["connect_timeout"] + _SES_CONFIG["read_timeout"]
 # The longest one call to DynamoDB or SQS can take, its retries included.
@@ -63,10 +73,12 @@ def _session() -> Any:
 
 
 @functools.cache
-def client(service: str) -> Any:
+def client(service: str, *, enqueue: bool = False) -> Any:
+    """The service's client; with `enqueue`, SQS's for enqueueing while a
+    visitor waits."""
     from botocore.config import Config
 
-    config = _SES_CONFIG if service == "sesv2" else _CLIENT_CONFIG
+    config = _SES_CONFIG if service == "sesv2" else _ENQUEUE_CONFIG if enqueue else _CLIENT_CONFIG
     return _session().client(service, config=Config(**config))
 
 
@@ -87,9 +99,10 @@ def sqs() -> Any:
 
 
 @functools.cache
-def queue_url(name: str) -> str:
-    """A queue's URL, asked for once per process (SQS names queues by URL)."""
-    return str(sqs().get_queue_url(QueueName=name)["QueueUrl"])
+def queue_url(name: str, *, enqueue: bool = False) -> str:
+    """A queue's URL, asked for once per process (SQS names queues by URL);
+    with `enqueue`, by the enqueueing client."""
+    return str(client("sqs", enqueue=enqueue).get_queue_url(QueueName=name)["QueueUrl"])
 
 
 def errors() -> tuple[type[Exception], ...]:
@@ -132,23 +145,34 @@ def is_transient(error: BaseException) -> bool:
     return error_code(error) in _TRANSIENT_CODES or status >= 500
 
 
+def answer_lost(error: BaseException) -> bool:
+    """Whether the request left and no answer came back (a read timeout, a
+    connection closed mid-answer): whatever AWS did, nobody heard."""
+    from botocore.exceptions import ConnectionClosedError, ReadTimeoutError
+
+    return isinstance(error, (ReadTimeoutError, ConnectionClosedError))
+
+
 def outcome_unknown(error: BaseException) -> bool:
     """Whether AWS may have done what was asked though no answer came back:
-    the request left (a read timeout, a connection closed mid-answer) or AWS
-    failed on its side (5xx). A connection never made, a refusal or
-    throttling are certain: nothing was done."""
-    from botocore.exceptions import ClientError, ConnectionClosedError, ReadTimeoutError
+    the answer was lost, or AWS failed on its side (5xx: DynamoDB may have
+    applied a write it answers 500 to). A connection never made, a refusal
+    or throttling are certain: nothing was done. (SES's 5xx are refusals:
+    see submissions/ses.py.)"""
+    from botocore.exceptions import ClientError
 
-    if isinstance(error, (ReadTimeoutError, ConnectionClosedError)):
+    if answer_lost(error):
         return True
     return isinstance(error, ClientError) and (http_status(error) or 0) >= 500
 
 
-def describe(error: BaseException) -> str:
+def describe(error: BaseException, *, unknown: bool | None = None) -> str:
     """The error code as records and logs show it, saying when the outcome
-    is unknown: `outcome unknown: ReadTimeoutError`."""
+    is unknown (`outcome unknown: ReadTimeoutError`), by `unknown` if the
+    caller knows better than outcome_unknown."""
     code = error_code(error)
-    return f"outcome unknown: {code}" if outcome_unknown(error) else code
+    unknown = outcome_unknown(error) if unknown is None else unknown
+    return f"outcome unknown: {code}" if unknown else code
 
 
 def reset_clients() -> None:

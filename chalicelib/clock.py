@@ -1,5 +1,5 @@
-"""The one clock domain code reads, so tests can move time on and every
-claim and deadline is taken at the moment it is written."""
+"""The one clock domain code reads (and waits on), so tests can move time
+on and every claim and deadline is taken at the moment it is written."""
 
 from __future__ import annotations
 
@@ -8,3 +8,7 @@ import time
 
 def now() -> float:
     return time.time()
+
+
+def sleep(seconds: float) -> None:
+    time.sleep(seconds)

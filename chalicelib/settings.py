@@ -3,7 +3,7 @@
 Chalice sets each stage's variables from .chalice/config.json; the CLI applies
 the same file with `apply_stage_environment`. A stdlib dataclass rather than
 pydantic-settings keeps ~190 ms of imports out of every Lambda cold start;
-tests/test_settings.py validates every stage's values.
+tests/unit/test_settings.py validates every stage's values.
 """
 
 from __future__ import annotations
@@ -60,6 +60,10 @@ class Settings:
     # String parameter holding the distribution's id, for invalidations.
     origin_secret: str
     distribution_parameter: str
+    # The site's GitHub repository (owner/repo) whose workflows may publish
+    # through GitHub's OIDC, from this git ref only; "" for none.
+    publish_repository: str = ""
+    publish_ref: str = "refs/heads/main"
 
     @classmethod
     def from_environment(cls, env: os._Environ | dict = os.environ) -> Settings:
@@ -90,6 +94,8 @@ class Settings:
             publish_webhook_secret_parameter=env.get("NLC_PUBLISH_WEBHOOK_SECRET_PARAMETER", ""),
             origin_secret=env.get("NLC_ORIGIN_SECRET", ""),
             distribution_parameter=env.get("NLC_DISTRIBUTION_PARAMETER", ""),
+            publish_repository=env.get("NLC_PUBLISH_REPOSITORY", ""),
+            publish_ref=env.get("NLC_PUBLISH_REF", "refs/heads/main"),
         )
 
 

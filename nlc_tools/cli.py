@@ -15,13 +15,17 @@ from collections.abc import Iterator
 from contextlib import contextmanager, redirect_stdout
 from importlib import metadata
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from chalicelib.settings import PROJECT_DIR, STAGES, Settings, apply_stage_environment
+
+if TYPE_CHECKING:
+    from .check import Checked
 
 DEFAULT_CONTENT = PROJECT_DIR / "content"
 DESCRIPTION = (
     "The National Leadership Centre API's tools: run the whole stack on this machine, "
-    "publish content, provision a stage, and list or resend form submissions."
+    "check and publish content, provision a stage, and list or resend form submissions."
 )
 
 
@@ -133,7 +137,32 @@ def _dry_run(args: argparse.Namespace) -> None:
     print(
         f"Not compared with the {args.stage} stage ({reason}); checking the content alone.", file=sys.stderr
     )
-    publish.publish_directory(Path(args.content), dry_run=True, compare=False, report=print)
+    _check_as_text(Path(args.content))
+
+
+def cmd_check(args: argparse.Namespace) -> None:
+    from .check import as_github, as_json, check, summary
+
+    content = Path(args.content)
+    if args.format == "text":
+        checked = _check_as_text(content)
+    else:
+        checked = check(content, report=lambda line: None)
+        print(as_json(checked) if args.format == "json" else "\n".join(as_github(checked)))
+        if checked.refusal:
+            raise CommandError(checked.refusal)
+    if args.strict and checked.count("warning"):
+        raise CommandError(f"{summary(checked)}, and --strict refuses warnings")
+
+
+def _check_as_text(content: Path) -> Checked:
+    """What `publish --dry-run` prints when it checks the content alone."""
+    from .check import check
+
+    checked = check(content, report=print)
+    if checked.refusal:
+        raise CommandError(checked.refusal)
+    return checked
 
 
 def cmd_status(args: argparse.Namespace) -> None:
@@ -164,12 +193,26 @@ def cmd_provision(args: argparse.Namespace) -> None:
         raise CommandError(str(error)) from None
 
 
+def cmd_doctor(args: argparse.Namespace) -> None:
+    from .doctor import failures, report, run_checks
+
+    checks = run_checks(_stage_settings(args))
+    print(report(checks, args.format))
+    failed = failures(checks)
+    if failed:
+        raise CommandError(f"{len(failed)} check(s) failed: {', '.join(check.name for check in failed)}")
+
+
 def cmd_cloudformation(args: argparse.Namespace) -> None:
     import json
 
     from .cloudformation import template
+    from .publisher import PublisherError
 
-    print(json.dumps(template(apply_stage_environment(args.stage)), indent=2))
+    try:
+        print(json.dumps(template(apply_stage_environment(args.stage)), indent=2))
+    except PublisherError as error:
+        raise CommandError(str(error)) from None
 
 
 def cmd_local(args: argparse.Namespace) -> None:
@@ -423,11 +466,39 @@ def build_parser() -> argparse.ArgumentParser:
     )
     publish.set_defaults(handler=cmd_publish)
 
+    checking = command(
+        "check",
+        "say what publishing a content folder would refuse, and warn of, with no AWS call "
+        "(exit status 1 if it would refuse)",
+    )
+    with_content(checking)
+    from .check import FORMATS
+
+    checking.add_argument(
+        "--format",
+        choices=FORMATS,
+        default="text",
+        help="text: what publish --dry-run prints; json: the problems as JSON; github: GitHub "
+        "Actions' workflow commands, which show each problem on the pull request's line",
+    )
+    checking.add_argument("--strict", action="store_true", help="fail on warnings too")
+    checking.set_defaults(handler=cmd_check)
+
     status = with_stage(command("status", "say what the stage serves and who published it"))
     status.set_defaults(handler=cmd_status)
 
     provision = with_stage(command("provision", "create the stage's bucket, tables and sender"))
     provision.set_defaults(handler=cmd_provision)
+
+    doctor = with_stage(
+        command(
+            "doctor",
+            "check the live stage for what AWS would refuse or silently drop: each check ok, fail "
+            "(with the fix) or n/a; exit status 1 if any fails",
+        )
+    )
+    doctor.add_argument("--format", choices=("text", "json"), default="text", help="how to print the checks")
+    doctor.set_defaults(handler=cmd_doctor)
 
     cloudformation = with_stage(
         command("cloudformation", "print the stage's bucket, tables and sender as a CloudFormation template")

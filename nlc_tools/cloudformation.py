@@ -1,5 +1,5 @@
-"""The stage's bucket, tables, queue, sender identity, alarms and CloudFront
-distribution, and API Gateway's own error answers, as CloudFormation for `chalice package --merge-template`:
+"""The stage's bucket, tables, queue, sender identity, alarms, CloudFront
+distribution and publisher role, and API Gateway's own error answers, as CloudFormation for `chalice package --merge-template`:
 built from the same definitions in resources.py that provisioning applies,
 so the two cannot disagree. The gateway responses are merged into Chalice's
 REST API, so the template is complete only once merged."""
@@ -9,6 +9,7 @@ from __future__ import annotations
 from chalicelib.names import configuration_set
 from chalicelib.settings import Settings
 
+from .publisher import template_parts
 from .resources import (
     ALERTS_TOPIC_LOGICAL_NAME,
     CONTENT_BUCKET,
@@ -261,4 +262,7 @@ def template(settings: Settings) -> dict:
         made, output = _distribution(settings, edge)
         resources.update(made)
         outputs.update(output)
-    return {"Resources": resources, "Outputs": outputs}
+    built = {"Resources": resources, "Outputs": outputs}
+    for section, entries in template_parts(settings).items():
+        built.setdefault(section, {}).update(entries)
+    return built

@@ -13,6 +13,7 @@ import signal
 import socket
 import sys
 import threading
+from collections.abc import Callable
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -101,8 +102,9 @@ def connect_to_local_stack() -> str:
     return endpoint
 
 
-def start_emulator() -> str:
-    """Start moto's server in a thread on a free loopback port; return its URL."""
+def start_emulator() -> tuple[str, Callable[[], None]]:
+    """Start moto's server in a thread on a free loopback port; return its
+    URL and what stops it."""
     import logging
 
     from moto.server import ThreadedMotoServer
@@ -112,7 +114,7 @@ def start_emulator() -> str:
     server = ThreadedMotoServer(ip_address=HOST, port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
-    return f"http://{host}:{port}"
+    return f"http://{host}:{port}", server.stop
 
 
 def use_emulator(endpoint: str) -> None:
@@ -236,6 +238,17 @@ class LocalStackError(Exception):
     """Something stops the local stack before it starts: said in one line."""
 
 
+def unstyled_site_note(frontend: Path = GOVUK_FRONTEND) -> str | None:
+    """One line saying how to install GOV.UK Frontend, if the example site
+    would be served without it (its styles, fonts and scripts); else None."""
+    if frontend.is_dir():
+        return None
+    return (
+        "  note: GOV.UK Frontend is not installed, so the example site is unstyled: "
+        "run `npm ci --prefix examples/website` (`make run` does)"
+    )
+
+
 def check_ports_free(ports: dict[str, int]) -> None:
     """Stop before any work if a port the stack needs is taken (0 is any free port)."""
     taken = [number for number in ports.values() if number]
@@ -350,7 +363,7 @@ def run_local_stack(
     """Check the ports, then start each part: emulator, stage, example site, API."""
     check_ports_free({"the API, --port": port, "the example site, --site-port": site_port})
     settings = local_stage_settings(site_port)
-    endpoint = aws_endpoint or start_emulator()
+    endpoint = aws_endpoint or start_emulator()[0]
     use_emulator(endpoint)
     print(f"AWS emulator:  {endpoint}  (state: {endpoint}/moto-api/)", flush=True)
     prepare_stage(settings, content_dir)
@@ -363,6 +376,9 @@ def run_local_stack(
             print(
                 f"  note: {site_url} is not in NLC_SITE_ORIGINS, so its pages cannot read the API", flush=True
             )
+        unstyled = unstyled_site_note()
+        if unstyled:
+            print(unstyled, flush=True)
     server = create_api_server(port)
     # Chalice has imported app.py: its event handlers, as Lambda would call them.
     run_delivery_worker(sys.modules["app"], settings.delivery_queue)

@@ -1,5 +1,6 @@
-"""Bring a stage's bucket, tables, queue, sender identity, alarms and
-CloudFront distribution to their definitions in resources.py. Every step reads before it writes, so a second run changes
+"""Bring a stage's bucket, tables, queue, sender identity, alarms,
+CloudFront distribution and publisher role to their definitions in
+resources.py and publisher.py. Every step reads before it writes, so a second run changes
 nothing, and a run that stopped halfway can simply be run again."""
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from chalicelib import aws
 from chalicelib.names import configuration_set
 from chalicelib.settings import CHALICE_CONFIG, Settings
 
+from .publisher import PublisherError, ensure_publisher
 from .resources import (
     CONTENT_BUCKET,
     GATEWAY_RESPONSE_HEADERS,
@@ -65,6 +67,10 @@ def provision(settings: Settings, report: Report = print) -> list[str]:
     record(_ensure_mail_events(settings))
     record(_ensure_gateway_responses(settings.stage, report))
     record(_ensure_distribution(settings, report))
+    try:
+        record(ensure_publisher(settings, report))
+    except PublisherError as error:
+        raise ProvisionError(str(error)) from None
     record(_ensure_alarms(settings))
     if not changes:
         report("Nothing to change: every resource is already in place.")
@@ -340,7 +346,7 @@ def _ensure_mail_events(settings: Settings) -> list[str]:
 # API Gateway's own answers -----------------------------------------------------------
 
 
-def _deployed_rest_api(stage: str) -> tuple[str, str] | None:
+def deployed_rest_api(stage: str) -> tuple[str, str] | None:
     """The REST API `chalice deploy` made for the stage, and its API Gateway
     stage name; None before the first deploy."""
     deployed = CHALICE_CONFIG.parent / "deployed" / f"{stage}.json"
@@ -358,7 +364,7 @@ def _ensure_gateway_responses(stage: str, report: Report) -> list[str]:
     """Answer an unknown route (and API Gateway's other refusals) in the
     API's error shape. Only once `chalice deploy` has made the API, and again
     after each deploy, which replaces the API's definition."""
-    deployed = _deployed_rest_api(stage)
+    deployed = deployed_rest_api(stage)
     if deployed is None:
         if stage != "local":
             report("API Gateway's own error answers are set by provisioning again after `chalice deploy`")
@@ -397,21 +403,26 @@ def _ensure_alarms(settings: Settings) -> list[str]:
     sns = aws.client("sns")
     name = alerts_topic(settings)
     changes = []
-    topic_arn = next(
-        (
-            topic["TopicArn"]
-            for page in sns.get_paginator("list_topics").paginate()
-            for topic in page["Topics"]
-            if topic["TopicArn"].rpartition(":")[2] == name
-        ),
-        None,
-    )
+    topic_arn = find_topic(name)
     if topic_arn is None:
         topic_arn = sns.create_topic(Name=name)["TopicArn"]
         changes.append(f"created SNS topic {name}")
     for alarm_name, spec in alarms(settings).items():
         changes += _ensure_alarm(alarm_name, spec, settings.stage, topic_arn)
     return changes
+
+
+def find_topic(name: str) -> str | None:
+    """An SNS topic's ARN, found by its name."""
+    return next(
+        (
+            topic["TopicArn"]
+            for page in aws.client("sns").get_paginator("list_topics").paginate()
+            for topic in page["Topics"]
+            if topic["TopicArn"].rpartition(":")[2] == name
+        ),
+        None,
+    )
 
 
 def _ensure_alarm(name: str, spec: AlarmSpec, stage: str, topic_arn: str) -> list[str]:
@@ -433,7 +444,7 @@ def _ensure_distribution(settings: Settings, report: Report) -> list[str]:
     the functions' invalidations; a setting changed by hand is put back.
     Prints the distribution's address, which the website calls."""
     spec = distribution(settings)
-    deployed = _deployed_rest_api(settings.stage)
+    deployed = deployed_rest_api(settings.stage)
     if spec is None or deployed is None:
         if spec is not None:
             report("The CloudFront distribution is made by provisioning again after `chalice deploy`")
@@ -453,7 +464,7 @@ def _ensure_distribution(settings: Settings, report: Report) -> list[str]:
         cache_policy,
         forms_policy,
     )
-    found = _find_distribution(spec.comment(settings))
+    found = find_distribution(spec.comment(settings))
     if found is None:
         created = cloudfront.create_distribution_with_tags(
             DistributionConfigWithTags={
@@ -518,7 +529,7 @@ def _ensure_policy(kind: str, wanted: dict) -> tuple[str, list[str]]:
     return found["Id"], [f"put back CloudFront {kind.replace('_', ' ')} policy {wanted['Name']}"]
 
 
-def _find_distribution(comment: str) -> tuple[str, str] | None:
+def find_distribution(comment: str) -> tuple[str, str] | None:
     """The stage's distribution (its id and domain), known by its comment."""
     cloudfront = aws.client("cloudfront")
     for page in cloudfront.get_paginator("list_distributions").paginate():

@@ -234,7 +234,7 @@ class AlarmSpec:
         }
 
 
-# Staff subscribe to the stage's alerts topic (README "Watching it").
+# Staff subscribe to the stage's alerts topic (docs/deploying.md, "Watching it").
 ALERTS_TOPIC_LOGICAL_NAME = "AlertsTopic"
 FAILED_FORWARDS_ALARM = AlarmSpec(
     logical_name="FailedForwardsAlarm",
@@ -269,7 +269,8 @@ class MailEventsSpec:
 
     logical_name: str
     destination_name: str = "eventbridge"
-    event_types: tuple[str, ...] = ("DELIVERY", "BOUNCE", "COMPLAINT", "REJECT")
+    # SEND: SES took the message, which records it even if its sender died.
+    event_types: tuple[str, ...] = ("SEND", "DELIVERY", "BOUNCE", "COMPLAINT", "REJECT")
 
     def event_destination(self, bus_arn: object) -> dict:
         """The event destination as SES's API and CloudFormation spell it."""

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-import inspect
 import json
 from pathlib import Path
 
 import pytest
+
+# The fake AWS first: its handlers must be in every botocore session.
+from fake_aws import Emulator
 
 from chalicelib import aws, origin_secret
 from chalicelib.settings import PROJECT_DIR, get_settings, stage_environment
@@ -16,33 +18,19 @@ TESTS = Path(__file__).resolve().parent
 
 
 # Tiers -----------------------------------------------------------------------
-# Each test gets its tier from where it lives and what it uses, so a new test
-# needs no marker of its own: `pytest -m unit` runs in seconds without moto.
+# A test's tier is the folder it lives in (tests/unit, tests/api, ...), so a
+# new test needs no marker of its own: `make test-unit` runs tests/unit alone
+# in seconds, without the emulator.
 TIERS = ("unit", "api", "deploy", "browser")
-DEPLOY_FILES = {"test_deploy.py", "test_packaging.py", "test_provision.py", "test_iam.py"}
-DEPLOY_FIXTURES = {"project_copy", "package_environment"}
 # A unit or api test longer than this is a deploy test, or wants cutting down.
 SLOW_SECONDS = 30
 
 
 def _tier(item: pytest.Item) -> str:
-    uses = set(getattr(item, "fixturenames", ()))
-    if item.path.name in DEPLOY_FILES or uses & DEPLOY_FIXTURES:
-        return "deploy"
-    if "aws_backend" in uses:
-        return "api"
-    if TESTS / "unit" in item.path.parents:
-        return "unit"
-    return "api" if _imports_moto(getattr(item, "module", None)) else "unit"
-
-
-def _imports_moto(module) -> bool:
-    return module is not None and any(
-        (value.__name__ if inspect.ismodule(value) else getattr(value, "__module__", None) or "").startswith(
-            "moto"
-        )
-        for value in vars(module).values()
-    )
+    folder = item.path.relative_to(TESTS).parts[0] if TESTS in item.path.parents else None
+    if folder not in TIERS:
+        raise pytest.UsageError(f"{item.path}: move it to the folder of its tier, tests/<{'|'.join(TIERS)}>/")
+    return folder
 
 
 # Run first, so that with pytest-xdist (`make test`) the long ones start at
@@ -53,8 +41,11 @@ SLOW_FIRST = ("deploy", "browser", "differential", "property", "soak")
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
-        if not any(item.get_closest_marker(tier) for tier in TIERS):
-            item.add_marker(_tier(item))
+        tier = _tier(item)
+        other = [mark for mark in TIERS if mark != tier and item.get_closest_marker(mark)]
+        if other:
+            raise pytest.UsageError(f"{item.nodeid} is marked {other[0]} but lives in tests/{tier}/: move it")
+        item.add_marker(tier)
     items.sort(key=lambda item: not any(item.get_closest_marker(mark) for mark in SLOW_FIRST))
 
 
@@ -66,7 +57,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
         report.outcome = "failed"
         report.longrepr = (
             f"took {call.duration:.0f} s: a unit or api test must finish within {SLOW_SECONDS} s "
-            "(make it smaller, or mark it deploy)"
+            "(make it smaller, or move it to tests/deploy/)"
         )
 
 
@@ -99,14 +90,12 @@ def aws_environment(monkeypatch, no_local_stack):
     origin_secret.forget()
 
 
-EMULATOR = pytest.StashKey["Emulator"]()
+EMULATOR = pytest.StashKey[Emulator]()
 
 
 @pytest.fixture(scope="session")
 def emulator(pytestconfig):
     """moto for the whole run, provisioned once (see tests/fake_aws.py)."""
-    from fake_aws import Emulator
-
     emulator = pytestconfig.stash[EMULATOR] = Emulator()
     yield emulator
     emulator.off()
@@ -241,12 +230,6 @@ def create_distribution(cloudfront) -> dict:
     )["Distribution"]
 
 
-def client_error(code: str, operation: str = "SendEmail"):
-    from botocore.exceptions import ClientError
-
-    return ClientError({"Error": {"Code": code, "Message": f"{code} (injected)"}}, operation)
-
-
 @pytest.fixture
 def aws_faults(fake_aws) -> dict[str, Exception]:
     """Make AWS operations fail: `aws_faults["SendEmail"] = client_error(...)`;
@@ -312,6 +295,25 @@ def submissions_clock(monkeypatch):
     return moved
 
 
+# The preflight ------------------------------------------------------------------
+
+# Every check `nlc-api doctor` makes, in its order.
+DOCTOR_CHECKS = [
+    "ses-production-access",
+    "sender-identity",
+    "configuration-set-events",
+    "alerts-subscribed",
+    "functions-deployed",
+    "queue-subscription",
+    "schedules-enabled",
+    "bucket-versioning",
+    "point-in-time-recovery",
+    "distribution",
+    "webhook-secret",
+    "failed-submissions",
+]
+
+
 # Drafts, scheduling, search and feeds ------------------------------------------
 
 FUTURE = "2099-01-04T09:00:00Z"
@@ -369,6 +371,51 @@ def worker(client):
     return drain
 
 
+class Killed(BaseException):
+    """A sender's process killed mid-call (kill -9): nothing of it runs on."""
+
+
+@pytest.fixture
+def send_events(fake_aws, client):
+    """SES's Send events, which the configuration set of a deployed stage
+    sends through EventBridge to `ses_events` once SES has taken an email
+    (the local stage's set has none): each send's event waits in
+    `send_events.pending` until `send_events.deliver()` hands them over."""
+    from chalicelib import clock
+    from chalicelib.submissions.submission import iso
+
+    class SendEvents:
+        def __init__(self) -> None:
+            self.pending: list[dict] = []
+
+        def deliver(self) -> None:
+            while self.pending:
+                detail = self.pending.pop(0)
+                event = client.events.generate_cw_event(
+                    source="aws.ses", detail_type="Email Sent", detail=detail, resources=[]
+                )
+                client.lambda_.invoke("ses_events", event)
+
+    events = SendEvents()
+
+    def sent(call, response) -> None:
+        if call != ("SESv2", "SendEmail"):
+            return
+        tags = {tag["Name"]: [tag["Value"]] for tag in call.params.get("EmailTags", [])}
+        tags["ses:configuration-set"] = [call.params["ConfigurationSetName"]]
+        mail = {
+            "timestamp": iso(clock.now()),
+            "source": call.params["FromEmailAddress"],
+            "messageId": response["MessageId"],
+            "destination": call.params["Destination"]["ToAddresses"],
+            "tags": tags,
+        }
+        events.pending.append({"eventType": "Send", "mail": mail, "send": {}})
+
+    fake_aws.after_call.append(sent)
+    return events
+
+
 def team_copies(outbox: list[dict], reference: str) -> list[dict]:
     """The emails SES accepted for a submission's team (not the visitor's)."""
     return [email for email in outbox if email["subject"].startswith(("Enquiry: ", "Accessible format request: "))
@@ -378,23 +425,3 @@ def team_copies(outbox: list[dict], reference: str) -> list[dict]:
 def acknowledgements(outbox: list[dict], reference: str) -> list[dict]:
     return [email for email in outbox if email["subject"].startswith("We have received your") and
             email["subject"].endswith(reference)]  # fmt: skip
-
-
-def aws_error(code: str, operation: str, status: int):
-    """An error AWS answered with an HTTP status (a 5xx leaves the outcome unknown)."""
-    from botocore.exceptions import ClientError
-
-    return ClientError(
-        {
-            "Error": {"Code": code, "Message": f"{code} (injected)"},
-            "ResponseMetadata": {"HTTPStatusCode": status},
-        },
-        operation,
-    )
-
-
-def read_timeout(service: str = "email"):
-    """A call whose answer never came: AWS may have done what was asked."""
-    from botocore.exceptions import ReadTimeoutError
-
-    return ReadTimeoutError(endpoint_url=f"https://{service}.eu-west-2.amazonaws.com/")

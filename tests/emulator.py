@@ -5,7 +5,8 @@ is never changed to suit the emulator):
 - moto stores a bucket's EventBridge notification but leaves it out of
   GetBucketNotificationConfiguration, which real S3 returns;
 - moto imports REST APIs only as OpenAPI 3, while Chalice deploys Swagger 2.0;
-- moto has no CloudFront cache or origin request policies.
+- moto has no CloudFront cache or origin request policies;
+- moto cannot add a client id to an IAM OIDC provider.
 """
 
 from __future__ import annotations
@@ -13,18 +14,19 @@ from __future__ import annotations
 import contextlib
 import copy
 import json
-import logging
 from collections.abc import Iterator
 from typing import Any
 
 from moto.apigateway.models import APIGatewayBackend
 from moto.cloudfront import urls as cloudfront_urls
 from moto.cloudfront.responses import CloudFrontResponse
-from moto.core.responses import ActionResult
+from moto.core.responses import ActionResult, EmptyResult
+from moto.iam.responses import IamResponse
 from moto.s3.responses import S3Response
-from moto.server import ThreadedMotoServer
 from moto.sesv2 import urls as sesv2_urls
 from moto.sesv2.responses import SESV2Response
+
+from nlc_tools.local import start_emulator
 
 
 def _with_eventbridge(original):
@@ -180,6 +182,13 @@ _CLOUDFRONT_POLICY_PATHS = tuple(
 )
 
 
+def _add_client_id_to_open_id_connect_provider(self: IamResponse) -> EmptyResult:
+    provider = self.backend.get_open_id_connect_provider(self._get_param("OpenIDConnectProviderArn"))
+    if self._get_param("ClientID") not in provider.client_id_list:
+        provider.client_id_list.append(self._get_param("ClientID"))
+    return EmptyResult()
+
+
 @contextlib.contextmanager
 def moto_gaps_filled() -> Iterator[None]:
     patches = [
@@ -198,6 +207,7 @@ def moto_gaps_filled() -> Iterator[None]:
         for name, method in _CLOUDFRONT_POLICY_METHODS.items():
             setattr(CloudFrontResponse, name, method)
         cloudfront_urls.url_paths.update(dict.fromkeys(_CLOUDFRONT_POLICY_PATHS, CloudFrontResponse.dispatch))
+        IamResponse.add_client_id_to_open_id_connect_provider = _add_client_id_to_open_id_connect_provider
         yield
     finally:
         for owner, name, original in originals:
@@ -210,21 +220,19 @@ def moto_gaps_filled() -> Iterator[None]:
             delattr(CloudFrontResponse, name)
         for path in _CLOUDFRONT_POLICY_PATHS:
             cloudfront_urls.url_paths.pop(path, None)
+        del IamResponse.add_client_id_to_open_id_connect_provider
 
 
 @contextlib.contextmanager
 def running_emulator() -> Iterator[str]:
-    """moto's server on 127.0.0.1 and a free port; yields its URL."""
-    # Its per-request log would bury the commands' own output.
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    """The local stack's emulator (moto's server on loopback, a free port)
+    with moto's gaps filled; yields its URL."""
     with moto_gaps_filled():
-        server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-        server.start()
+        endpoint, stop = start_emulator()
         try:
-            host, port = server.get_host_and_port()
-            yield f"http://{host}:{port}"
+            yield endpoint
         finally:
-            server.stop()
+            stop()
 
 
 def emulator_environment(endpoint: str, base: dict[str, str]) -> dict[str, str]:

@@ -15,8 +15,15 @@ SES can answer) sends nothing more, since another sender may hold it now.
 The acknowledgement is its own step, first, so the visitor hears that their
 request was received whatever becomes of the team's copy. It is sent at
 most once: only by the sender whose claim marked it (`acknowledged_by`), and
-the mark is dropped only when SES certainly did not send it. The team's copy
-is sent at least once: an attempt whose outcome is unknown is tried again.
+the mark is dropped only when SES certainly did not send it, or passes on
+when that sender's claim lapsed. The team's copy is sent at least once: an
+attempt whose outcome is unknown is tried again.
+
+A sender may die (or fail to record its outcome) after SES took an email.
+Every email is tagged with its reference, and SES's Send event, which it
+emits once it has taken a message, records it through `ses_events`
+(mail_events.py): the submission is forwarded, or acknowledged, before the
+sender's claim lapses, so whoever claims it next sends neither again.
 """
 
 from __future__ import annotations
@@ -31,7 +38,17 @@ from ..tables import submissions_table
 from . import emails, ses
 from .errors import TableUnavailable
 from .policy import POLICY
-from .submission import ACKNOWLEDGEMENT, FAILED, FORWARDED, RECEIVED, TEAM, Submission, is_reference, iso
+from .submission import (
+    ACKNOWLEDGEMENT,
+    FAILED,
+    FORWARDED,
+    RECEIVED,
+    RESTRICTED,
+    TEAM,
+    Submission,
+    is_reference,
+    iso,
+)
 
 # What the scheduled run may spend, its function's timeout (.chalice/config.json):
 # `nlc-api retry` keeps to it too.
@@ -57,12 +74,18 @@ def deliver(submission: Submission, claim: Claim) -> str:
     claim. Returns the status."""
     changes: dict[str, Any] = {}
     if submission.acknowledged_by == claim.token and submission.acknowledged_at is None:
-        changes.update(_acknowledge(submission, claim))
-    if not claim.held():
-        _release(submission, claim, changes, "claim_lapsed")
-        return submission.status
+        if not _may_send(submission, claim):
+            changes["acknowledged_by"] = None  # not sent: the next sender may
+            return _stop(submission, claim, changes)
+        acknowledged, refused = _acknowledge(submission)
+        changes.update(acknowledged)
+        if refused is not None:
+            # SES said "not now": this attempt ends, and the next sends both, the visitor's first.
+            return _record_failed_attempt(submission, claim, refused, changes)
+    if not _may_send(submission, claim):
+        return _stop(submission, claim, changes)
     try:
-        message_id = ses.send(emails.team_copy(submission))
+        message_id = ses.send(emails.team_copy(submission), reference=submission.reference, copy=TEAM)
     except ses.SendFailed as failure:
         return _record_failed_attempt(submission, claim, failure, changes)
     _remember(message_id, submission, TEAM)
@@ -78,27 +101,52 @@ def deliver(submission: Submission, claim: Claim) -> str:
     return FORWARDED
 
 
-def _acknowledge(submission: Submission, claim: Claim) -> dict[str, Any]:
-    """Send the acknowledgement; the changes that record it. A refusal is
-    logged and never fails the submission."""
+def _may_send(submission: Submission, claim: Claim) -> bool:
+    """Whether this sender may send now: its claim outlasts SES's longest
+    answer, and the table, read right before the send, still has the
+    submission claimed by it (a restriction or an erasure drops the claim)."""
     if not claim.held():
-        return {"acknowledged_by": None}  # not sent: the next sender may
+        return False
     try:
-        message_id = ses.send(emails.acknowledgement(submission))
+        return submissions_table.holds(submission.reference, claim.token)
+    except aws.errors() as error:
+        observability.submission_event(
+            "claim_unchecked", submission.reference, submission.status, error=aws.describe(error)
+        )
+        return False
+
+
+def _stop(submission: Submission, claim: Claim, changes: dict[str, Any]) -> str:
+    """End a delivery before a send it may not make; record what was done."""
+    _release(submission, claim, changes, "claim_lapsed" if not claim.held() else "claim_lost")
+    return submission.status
+
+
+def _acknowledge(submission: Submission) -> tuple[dict[str, Any], ses.SendFailed | None]:
+    """Send the acknowledgement; the changes that record it, and SES's
+    refusal if it may take it later (throttled, down). A permanent refusal
+    is logged and never fails the submission."""
+    try:
+        message_id = ses.send(
+            emails.acknowledgement(submission), reference=submission.reference, copy=ACKNOWLEDGEMENT
+        )
     except ses.SendFailed as failure:
         observability.submission_event(
             "acknowledgement_failed", submission.reference, submission.status, error=failure.code
         )
-        # Perhaps sent: never again. Certainly not sent: the next attempt may.
-        return {} if failure.unknown else {"acknowledged_by": None}
+        if failure.unknown:
+            return {}, None  # perhaps sent: never again
+        # Certainly not sent: the next attempt may.
+        return {"acknowledged_by": None}, (None if failure.permanent else failure)
     _remember(message_id, submission, ACKNOWLEDGEMENT)
-    return {"acknowledged_at": iso(clock.now()), "acknowledgement_message_id": message_id}
+    return {"acknowledged_at": iso(clock.now()), "acknowledgement_message_id": message_id}, None
 
 
 def _remember(message_id: str, submission: Submission, copy: str) -> None:
     """Keep which email SES sent as `message_id`, for its delivery events
-    (mail_events.py), as long as the submission is kept. A failure to write
-    is logged: that email's events then go unrecorded, nothing else."""
+    (mail_events.py), as long as the submission is kept, and only while it
+    is (not after an erasure). A failure to write is logged: that email's
+    events then go unrecorded, nothing else."""
     expires_at = int(clock.now()) + get_settings().retention_days * 86400
     try:
         submissions_table.remember_message(message_id, submission.reference, copy, expires_at)
@@ -129,20 +177,37 @@ def _record_failed_attempt(
 
 def _release(submission: Submission, claim: Claim, changes: dict[str, Any], event: str, **log: Any) -> None:
     """Write a delivery's outcome and drop the claim, if this sender still
-    holds it, then log the event. A failure to write is logged, not raised:
-    the claim then expires and the retry run picks the submission up."""
+    holds it, then log the event. A submission restricted meanwhile (which
+    dropped the claim) keeps the outcome for its lifting. A failure to
+    write is logged, not raised: the claim then expires and the retry run
+    picks the submission up; one erased meanwhile keeps nothing."""
     status = changes.get("status", submission.status)
     try:
         submissions_table.release(submission.reference, claim.token, changes)
     except aws.errors() as error:
-        observability.submission_event(
-            f"{event}.not_recorded", submission.reference, status, error=aws.describe(error), **log
-        )
-        return
+        if not _kept_under_restriction(submission, changes, error):
+            observability.submission_event(
+                f"{event}.not_recorded", submission.reference, status, error=aws.describe(error), **log
+            )
+            return
+        event, status = f"{event}.restricted", RESTRICTED
     for name, value in changes.items():
         if name in Submission.__dataclass_fields__:
             setattr(submission, name, value)
+    submission.status = status
     observability.submission_event(event, submission.reference, status, **log)
+
+
+def _kept_under_restriction(submission: Submission, changes: dict[str, Any], error: Exception) -> bool:
+    """Record a delivery's outcome on a submission restricted while it was
+    sent: lifting gives back the status it reached, so a sent copy is not
+    sent again. Whether it was (so restricted)."""
+    if aws.error_code(error) != "ConditionalCheckFailedException":
+        return False
+    try:
+        return submissions_table.record_under_restriction(submission.reference, changes, RESTRICTED)
+    except aws.errors():
+        return False
 
 
 def claim(reference: str, statuses: tuple[str, ...], *, due_only: bool) -> tuple[Submission, Claim] | dict:
@@ -237,7 +302,8 @@ def retry_pending(*, ignore_backoff: bool = False, seconds: float = RUN_SECONDS)
             report.skipped.append(reference)
             continue
         status = deliver(*claimed)
-        {FORWARDED: report.forwarded, RECEIVED: report.will_retry, FAILED: report.failed}[status].append(
-            reference
-        )
+        # Restricted or erased while it was being sent: as if another sender had it.
+        {FORWARDED: report.forwarded, RECEIVED: report.will_retry, FAILED: report.failed}.get(
+            status, report.skipped
+        ).append(reference)
     return report

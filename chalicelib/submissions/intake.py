@@ -83,11 +83,14 @@ def submit(kind: str, data: dict, *, client_ip: str, idempotency_key: str | None
 
 
 def enqueue(reference: str) -> None:
-    """Hand a stored submission to the delivery worker. A failure is logged,
+    """Hand a stored submission to the delivery worker, with one short try
+    (aws.ENQUEUE_SECONDS) while the visitor waits. A failure is logged,
     never raised: the submission is stored, and the retry run sends it.
     (Here, not in delivery, so that a form post never imports the sending.)"""
     try:
-        aws.sqs().send_message(QueueUrl=aws.queue_url(get_settings().delivery_queue), MessageBody=reference)
+        aws.client("sqs", enqueue=True).send_message(
+            QueueUrl=aws.queue_url(get_settings().delivery_queue, enqueue=True), MessageBody=reference
+        )
     except aws.errors() as error:
         observability.submission_event("enqueue_failed", reference, RECEIVED, error=aws.describe(error))
 
@@ -140,8 +143,9 @@ def _store(
     request, stored it, and nothing is written).
 
     Each attempt sends the same transaction with the same token, as DynamoDB
-    asks; only a reference that collides with another submission's (40 bits)
-    draws another, with another token."""
+    asks; only a reference that collides with another submission's (40 bits),
+    or a token DynamoDB applied before for a submission erased since, draws
+    another, with another token."""
     settings = get_settings()
     window = settings.rate_limit_window_seconds
     window_start = int(now // window * window)
@@ -186,19 +190,29 @@ def _store(
                 return reference, False
             case submissions_table.OverLimit():
                 raise _rate_limited(submission.type, window_start + window - int(now))
+            case submissions_table.TokenSeen():
+                try:
+                    if submissions_table.stored_by(submission.reference, token):
+                        return submission.reference, False  # the same request, stored before
+                except aws.errors() as error:
+                    raise _not_stored(error) from None
+                # Stored before and erased since: store it anew, under another token.
+                token = submissions_table.digest(f"{request}#{attempt + 1}")
+                submission.reference = reference_for(token)
             case submissions_table.ReferenceTaken():
                 token = submissions_table.digest(f"{request}#{attempt + 1}")
                 submission.reference = reference_for(token)
-    assert isinstance(outcome, submissions_table.Contended)
-    raise _not_stored(outcome.error)
+    if isinstance(outcome, submissions_table.Contended):
+        raise _not_stored(outcome.error)
+    # Every token tried was taken (erased again and again within ten minutes).
+    raise _not_stored(RuntimeError("no token left to store it under"))
 
 
 def _settle(submission: Submission, token: str, error: Exception) -> tuple[str, bool]:
-    """A transaction that failed may still have been applied: if its answer
-    was lost, or DynamoDB saw this token before with other arguments (the
-    same request sent again), read the submission back. Stored by this
-    request: carry on. Not stored, or the read fails too: NotStored."""
-    if not (aws.outcome_unknown(error) or aws.error_code(error) == "IdempotentParameterMismatchException"):
+    """A transaction that failed may still have been applied if its answer
+    was lost: read the submission back. Stored by this request: carry on.
+    Not stored, or the read fails too: NotStored."""
+    if not aws.outcome_unknown(error):
         raise _not_stored(error) from None
     try:
         stored = submissions_table.stored_by(submission.reference, token)
@@ -212,8 +226,7 @@ def _settle(submission: Submission, token: str, error: Exception) -> tuple[str, 
     observability.submission_event(
         "read_back", submission.reference, submission.status, error=aws.describe(error)
     )
-    # A token seen before with other arguments: an earlier request stored it.
-    return submission.reference, aws.outcome_unknown(error)
+    return submission.reference, True
 
 
 def _rate_limited(kind: str, retry_after: int) -> RateLimited:

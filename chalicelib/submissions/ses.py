@@ -27,11 +27,17 @@ _PERMANENT = {
 }
 
 
+# Every email is tagged with its submission and which of its emails it is,
+# so SES's events about it (its Send event above all) name them.
+REFERENCE_TAG = "nlc-reference"
+COPY_TAG = "nlc-copy"
+
+
 class SendFailed(Exception):
     """SES did not take the message, or may have: `unknown` (a timeout, a
-    dropped connection, SES's own fault), when `code` says so too
-    ("outcome unknown: ReadTimeoutError"). `permanent`: trying again will
-    not help until someone mends the fault."""
+    dropped connection), when `code` says so too ("outcome unknown:
+    ReadTimeoutError"). SES answering 5xx or throttling took nothing.
+    `permanent`: trying again will not help until someone mends the fault."""
 
     def __init__(self, code: str, *, permanent: bool, unknown: bool) -> None:
         super().__init__(code)
@@ -40,8 +46,9 @@ class SendFailed(Exception):
         self.unknown = unknown
 
 
-def send(email: Email) -> str:
-    """Send one email; returns SES's message id."""
+def send(email: Email, *, reference: str, copy: str) -> str:
+    """Send one email of a submission (`copy`: team, acknowledgement);
+    returns SES's message id."""
     try:
         response = aws.ses().send_email(
             FromEmailAddress=get_settings().sender,
@@ -49,6 +56,7 @@ def send(email: Email) -> str:
             ConfigurationSetName=configuration_set(get_settings()),
             Destination={"ToAddresses": [email.to]},
             ReplyToAddresses=[email.reply_to],
+            EmailTags=[{"Name": REFERENCE_TAG, "Value": reference}, {"Name": COPY_TAG, "Value": copy}],
             Content={
                 "Simple": {
                     "Subject": {"Data": email.subject, "Charset": "UTF-8"},
@@ -58,7 +66,10 @@ def send(email: Email) -> str:
         )
     except aws.errors() as error:
         permanent = aws.error_code(error) in _PERMANENT or not aws.is_transient(error)
+        # SES sends a message only once it has answered that it took it: an
+        # answer, even a 5xx, means nothing was sent; only a lost one is unknown.
+        unknown = aws.answer_lost(error)
         raise SendFailed(
-            aws.describe(error), permanent=permanent, unknown=aws.outcome_unknown(error)
+            aws.describe(error, unknown=unknown), permanent=permanent, unknown=unknown
         ) from error
     return str(response["MessageId"])

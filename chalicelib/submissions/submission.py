@@ -59,7 +59,7 @@ class Submission:
     acknowledged_at: str | None = None
     # The claim of the one sender who may acknowledge it (not shown to staff).
     acknowledged_by: str | None = None
-    # What SES last said of each email: delivered, bounced (<type>), complained.
+    # What SES last said of each email: sent, delivered, bounced (<type>), complained.
     team_mail: str | None = None
     acknowledgement_mail: str | None = None
 

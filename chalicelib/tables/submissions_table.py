@@ -163,13 +163,21 @@ class ReferenceTaken:
 
 
 @dataclass(frozen=True)
+class TokenSeen:
+    """DynamoDB applied a transaction with this token in the last ten
+    minutes (it answered this one without writing, or refused it for its
+    other arguments): the same request stored it, or what it stored was
+    erased since."""
+
+
+@dataclass(frozen=True)
 class Contended:
     """Another transaction touched the same items: try again."""
 
     error: Exception
 
 
-StoreOutcome = Stored | AlreadyStored | Replayed | OverLimit | ReferenceTaken | Contended
+StoreOutcome = Stored | AlreadyStored | Replayed | OverLimit | ReferenceTaken | TokenSeen | Contended
 
 
 def _rate_key(scope: str, value_digest: str, window_start: int) -> dict:
@@ -199,9 +207,10 @@ def store(
     `request` (at most 36 characters) identifies the request: it is the
     transaction's ClientRequestToken, so DynamoDB applies a transaction sent
     again within ten minutes once, and it is kept on the item, so the same
-    request finds its submission after that too. The caller sends the same
-    arguments again for the same token: DynamoDB refuses a token reused
-    with others (IdempotentParameterMismatchException, which propagates)."""
+    request finds its submission after that too. A token DynamoDB applied
+    before is TokenSeen: whether with the same arguments (it answers success
+    and writes nothing, reading only, as its consumed capacity shows) or
+    with others (IdempotentParameterMismatchException)."""
     window_start, window_end = window
     item = {
         **to_item(submission),
@@ -262,12 +271,19 @@ def store(
     from botocore.exceptions import ClientError
 
     try:
-        aws.dynamodb().transact_write_items(TransactItems=actions, ClientRequestToken=request)
-        return Stored()
+        answer = aws.dynamodb().transact_write_items(
+            TransactItems=actions, ClientRequestToken=request, ReturnConsumedCapacity="TOTAL"
+        )
     except ClientError as error:
+        if aws.error_code(error) == "IdempotentParameterMismatchException":
+            return TokenSeen()
         if aws.error_code(error) != "TransactionCanceledException":
             raise
         cancelled = error
+    else:
+        consumed = answer.get("ConsumedCapacity", [])
+        wrote = not consumed or any(table.get("WriteCapacityUnits") for table in consumed)
+        return Stored() if wrote else TokenSeen()
     reasons = cancelled.response.get("CancellationReasons", [])
     codes = [reason.get("Code") for reason in reasons]
     existing = reasons[0].get("Item", {}) if codes[:1] == ["ConditionalCheckFailed"] else {}
@@ -323,43 +339,74 @@ def claim(
     allow sending, the item as it stands (empty if there is none).
 
     With `acknowledge`, the claim also becomes `acknowledged_by` unless some
-    sender already is: the one sender who may send the acknowledgement."""
-    from botocore.exceptions import ClientError
-
+    sender already is: the one sender who may send the acknowledgement. A
+    sender whose claim lapsed with the mark still on it died before sending
+    or recording it: the mark passes to this claim."""
     condition = "#status IN ({}) AND (attribute_not_exists(#lease) OR #lease < :now)".format(
         ", ".join(f":s{index}" for index in range(len(statuses)))
     )
     if due_only:
         condition += " AND #due <= :now"
-    try:
-        response = aws.dynamodb().update_item(
-            TableName=_table(),
-            Key=_submission_key(reference),
-            UpdateExpression="SET #status = :received, #claim = :claim, #lease = :lease"
-            + (", #ack = if_not_exists(#ack, :claim)" if acknowledge else ""),
-            ConditionExpression=condition,
-            ExpressionAttributeNames={
-                "#status": "status",
-                "#claim": "claim",
-                "#lease": "claim_expires_at",
-                **({"#due": "next_attempt_at"} if due_only else {}),
-                **({"#ack": "acknowledged_by"} if acknowledge else {}),
-            },
-            ExpressionAttributeValues={
-                ":received": {"S": "received"},
-                ":claim": {"S": claim},
-                ":lease": {"N": str(expires_at)},
-                ":now": {"N": str(now)},
-                **{f":s{index}": {"S": status} for index, status in enumerate(statuses)},
-            },
-            ReturnValues="ALL_NEW",
-            ReturnValuesOnConditionCheckFailure="ALL_OLD",
-        )
-    except ClientError as error:
-        if aws.error_code(error) != "ConditionalCheckFailedException":
-            raise
-        return dict(error.response.get("Item", {}))
-    return Claimed(from_item(response["Attributes"]))
+    before, current = _update_or_current(
+        reference,
+        UpdateExpression="SET #status = :received, #claim = :claim, #lease = :lease"
+        + (", #ack = if_not_exists(#ack, :claim)" if acknowledge else ""),
+        ConditionExpression=condition,
+        ExpressionAttributeNames={
+            "#status": "status",
+            "#claim": "claim",
+            "#lease": "claim_expires_at",
+            **({"#due": "next_attempt_at"} if due_only else {}),
+            **({"#ack": "acknowledged_by"} if acknowledge else {}),
+        },
+        ExpressionAttributeValues={
+            ":received": {"S": "received"},
+            ":claim": {"S": claim},
+            ":lease": {"N": str(expires_at)},
+            ":now": {"N": str(now)},
+            **{f":s{index}": {"S": status} for index, status in enumerate(statuses)},
+        },
+        ReturnValues="ALL_OLD",
+    )
+    if before is None:
+        return current
+    row = {**from_item(before), "status": "received"}
+    if acknowledge:
+        lapsed = before.get("claim", {}).get("S")
+        # Unmarked, it was marked by this claim. Marked by a sender whose
+        # claim lapsed before it recorded the acknowledgement (the Send
+        # event records one SES took), it is this one's now.
+        if row["acknowledged_by"] is None or (
+            row["acknowledged_by"] == lapsed
+            and row["acknowledged_at"] is None
+            and _take_acknowledgement(reference, claim, lapsed)
+        ):
+            row["acknowledged_by"] = claim
+    return Claimed(row)
+
+
+def _take_acknowledgement(reference: str, claim: str, lapsed: str) -> bool:
+    return _conditional_update(
+        reference,
+        UpdateExpression="SET #ack = :claim",
+        ConditionExpression="#claim = :claim AND #ack = :lapsed AND attribute_not_exists(#acked)",
+        ExpressionAttributeNames={"#ack": "acknowledged_by", "#claim": "claim", "#acked": "acknowledged_at"},
+        ExpressionAttributeValues={":claim": {"S": claim}, ":lapsed": {"S": lapsed}},
+    )
+
+
+def _outcome_expression(changes: dict[str, Any], names: dict, values: dict, removes: list[str]) -> str:
+    """An update expression writing a delivery's `changes` (a change to None
+    removes the attribute), after `removes`; names and values filled in."""
+    sets = []
+    for name, value in changes.items():
+        names[f"#{name}"] = name
+        if value is None:
+            removes.append(f"#{name}")
+        else:
+            values[f":{name}"] = {"N": str(value)} if isinstance(value, int) else {"S": value}
+            sets.append(f"#{name} = :{name}")
+    return (f"SET {', '.join(sets)} " if sets else "") + (f"REMOVE {', '.join(removes)}" if removes else "")
 
 
 def release(reference: str, claim: str, changes: dict[str, Any]) -> None:
@@ -368,15 +415,7 @@ def release(reference: str, claim: str, changes: dict[str, Any]) -> None:
     removes the attribute."""
     names = {"#claim": "claim", "#claim_expires_at": "claim_expires_at"}
     values: dict[str, dict] = {":claim": {"S": claim}}
-    sets, removes = [], ["#claim", "#claim_expires_at"]
-    for name, value in changes.items():
-        names[f"#{name}"] = name
-        if value is None:
-            removes.append(f"#{name}")
-        else:
-            values[f":{name}"] = {"N": str(value)} if isinstance(value, int) else {"S": value}
-            sets.append(f"#{name} = :{name}")
-    expression = (f"SET {', '.join(sets)} " if sets else "") + f"REMOVE {', '.join(removes)}"
+    expression = _outcome_expression(changes, names, values, ["#claim", "#claim_expires_at"])
     aws.dynamodb().update_item(
         TableName=_table(),
         Key=_submission_key(reference),
@@ -385,6 +424,43 @@ def release(reference: str, claim: str, changes: dict[str, Any]) -> None:
         ExpressionAttributeNames=names,
         ExpressionAttributeValues=values,
     )
+
+
+def record_under_restriction(reference: str, changes: dict[str, Any], restricted: str) -> bool:
+    """Write a delivery's outcome on a submission restricted (so unclaimed)
+    while it was being sent, its status as the one the lifting gives back.
+    False if it is not restricted (gone, erased), or is claimed again."""
+    changes = dict(changes)
+    status = changes.pop("status", None)
+    if status is not None:
+        changes["restricted_from"] = status
+    names = {"#status": "status", "#claim": "claim"}
+    values: dict[str, dict] = {":restricted": {"S": restricted}}
+    return _conditional_update(
+        reference,
+        # With nothing to write, the condition alone says whether it is restricted.
+        UpdateExpression=_outcome_expression(changes, names, values, []) or "SET #status = :restricted",
+        ConditionExpression="#status = :restricted AND attribute_not_exists(#claim)",
+        ExpressionAttributeNames=names,
+        ExpressionAttributeValues=values,
+    )
+
+
+def holds(reference: str, claim: str) -> bool:
+    """Whether the submission is still there and claimed by `claim` (a
+    consistent read: a restriction or an erasure drops the claim)."""
+    item = (
+        aws.dynamodb()
+        .get_item(
+            TableName=_table(),
+            Key=_submission_key(reference),
+            ConsistentRead=True,
+            ProjectionExpression="#claim",
+            ExpressionAttributeNames={"#claim": "claim"},
+        )
+        .get("Item", {})
+    )
+    return bool(item.get("claim", {}).get("S") == claim)
 
 
 # Reads ------------------------------------------------------------------------------
@@ -399,6 +475,26 @@ def with_status(status: str) -> list[dict]:
         ExpressionAttributeNames={"#status": "status"},
         ExpressionAttributeValues={":status": {"S": status}},
     )
+
+
+def count_with_status(status: str, *, created_since: str) -> int:
+    """How many submissions with a status were received since a moment (ISO 8601 UTC)."""
+    count = 0
+    extra: dict[str, Any] = {}
+    while True:
+        response = aws.dynamodb().query(
+            TableName=_table(),
+            IndexName=BY_STATUS,
+            KeyConditionExpression="#status = :status AND created_at >= :since",
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues={":status": {"S": status}, ":since": {"S": created_since}},
+            Select="COUNT",
+            **extra,
+        )
+        count += response["Count"]
+        if "LastEvaluatedKey" not in response:
+            return count
+        extra = {"ExclusiveStartKey": response["LastEvaluatedKey"]}
 
 
 def _query(**query: Any) -> list[dict]:
@@ -481,11 +577,15 @@ def _conditional_update(reference: str, **update: Any) -> bool:
 
 
 def erase(item: dict) -> list[dict]:
-    """The keys of everything stored for one submission: the submission and
-    its idempotency record (the only record that holds its reference)."""
+    """The keys of everything stored for one submission: the submission, its
+    idempotency record and the records of the emails sent for it (the only
+    records that hold its reference)."""
     keys = [_key(item["pk"]["S"])]
     if "idempotency_digest" in item:
         keys.append(_idempotency_key(item["type"]["S"], item["idempotency_digest"]["S"]))
+    for copy in SENT_AT:
+        if f"{copy}_message_id" in item:
+            keys.append(_key(f"message#{item[f'{copy}_message_id']['S']}"))
     return keys
 
 
@@ -541,15 +641,34 @@ def set_email_digest(item: dict, email: EmailDigest) -> bool:
 
 
 def remember_message(message_id: str, reference: str, copy: str, expires_at: int) -> None:
-    """Which submission, and which of its emails, SES sent as `message_id`."""
-    aws.dynamodb().put_item(
-        TableName=_table(),
-        Item={
-            **_key(f"message#{message_id}"),
-            "reference": {"S": reference},
-            "copy": {"S": copy},
-            "expires_at": {"N": str(expires_at)},
-        },
+    """Which submission, and which of its emails, SES sent as `message_id`:
+    kept on the submission at once (so an erasure finds the record) and as
+    its own record; only while the submission is there
+    (TransactionCanceledException once it is erased)."""
+    aws.dynamodb().transact_write_items(
+        TransactItems=[
+            {
+                "Update": {
+                    "TableName": _table(),
+                    "Key": _submission_key(reference),
+                    "UpdateExpression": "SET #id = :id",
+                    "ConditionExpression": "attribute_exists(pk)",
+                    "ExpressionAttributeNames": {"#id": f"{copy}_message_id"},
+                    "ExpressionAttributeValues": {":id": {"S": message_id}},
+                }
+            },
+            {
+                "Put": {
+                    "TableName": _table(),
+                    "Item": {
+                        **_key(f"message#{message_id}"),
+                        "reference": {"S": reference},
+                        "copy": {"S": copy},
+                        "expires_at": {"N": str(expires_at)},
+                    },
+                }
+            },
+        ]
     )
 
 
@@ -559,23 +678,93 @@ def message(message_id: str) -> tuple[str, str] | None:
     return (item["reference"]["S"], item["copy"]["S"]) if item else None
 
 
-def record_mail(reference: str, copy: str, outcome: str, *, failed: str | None) -> Row:
-    """Record what SES said of one of a submission's emails; with `failed`,
-    make that its status, the outcome its last error. Returns the submission."""
-    names = {"#mail": f"{copy}_mail"}
-    values = {":outcome": {"S": outcome}}
-    expression = "SET #mail = :outcome"
-    if failed:
-        names.update({"#status": "status", "#error": "last_error"})
-        values[":failed"] = {"S": failed}
-        expression += ", #status = :failed, #error = :outcome"
-    response = aws.dynamodb().update_item(
-        TableName=_table(),
-        Key=_submission_key(reference),
+# A submission's two emails (the `copy` of a message record), by the
+# attribute that says when SES took each.
+SENT_AT = {"team": "forwarded_at", "acknowledgement": "acknowledged_at"}
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """What SES said is recorded: the submission's row, as it now stands."""
+
+    row: Row
+
+
+def record_mail(
+    reference: str,
+    copy: str,
+    outcome: str,
+    *,
+    at: str,
+    status: str | None,
+    as_error: bool,
+    restricted: str,
+    sent: str | None,
+) -> Recorded | dict:
+    """Record what SES said of one of a submission's emails at `at` (SES's
+    own time, ISO 8601 UTC), unless a later word on it is recorded already:
+    events arrive out of order. With `status`, make it the submission's
+    (or, if it is `restricted`, the status its lifting gives back), the
+    outcome its last error if `as_error`, else clearing it. With `sent`
+    (SES's Send event: the message id), record when SES took the email,
+    unless recorded already. Recorded; or, if nothing was recorded, the
+    item as it stands (empty if it is gone, erased)."""
+    names = {"#mail": f"{copy}_mail", "#at": f"{copy}_mail_at"}
+    values = {":outcome": {"S": outcome}, ":at": {"S": at}}
+    sets = ["#mail = :outcome", "#at = :at"]
+    if sent:
+        names.update({"#sent_at": SENT_AT[copy], "#id": f"{copy}_message_id"})
+        values[":id"] = {"S": sent}
+        sets += ["#sent_at = if_not_exists(#sent_at, :at)", "#id = :id"]
+    condition = "attribute_exists(pk) AND (attribute_not_exists(#at) OR #at <= :at)"
+    if not status:
+        return _record(reference, "SET " + ", ".join(sets), condition, names, values)
+    names.update({"#status": "status", "#from": "restricted_from", "#error": "last_error"})
+    values.update({":status": {"S": status}, ":restricted": {"S": restricted}})
+    error = ", #error = :outcome" if as_error else " REMOVE #error"
+    recorded: Recorded | dict = {}
+    # A restriction holds whatever SES says: what it says waits for the lifting.
+    for target, is_restricted in (("#status", "<>"), ("#from", "=")):
+        recorded = _record(
+            reference,
+            "SET " + ", ".join([*sets, f"{target} = :status"]) + error,
+            f"{condition} AND #status {is_restricted} :restricted",
+            names,
+            values,
+        )
+        if not (isinstance(recorded, dict) and status_of(recorded) == restricted):
+            break
+    return recorded
+
+
+def _record(reference: str, expression: str, condition: str, names: dict, values: dict) -> Recorded | dict:
+    recorded, current = _update_or_current(
+        reference,
         UpdateExpression=expression,
-        ConditionExpression="attribute_exists(pk)",
-        ExpressionAttributeNames=names,
-        ExpressionAttributeValues=values,
+        ConditionExpression=condition,
+        ExpressionAttributeNames={name: names[name] for name in names if name in expression + condition},
+        ExpressionAttributeValues={
+            value: values[value] for value in values if value in expression + condition
+        },
         ReturnValues="ALL_NEW",
     )
-    return from_item(response["Attributes"])
+    return current if recorded is None else Recorded(from_item(recorded))
+
+
+def _update_or_current(reference: str, **update: Any) -> tuple[dict | None, dict]:
+    """A conditional update of a submission: the attributes it returns, or,
+    if its condition failed, None and the item as it stands (empty if gone)."""
+    from botocore.exceptions import ClientError
+
+    try:
+        response = aws.dynamodb().update_item(
+            TableName=_table(),
+            Key=_submission_key(reference),
+            ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            **update,
+        )
+    except ClientError as error:
+        if aws.error_code(error) != "ConditionalCheckFailedException":
+            raise
+        return None, dict(error.response.get("Item", {}))
+    return response["Attributes"], {}

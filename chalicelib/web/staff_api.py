@@ -27,7 +27,7 @@ def admin_publish() -> Response:
             "updated": summary.updated,
             "deleted": summary.deleted,
             "unchanged": summary.unchanged,
-            "warnings": summary.warnings,
+            "warnings": [str(warning) for warning in summary.warnings],
         }
     )
 

@@ -9,12 +9,9 @@ import os
 import re
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-import pytest
 from playwright.sync_api import expect
 
 from chalicelib.settings import stage_environment
-
-pytestmark = pytest.mark.browser
 
 ENQUIRIES_MAILBOX = stage_environment("local")["NLC_ENQUIRIES_MAILBOX"]
 ACCESSIBLE_FORMAT_MAILBOX = stage_environment("local")["NLC_ACCESSIBLE_FORMAT_MAILBOX"]

@@ -13,8 +13,6 @@ from playwright.sync_api import expect
 
 from chalicelib.settings import stage_environment
 
-pytestmark = pytest.mark.browser
-
 ENQUIRIES_MAILBOX = stage_environment("local")["NLC_ENQUIRIES_MAILBOX"]
 FORM_PAGE = "/netlify-contact.html"
 

@@ -8,26 +8,18 @@ from botocore.exceptions import (
     ClientError,
     ConnectionClosedError,
     EndpointConnectionError,
-    ReadTimeoutError,
 )
+from fake_aws import client_error, read_timeout
 
 from chalicelib import aws
-
-
-def client_error(code: str, status: int | None = 400) -> ClientError:
-    response: dict = {"Error": {"Code": code, "Message": "no"}}
-    if status is not None:
-        response["ResponseMetadata"] = {"HTTPStatusCode": status}
-    return ClientError(response, "SendEmail")
-
 
 URL = "https://email.eu-west-2.amazonaws.com/"
 
 
 def test_the_code_is_aws_s_or_else_the_exception_s_name():
-    assert aws.error_code(client_error("ThrottlingException")) == "ThrottlingException"
+    assert aws.error_code(client_error("ThrottlingException", status=400)) == "ThrottlingException"
     assert aws.error_code(client_error("404", status=404)) == "404"
-    assert aws.error_code(ReadTimeoutError(endpoint_url=URL)) == "ReadTimeoutError"
+    assert aws.error_code(read_timeout()) == "ReadTimeoutError"
     assert aws.error_code(ClientError({}, "GetItem")) == "ClientError"
     assert aws.error_code(ValueError("boom")) == "ValueError"
 
@@ -35,24 +27,24 @@ def test_the_code_is_aws_s_or_else_the_exception_s_name():
 def test_the_status_is_aws_s_when_an_answer_came():
     assert aws.http_status(client_error("InternalError", status=503)) == 503
     assert aws.http_status(client_error("X", status=None)) is None
-    assert aws.http_status(ReadTimeoutError(endpoint_url=URL)) is None
+    assert aws.http_status(read_timeout()) is None
 
 
 @pytest.mark.parametrize(
     "error, transient",
     [
-        (client_error("ThrottlingException"), True),
-        (client_error("Throttling"), True),
-        (client_error("ProvisionedThroughputExceededException"), True),
-        (client_error("TransactionConflictException"), True),
+        (client_error("ThrottlingException", status=400), True),
+        (client_error("Throttling", status=400), True),
+        (client_error("ProvisionedThroughputExceededException", status=400), True),
+        (client_error("TransactionConflictException", status=400), True),
         (client_error("ServiceUnavailable", status=503), True),
         (client_error("SomethingNew", status=500), True),
         (client_error("SomethingNew", status=None), False),
-        (client_error("MessageRejected"), False),
-        (client_error("ValidationException"), False),
-        (client_error("ConditionalCheckFailedException"), False),
-        (client_error("ResourceNotFoundException"), False),
-        (ReadTimeoutError(endpoint_url=URL), True),
+        (client_error("MessageRejected", status=400), False),
+        (client_error("ValidationException", status=400), False),
+        (client_error("ConditionalCheckFailedException", status=400), False),
+        (client_error("ResourceNotFoundException", status=400), False),
+        (read_timeout(), True),
         (ConnectionClosedError(endpoint_url=URL), True),
         (EndpointConnectionError(endpoint_url=URL), True),
     ],
@@ -65,7 +57,7 @@ def test_transient_failures_are_those_that_may_succeed_later(error, transient):
     "error, unknown",
     [
         # Sent, and no answer came: AWS may have done it.
-        (ReadTimeoutError(endpoint_url=URL), True),
+        (read_timeout(), True),
         (ConnectionClosedError(endpoint_url=URL), True),
         (client_error("InternalFailure", status=500), True),
         (client_error("ServiceUnavailable", status=503), True),

@@ -1,5 +1,5 @@
 """Nunjucks as Eleventy 0.11 renders it (each expectation here was checked
-against Eleventy's output; see tests/test_eleventy_differential.py)."""
+against Eleventy's output; see tests/api/test_eleventy_differential.py)."""
 
 from __future__ import annotations
 

@@ -36,6 +36,7 @@ def chain_for(name: str, engine: str, override: Any) -> tuple[str, ...]:
                     name,
                     "must be one of md, njk, html, liquid, or a template engine then md (like njk,md)",
                     field="templateEngineOverride",
+                    rule="front-matter",
                 )
             ]
         )
@@ -103,7 +104,14 @@ class Engines:
             line = getattr(error, "linenum", None)
             message = str(error).split(", on line")[0]
             raise ContentInvalid(
-                [ContentError(name, f"template error: {message}", first_line + line - 1 if line else None)]
+                [
+                    ContentError(
+                        name,
+                        f"template error: {message}",
+                        first_line + line - 1 if line else None,
+                        rule="template",
+                    )
+                ]
             ) from None
 
     @staticmethod
@@ -115,4 +123,6 @@ class Engines:
         except TemplateProblem as problem:
             message = problem.message.removeprefix(f"{name}: ")
             line = first_line + problem.line - 1 if problem.line else None
-            raise ContentInvalid([ContentError(name, f"template error: {message}", line)]) from None
+            raise ContentInvalid(
+                [ContentError(name, f"template error: {message}", line, rule="template")]
+            ) from None

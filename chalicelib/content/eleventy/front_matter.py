@@ -159,13 +159,19 @@ def split_front_matter(name: str, text: str) -> tuple[dict, str, int]:
         return {}, text, 1
     closing = next((index for index, line in enumerate(lines[1:], start=1) if line.rstrip() == "---"), None)
     if closing is None:
-        raise ContentInvalid([ContentError(name, "front matter starts with --- but never ends with ---", 1)])
+        raise ContentInvalid(
+            [
+                ContentError(
+                    name, "front matter starts with --- but never ends with ---", 1, rule="front-matter"
+                )
+            ]
+        )
     try:
         front = _load_yaml("\n".join(lines[1:closing])) or {}
     except (_TooLarge, RecursionError) as error:
         reason = str(error) if isinstance(error, _TooLarge) else "values nest too deeply"
         raise ContentInvalid(
-            [ContentError(name, f"front matter is too large to publish: {reason}", 2)]
+            [ContentError(name, f"front matter is too large to publish: {reason}", 2, rule="front-matter")]
         ) from None
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
@@ -173,12 +179,17 @@ def split_front_matter(name: str, text: str) -> tuple[dict, str, int]:
         raise ContentInvalid(
             [
                 ContentError(
-                    name, f"front matter is not valid YAML: {problem}", mark.line + 2 if mark else None
+                    name,
+                    f"front matter is not valid YAML: {problem}",
+                    mark.line + 2 if mark else None,
+                    rule="front-matter",
                 )
             ]
         ) from None
     if not isinstance(front, dict):
-        raise ContentInvalid([ContentError(name, "front matter must be a set of `name: value` fields", 2)])
+        raise ContentInvalid(
+            [ContentError(name, "front matter must be a set of `name: value` fields", 2, rule="front-matter")]
+        )
     return front, "\n".join(lines[closing + 1 :]), closing + 2
 
 
@@ -190,7 +201,9 @@ def validate(name: str, text: str, data: dict) -> FrontMatter:
         for problem in error.errors():
             field_name = ".".join(str(part) for part in problem["loc"]) or None
             top = str(problem["loc"][0]) if problem["loc"] else None
-            problems.append(ContentError(name, _plain(problem), _field_line(text, top), field_name))
+            problems.append(
+                ContentError(name, _plain(problem), field_line(text, top), field_name, "front-matter")
+            )
         raise ContentInvalid(problems) from None
 
 
@@ -201,7 +214,7 @@ def _plain(problem: Any) -> str:
     return message[0].lower() + message[1:]
 
 
-def _field_line(text: str, field_name: str | None) -> int | None:
+def field_line(text: str, field_name: str | None) -> int | None:
     if not field_name:
         return None
     pattern = re.compile(rf"^{re.escape(field_name)}\s*:")
@@ -218,13 +231,19 @@ def parse_json(name: str, raw: bytes) -> dict:
     try:
         value = json.loads(raw.decode("utf-8-sig"))
     except UnicodeDecodeError:
-        raise ContentInvalid([ContentError(name, "is not UTF-8 text")]) from None
+        raise ContentInvalid([ContentError(name, "is not UTF-8 text", rule="encoding")]) from None
     except json.JSONDecodeError as error:
-        raise ContentInvalid([ContentError(name, f"is not valid JSON: {error.msg}", error.lineno)]) from None
+        raise ContentInvalid(
+            [ContentError(name, f"is not valid JSON: {error.msg}", error.lineno, rule="data-file")]
+        ) from None
     except RecursionError:
-        raise ContentInvalid([ContentError(name, "is not valid JSON: values nest too deeply")]) from None
+        raise ContentInvalid(
+            [ContentError(name, "is not valid JSON: values nest too deeply", rule="data-file")]
+        ) from None
     if not isinstance(value, dict):
-        raise ContentInvalid([ContentError(name, "must hold a JSON object of default values")])
+        raise ContentInvalid(
+            [ContentError(name, "must hold a JSON object of default values", rule="data-file")]
+        )
     return value
 
 

@@ -3,7 +3,7 @@ them, through Jinja2's sandbox.
 
 Jinja2 and Nunjucks share their syntax; where they differ in what such
 sites use, this module follows Nunjucks 3.2 (the version Eleventy 0.11 ships),
-as checked against Eleventy's own output by tests/test_eleventy_differential.py:
+as checked against Eleventy's own output by tests/api/test_eleventy_differential.py:
 
 - Output is autoescaped (Nunjucks 3's default, which Eleventy 0.11 keeps),
   with Nunjucks' escapes: `"` is `&quot;` and `\\` is `&#92;`, where Jinja's

@@ -1,11 +1,19 @@
 """What is wrong with a set of content files, each problem naming the file,
-and where known the line and field, so an editor can put it right."""
+and where known the line and field, so an editor can put it right.
+
+A problem is an error, which refuses the whole set, or a warning, which is
+printed and published. `rule` is a stable kebab-case id for the kind of
+problem (front-matter, template, redirect-loop, ...): what `nlc-api check`
+reports and what a workflow or an editor's tools can match on."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from ...errors import Refused
+
+Severity = Literal["error", "warning"]
 
 
 @dataclass(frozen=True)
@@ -14,10 +22,17 @@ class ContentError:
     message: str
     line: int | None = None
     field: str | None = None
+    rule: str = "content"
+    severity: Severity = "error"
+
+    @property
+    def text(self) -> str:
+        """The message, after the field it is about."""
+        return f"{self.field + ': ' if self.field else ''}{self.message}"
 
     def __str__(self) -> str:
         where = self.file + (f":{self.line}" if self.line else "")
-        return f"{where}: {self.field + ': ' if self.field else ''}{self.message}"
+        return f"{where}: {self.text}"
 
 
 class ContentInvalid(Refused):

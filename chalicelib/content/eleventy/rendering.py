@@ -33,6 +33,7 @@ from .engines import Engines, chain_for
 from .front_matter import (
     FrontMatter,
     directory_data,
+    field_line,
     jsonable,
     merge,
     parse_json,
@@ -40,7 +41,7 @@ from .front_matter import (
     validate,
 )
 from .netlify_redirects import RedirectPlan, resolve_site_redirects
-from .problems import ContentError, ContentInvalid
+from .problems import ContentError, ContentInvalid, Severity
 from .site_config import SiteConfig, load_site_config, sort_collection
 from .sources import SITE_FILES, classify, engine_of
 
@@ -58,6 +59,11 @@ _DATE_PREFIX = re.compile(r"^(\d{4}-\d{2}-\d{2})-(.+)$")
 # continuation bytes' characters.
 _MISDECODED = re.compile(
     "[\u00c2-\u00f4][\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6\u02dc\u2013-\u203a\u20ac\u2122]+"
+)
+# Where a redirect rule is in its file: `line 3` in _redirects, `[[redirects]]
+# #2 (line 5)` in netlify.toml (netlify_redirects.RedirectRule.where).
+_RULE_LINE = re.compile(
+    r"^(?:line (?P<line>\d+):? ?|(?P<entry>\[\[redirects\]\] #\d+) \(line (?P<entry_line>\d+)\))"
 )
 _LAST = "~"  # sorts after digits and letters: what has no value goes last
 
@@ -96,7 +102,7 @@ class RenderedPage:
 @dataclass
 class Site:
     pages: list[RenderedPage]
-    warnings: list[str]
+    warnings: list[ContentError]
     redirects: RedirectPlan
     # What the redirects were worked out from: the rule files and the paths.
     redirects_fingerprint: str
@@ -133,7 +139,7 @@ def build_site(sources: Mapping[str, bytes]) -> Site:
     """Validate and render every page; raise ContentInvalid listing every
     problem found, so nothing is published from a broken set."""
     errors: list[ContentError] = []
-    warnings: list[str] = []
+    warnings: list[ContentError] = []
     try:
         config = load_site_config(sources)
     except ContentInvalid as invalid:
@@ -196,10 +202,10 @@ def build_site(sources: Mapping[str, bytes]) -> Site:
         if template.uses_collections:
             depends_on.append(everything)
         pages.append(_page(template, html, config, _digest(*depends_on)))
-    errors += _clashes(pages)
+    errors += _clashes(pages, sources)
     redirects = resolve_site_redirects(sources, [page.path for page in pages if page.path])
-    errors += [ContentError(*_file_and_message(problem)) for problem in redirects.errors]
-    warnings += redirects.warnings
+    errors += [_redirect_problem(problem, "error") for problem in redirects.errors]
+    warnings += [_redirect_problem(problem, "warning") for problem in redirects.warnings]
     if errors:
         raise ContentInvalid(errors)
     paths = "\n".join(sorted(page.path for page in pages if page.path)).encode()
@@ -207,10 +213,18 @@ def build_site(sources: Mapping[str, bytes]) -> Site:
     return Site(pages, warnings, redirects, _digest(*rule_files, paths))
 
 
-def _file_and_message(problem: str) -> tuple[str, str]:
-    """A redirect plan's problem, which starts with the rule's file name."""
+def _redirect_problem(problem: str, severity: Severity) -> ContentError:
+    """A redirect plan's problem, which starts with the rule's file name and
+    where the rule is in it: the line goes where every problem's line goes."""
     file, _, message = problem.partition(" ")
-    return file, message
+    file, line = file.removesuffix(":"), None
+    place = _RULE_LINE.match(message)
+    if place:
+        line = int(place["line"] or place["entry_line"])
+        message = (place["entry"] or "") + message[place.end() :]
+    # Each loop's message says so (netlify_redirects.plan_redirects).
+    rule = "redirect-loop" if "loop" in message or "to itself" in message else "redirect"
+    return ContentError(file, message, line, rule=rule, severity=severity)
 
 
 def _place(data: dict, parts: tuple[str, ...], value: Any) -> None:
@@ -227,7 +241,7 @@ def _prepare(
     data_files: dict[str, dict],
     config: SiteConfig,
     engines: Engines,
-    warnings: list[str],
+    warnings: list[ContentError],
 ) -> _Template | None:
     text = _decode(name, raw, warnings)
     front, body, body_line = split_front_matter(name, text)
@@ -241,10 +255,12 @@ def _prepare(
     matter = validate(name, text, data)
     reserved = [key for key in RESERVED_FIELDS if key in data]
     if reserved:
-        raise ContentInvalid([ContentError(name, "is set by the API; rename it", field=reserved[0])])
+        raise ContentInvalid(
+            [ContentError(name, "is set by the API; rename it", field=reserved[0], rule="front-matter")]
+        )
     if kind == "post" and matter.date is None:
         message = "a post needs a date: in front matter or as a YYYY-MM-DD- file name prefix"
-        raise ContentInvalid([ContentError(name, message, field="date")])
+        raise ContentInvalid([ContentError(name, message, field="date", rule="front-matter")])
 
     engine = engine_of(name)
     assert engine is not None  # classify keeps template files only
@@ -266,7 +282,8 @@ def _prepare(
         context["date"] = date
     path = _path(name, engines, chain, matter.permalink, source, context)
     if path is not None and _is_file(path):
-        warnings.append(f"{name}: skipped: its permalink {path} is not an HTML page")
+        message = f"skipped: its permalink {path} is not an HTML page"
+        warnings.append(ContentError(name, message, rule="permalink", severity="warning"))
         return None
     page["url"] = path
     page["outputPath"] = _output_path(path)
@@ -298,7 +315,9 @@ def _path(
     try:
         return normalise_path(raw)
     except InvalidPath as error:
-        raise ContentInvalid([ContentError(name, error.message, field="permalink")]) from None
+        raise ContentInvalid(
+            [ContentError(name, error.message, field="permalink", rule="permalink")]
+        ) from None
 
 
 def _is_file(path: str) -> bool:
@@ -394,18 +413,22 @@ def _page(template: _Template, html: str, config: SiteConfig, fingerprint: str) 
     )
 
 
-def _clashes(pages: list[RenderedPage]) -> list[ContentError]:
+def _clashes(pages: list[RenderedPage], sources: Mapping[str, bytes]) -> list[ContentError]:
     errors = []
     claimed: dict[tuple[str, str], str] = {}
     for page in pages:
-        claims: list[tuple[str, str]] = [(page.kind, page.slug)]
-        claims += [("path", path) for path in [page.path, *page.redirect_from] if path]
-        for claim in claims:
+        # Each claim with the front matter field it comes from, if any.
+        claims: list[tuple[tuple[str, str], str | None]] = [((page.kind, page.slug), None)]
+        claims += [(("path", page.path), "permalink")] if page.path else []
+        claims += [(("path", path), "redirect_from") for path in page.redirect_from]
+        for claim, field_name in claims:
             if claim in claimed:
                 what = "URL path" if claim[0] == "path" else f"{claim[0]} name"
-                errors.append(
-                    ContentError(page.source, f"{what} {claim[1]} is already used by {claimed[claim]}")
-                )
+                text = sources[page.source].decode("utf-8-sig")
+                line = field_line(text, field_name)
+                rule = "duplicate-url" if claim[0] == "path" else "duplicate-name"
+                message = f"{what} {claim[1]} is already used by {claimed[claim]}"
+                errors.append(ContentError(page.source, message, line, rule=rule))
             else:
                 claimed[claim] = page.source
     return errors
@@ -415,10 +438,12 @@ def _site_path(name: str, raw: str) -> str:
     try:
         return normalise_path(raw)
     except InvalidPath as error:
-        raise ContentInvalid([ContentError(name, error.message, field="redirect_from")]) from None
+        raise ContentInvalid(
+            [ContentError(name, error.message, field="redirect_from", rule="redirect-from")]
+        ) from None
 
 
-def _decode(name: str, raw: bytes, warnings: list[str]) -> str:
+def _decode(name: str, raw: bytes, warnings: list[ContentError]) -> str:
     """The file's text, as Eleventy reads it. Text that looks mis-decoded
     (UTF-8 once read as Windows-1252) is served as it stands, as Eleventy
     would, with a warning naming the file so an editor can mend it."""
@@ -426,14 +451,15 @@ def _decode(name: str, raw: bytes, warnings: list[str]) -> str:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         line = raw[: error.start].count(b"\n") + 1
-        raise ContentInvalid([ContentError(name, "is not UTF-8 text", line)]) from None
+        raise ContentInvalid([ContentError(name, "is not UTF-8 text", line, rule="encoding")]) from None
     for match in _MISDECODED.finditer(text):
         try:
             meant = match.group().encode("cp1252").decode("utf-8")
         except UnicodeError:
             continue
         line = text.count("\n", 0, match.start()) + 1
-        warnings.append(f"{name}:{line}: {match.group()!r} looks mis-decoded: did you mean {meant!r}?")
+        message = f"{match.group()!r} looks mis-decoded: did you mean {meant!r}?"
+        warnings.append(ContentError(name, message, line, rule="encoding", severity="warning"))
         break
     return text
 

@@ -16,6 +16,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from .problems import ContentError
+
 TEMPLATE_ENGINES = ("md", "njk", "html", "liquid")
 # package.json is Eleventy's `pkg` global.
 SITE_FILES = ("site.toml", "netlify.toml", "_redirects", ".eleventyignore", ".gitignore", "package.json")
@@ -115,7 +117,7 @@ class Classified:
     templates: list[str] = field(default_factory=list)
     directory_data: list[str] = field(default_factory=list)
     global_data: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[ContentError] = field(default_factory=list)
 
 
 def classify(sources: Mapping[str, bytes]) -> Classified:
@@ -126,7 +128,8 @@ def classify(sources: Mapping[str, bytes]) -> Classified:
         if name in SITE_FILES or rules.ignores(name) or _never_read(PurePosixPath(name).parts):
             continue
         if _is_js_data(name):
-            classified.warnings.append(f"{name}: JavaScript data files cannot be read here; skipped")
+            message = "JavaScript data files cannot be read here; skipped"
+            classified.warnings.append(ContentError(name, message, rule="data-file", severity="warning"))
         elif _is_global_data(name):
             classified.global_data.append(name)
         elif is_directory_data(name):

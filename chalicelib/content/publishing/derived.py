@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 from ...json_text import dumps
 from ...tables import content_table
 from ..eleventy.limits import MAX_RECORD_BYTES
+from ..eleventy.problems import ContentError
 from ..read import search
 from . import feeds, visibility
 from .plan import PublishError
@@ -172,7 +173,10 @@ def _refuse_oversized(index: search.Built, bodies: dict[str, bytes]) -> None:
         if len(body) > MAX_RECORD_BYTES
     ]
     if problems:
-        raise PublishError(f"{len(problems)} derived record(s) too large; nothing was published", problems)
+        raise PublishError(
+            f"{len(problems)} derived record(s) too large; nothing was published",
+            [ContentError("the site", problem) for problem in problems],
+        )
 
 
 def _bodies(listed: list[RenderedPage], modified: dict[str, str], site_url: str) -> dict[str, bytes]:

@@ -28,13 +28,16 @@ Key = content_table.Key
 
 class PublishError(Refused):
     """Content that cannot be published, each problem named; nothing was
-    written, and the table keeps the last good set."""
+    written, and the table keeps the last good set. `found` holds each
+    problem in the content (`problems`, its words)."""
 
     code = "content_invalid"
 
-    def __init__(self, message: str, problems: list[str] | None = None) -> None:
-        super().__init__(message, problems=problems or [])
-        self.problems = problems or []
+    def __init__(self, message: str, found: list[ContentError] | None = None) -> None:
+        problems = [str(problem) for problem in found or []]
+        super().__init__(message, problems=problems)
+        self.found = found or []
+        self.problems = problems
 
 
 def load_directory(content_dir: Path) -> dict[str, bytes]:
@@ -53,7 +56,7 @@ class Plan:
 
     sources: dict[str, bytes]
     pages: list[RenderedPage]
-    warnings: list[str]
+    warnings: list[ContentError]
     redirects: RedirectPlan
 
 
@@ -73,13 +76,11 @@ def prepare(sources: dict[str, bytes], report: Report) -> Plan:
         errors += _table_problems(site.pages, site.redirects)
     if errors:
         for error in errors:
-            report(f"error: {error}")
-        raise PublishError(
-            f"{len(errors)} problem(s) in the content; nothing was published", [str(e) for e in errors]
-        )
+            report(f"error: {error} [{error.rule}]")
+        raise PublishError(f"{len(errors)} problem(s) in the content; nothing was published", errors)
     assert site is not None
     for warning in site.warnings:
-        report(f"warning: {warning}")
+        report(f"warning: {warning} [{warning.rule}]")
     return Plan(sources, site.pages, site.warnings, site.redirects)
 
 
@@ -89,7 +90,9 @@ def _file_problems(sources: dict[str, bytes]) -> list[ContentError]:
         if len(raw) > MAX_SOURCE_BYTES:
             errors.append(
                 ContentError(
-                    name, f"is {len(raw):,} bytes; a source file can be at most {MAX_SOURCE_BYTES:,}"
+                    name,
+                    f"is {len(raw):,} bytes; a source file can be at most {MAX_SOURCE_BYTES:,}",
+                    rule="file-too-large",
                 )
             )
         key_bytes = len((SOURCE_PREFIX + name).encode())
@@ -100,6 +103,7 @@ def _file_problems(sources: dict[str, bytes]) -> list[ContentError]:
                     f"its path makes an S3 object key of {key_bytes:,} bytes; "
                     f"the limit is {content_table.MAX_OBJECT_KEY_BYTES:,} bytes",
                     field="file name",
+                    rule="file-name-too-long",
                 )
             )
     return errors
@@ -112,21 +116,23 @@ def _table_problems(pages: list[RenderedPage], redirects: RedirectPlan) -> list[
     found: dict[tuple[str, str | None, str], ContentError] = {}
     owners: dict[Key, str] = {}
 
-    def add(source: str, field_name: str | None, problem: str) -> None:
+    def add(source: str, field_name: str | None, problem: str, rule: str) -> None:
         # Once per file, field and limit ("makes a DynamoDB item"), whatever the sizes.
         limit = problem.split(" of ")[0]
-        found.setdefault((source, field_name, limit), ContentError(source, problem, field=field_name))
+        found.setdefault(
+            (source, field_name, limit), ContentError(source, problem, field=field_name, rule=rule)
+        )
 
     def check(source: str, key_field: str | None, size_field: str, stored: dict) -> None:
         key = content_table.item_key(stored)
         for problem in content_table.key_problems(stored):
-            add(source, key_field, problem)
+            add(source, key_field, problem, "record-key-too-large")
         too_large = content_table.size_problem(stored)
         if too_large:
-            add(source, size_field, too_large)
+            add(source, size_field, too_large, "record-too-large")
         other = owners.setdefault(key, source)
         if other != source:
-            add(source, key_field, f"makes the same record as {other} ({key[0]})")
+            add(source, key_field, f"makes the same record as {other} ({key[0]})", "duplicate-record")
 
     for page in pages:
         largest = items.largest_field(page.record(placeholder))

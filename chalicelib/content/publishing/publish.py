@@ -85,10 +85,15 @@ def _go_live(
     _reconcile(plan, summary, report, dry_run=False, lease=lease)
     report(summary.line(dry_run=False))
     release = releases.record(plan, files, origin, report)
-    notifications.announce(summary.created, summary.updated, summary.gone_paths)
-    invalidation.invalidate(
-        summary.changed_keys, f"{content_table.item_key(release)[1]} {summary.published_at}"
+    release_id = content_table.item_key(release)[1]
+    notifications.announce(
+        summary.created,
+        summary.updated,
+        summary.gone_paths,
+        release=release_id,
+        published_at=summary.published_at,
     )
+    invalidation.invalidate(summary.changed_keys, f"{release_id} {summary.published_at}")
 
 
 def _under_lease(lease: leases.Lease, work: Callable[[], Summary | None], report: Report) -> Summary | None:

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from ... import clock
 from ...settings import get_settings
 from ...tables import content_table
+from ..eleventy.problems import ContentError
 from . import derived
 from . import lease as leases
 from .items import (
@@ -47,7 +48,7 @@ class Summary:
     uploads: int = 0
     item_writes: int = 0
     batch_calls: int = 0
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[ContentError] = field(default_factory=list)
 
     def line(self, dry_run: bool) -> str:
         verb = "Would publish" if dry_run else "Published"
