@@ -326,3 +326,26 @@ def test_a_list_limit_or_cursor_out_of_range_is_a_400(client):
         response = client.http.get(url)
         assert response.status_code == 400, url
         assert body(response)["error"]["code"] == "bad_request"
+
+
+def test_pages_of_10000_pages_come_through_the_cursor_each_exactly_once_under_1_mb(client):
+    # The list's entries as publishing writes them, without rendering 10,000 pages.
+    from chalicelib.json_text import dumps
+    from chalicelib.tables import content_table
+
+    entries = [
+        content_table.item(
+            content_table.page_summary_key(f"page-{n:05d}"),
+            json=dumps(
+                {"slug": f"page-{n:05d}", "path": f"/page-{n:05d}/", "title": "x" * 120, "listed": True}
+            ),
+        )
+        for n in range(10_000)
+    ]
+    content_table.write_batch(entries, [])
+
+    pages, answers = every_page_by_cursor(client, "/pages?limit=200", "pages")
+
+    slugs = [page["slug"] for page in pages]
+    assert len(slugs) == len(set(slugs)) == 10_001  # and the seed content's one page
+    assert answers == 51
