@@ -10,6 +10,7 @@ BENCHMARKS = [
     "content_reads",
     "cold_start",
     "publish_scaling",
+    "publish_size",
     "submissions",
     "search_index",
     "content_checks",

@@ -29,6 +29,19 @@ def start(content_dir: Path | None = None) -> str:
     return endpoint
 
 
+def start_on(endpoint: str, provision_stage: bool = False) -> None:
+    """Use an emulator already running (in another process), provisioning
+    the local stage's resources the first time."""
+    from nlc_tools.provision import provision
+
+    use_emulator(endpoint)
+    settings = apply_stage_environment("local")
+    aws.reset_clients()
+    if provision_stage:
+        with contextlib.redirect_stdout(io.StringIO()):
+            provision(settings)
+
+
 class CallCounter:
     """Counts AWS API calls made in this process, by operation, and the time
     spent waiting for each operation."""

@@ -17,6 +17,7 @@ the JSON the API returns (attribute `json`), so a read is a lookup and a copy.
                                                (by file when it has no URL: preview#pages/x.md)
     pending           <publish_at>#<source>    a scheduled page, by when it is due (UTC)
     release           <published at>           what one publish published (newest last)
+    release-files     <published at>#<n>       the rest of a release's file list, past one item
     lease#publish     -                        who is publishing now (one at a time)
 
 Publishing owns every partition above but the last two: each of its items
@@ -27,6 +28,10 @@ editors beyond a page (the section at the end), content/publishing/derived.py ke
 what it builds from every public page, each written only when it changed:
 
     derived           search|sitemap|atom|jsonfeed   built from every public page at publish
+                                               (search: the index's header)
+    search            <shard>.<slot>           a shard of the search index (t<n> terms, d<n> texts):
+                                               two slots, so a publish writes a changed shard
+                                               beside the live one and switches the header after
     changes           page#.. list#.. record#..      when each page, list and derived record last changed
     <list pk>         ~modified                when that list (pages, posts, tag#x, documents) last changed
 
@@ -305,16 +310,46 @@ def in_parallel[T, R](work: Callable[[T], R], items: list[T]) -> list[R]:
 # Releases: what each publish published -------------------------------------
 
 
-def release_item(release_id: str, files: dict[str, list[str]], **details: str) -> dict:
+# A site's file list outgrows one item at about 7,500 files (bucket version
+# ids and ETags do not compress): the rest goes in parts beside the release.
+RELEASE_PARTS = "release-files"
+MAX_RELEASE_PART_BYTES = 300 * 1024
+
+
+def release_items(release_id: str, files: dict[str, list[str]], **details: str) -> list[dict]:
     """A release: when, by whom, from what, and each file's bucket version
-    and ETag (compressed: a site's file list is larger than its details)."""
+    and ETag (compressed: a site's file list is larger than its details);
+    then the list's further parts, if it needs them."""
+    blob = zlib.compress(json.dumps(files, sort_keys=True).encode())
+    parts = [
+        blob[start : start + MAX_RELEASE_PART_BYTES] for start in range(0, len(blob), MAX_RELEASE_PART_BYTES)
+    ]
     stored = item((RELEASES, release_id), **details)
-    stored["files"] = {"B": zlib.compress(json.dumps(files, sort_keys=True).encode())}
-    return stored
+    stored["files"] = {"B": parts[0]}
+    if len(parts) > 1:
+        stored["parts"] = {"S": str(len(parts))}
+    return [stored] + [
+        binary_item(key, part) for key, part in zip(_release_part_keys(stored), parts[1:], strict=True)
+    ]
+
+
+def _release_part_keys(stored: dict) -> list[Key]:
+    release_id = item_key(stored)[1]
+    return [(RELEASE_PARTS, f"{release_id}#{n}") for n in range(1, int(text_attribute(stored, "parts") or 1))]
+
+
+def release_keys(stored: dict) -> list[Key]:
+    """Every item of a release: to delete it."""
+    return [item_key(stored), *_release_part_keys(stored)]
 
 
 def release_files(stored: dict) -> dict[str, list[str]]:
-    files: dict[str, list[str]] = json.loads(zlib.decompress(stored["files"]["B"]))
+    blob = stored["files"]["B"]
+    keys = _release_part_keys(stored)
+    if keys:
+        found = get_many(keys)
+        blob += b"".join(found[key]["body"]["B"] for key in keys)
+    files: dict[str, list[str]] = json.loads(zlib.decompress(blob))
     return files
 
 
@@ -473,6 +508,39 @@ def derived_key(name: str) -> Key:
     return (DERIVED, name)
 
 
+SEARCH_SHARDS = "search"
+SEARCH_HEADER = (DERIVED, SEARCH_INDEX)
+
+
+def search_shard_key(name: str, slot: int) -> Key:
+    return (SEARCH_SHARDS, f"{name}.{slot}")
+
+
+def search_shard_item(name: str, slot: int, body: bytes, digest: str) -> dict:
+    return binary_item(search_shard_key(name, slot), body, digest=digest)
+
+
+def get_many(keys: list[Key]) -> dict[Key, dict]:
+    """The items at `keys` (at most 100) that exist: one BatchGetItem, and
+    one more only for keys DynamoDB left unprocessed."""
+    table = get_settings().content_table
+    found: dict[Key, dict] = {}
+    pending: dict[str, Any] = {table: {"Keys": [_key(key) for key in dict.fromkeys(keys)]}}
+    for attempt in range(MAX_BATCH_ATTEMPTS):
+        response = aws.dynamodb().batch_get_item(RequestItems=pending)
+        for stored in response.get("Responses", {}).get(table, []):
+            found[item_key(stored)] = stored
+        pending = response.get("UnprocessedKeys") or {}
+        if not pending:
+            return found
+        time.sleep(min(0.05 * 2**attempt, 2.0))  # DynamoDB asks for backoff
+    raise UnprocessedReads(f"DynamoDB left {len(pending[table]['Keys'])} reads unprocessed")
+
+
+class UnprocessedReads(Exception):
+    """DynamoDB kept refusing part of a batch read."""
+
+
 def change_key(subject: str) -> Key:
     return (CHANGES, subject)
 
@@ -517,22 +585,33 @@ def binary_item(key: Key, body: bytes, **attributes: str) -> dict:
     return {**item(key, **attributes), "body": {"B": body}}
 
 
-def list_records(pk: str) -> tuple[list[str], str | None]:
-    """Every record's JSON under a list's partition, in sort-key order, and
-    when the list last changed (None before its first marker). Lists are
-    small (a site's pages): more than one call only past DynamoDB's 1 MB."""
+def list_page(
+    pk: str, limit: int, after_sort_key: str | None, max_bytes: int
+) -> tuple[list[str], str | None, str | None]:
+    """One page of a list's records' JSON, in sort-key order: at most
+    `limit` records and `max_bytes` of JSON; the sort key to go on from (None
+    on the last page); and, on the last page, when the list last changed
+    (its marker sorts after every record). One Query, unless DynamoDB's own
+    1 MB page ends first."""
     found: list[str] = []
-    modified = None
-    extra: dict[str, Any] = {}
+    size = 0
+    last_sort_key = after_sort_key
+    extra: dict[str, Any] = {"Limit": limit + 1}
+    if after_sort_key is not None:
+        extra["ExclusiveStartKey"] = _key((pk, after_sort_key))
     while True:
         response = _query_list(pk, **extra)
         for stored in response.get("Items", []):
             if stored["sk"]["S"] == LIST_MARKER:
-                modified = stored["modified"]["S"]
-            else:
-                found.append(stored["json"]["S"])
+                return found, None, stored["modified"]["S"]
+            text = stored["json"]["S"]
+            if len(found) == limit or size + len(text) > max_bytes:
+                return found, last_sort_key, None
+            found.append(text)
+            size += len(text) + 1
+            last_sort_key = stored["sk"]["S"]
         if "LastEvaluatedKey" not in response:
-            return found, modified
+            return found, None, None
         extra["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
 

@@ -64,7 +64,7 @@ def get_content() -> Response:
 
 @_read("/pages")
 def list_pages() -> Response:
-    return _answer(_reads().list_pages())
+    return _answer(_reads().list_pages(_query("limit"), _query("cursor")))
 
 
 @_read("/pages/{slug}")
@@ -74,7 +74,7 @@ def get_page(slug: str) -> Response:
 
 @_read("/collections/{tag}")
 def get_collection(tag: str) -> Response:
-    return _answer(_reads().collection(tag, _query("include")))
+    return _answer(_reads().collection(tag, _query("include"), _query("limit"), _query("cursor")))
 
 
 @_read("/posts")
@@ -89,7 +89,7 @@ def get_post(slug: str) -> Response:
 
 @_read("/documents")
 def list_documents() -> Response:
-    return _answer(_reads().list_documents())
+    return _answer(_reads().list_documents(_query("limit"), _query("cursor")))
 
 
 @_read("/search")

@@ -16,7 +16,14 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.json_schema import models_json_schema
 
-from ..content.read.reads import POSTS_PAGE_DEFAULT, POSTS_PAGE_MAX, SEARCH_DEFAULT, SEARCH_MAX
+from ..content.read.reads import (
+    LIST_PAGE_DEFAULT,
+    LIST_PAGE_MAX,
+    POSTS_PAGE_DEFAULT,
+    POSTS_PAGE_MAX,
+    SEARCH_DEFAULT,
+    SEARCH_MAX,
+)
 from ..content.read.records import DocumentRecord, PageRecord, PageSummary, PostRecord, PostSummary
 from ..content.read.search import MAX_QUERY_LENGTH
 from ..submissions.fields import AccessibleFormatRequest, EnquiryRequest
@@ -35,8 +42,19 @@ class Health(BaseModel):
     stage: str
 
 
+NEXT = "Pass as `cursor` for the next page; null on the last"
+
+
+class PageListEntry(PageSummary):
+    listed: bool = Field(
+        description="false for a page kept out of collections (eleventyExcludeFromCollections), "
+        "like a 404 page: served at its path, in no collection, feed or search"
+    )
+
+
 class PageList(BaseModel):
-    pages: list[PageSummary]
+    pages: list[PageListEntry] = Field(description="By slug")
+    next: str | None = Field(description=NEXT)
 
 
 class PostList(BaseModel):
@@ -49,6 +67,7 @@ class Collection(BaseModel):
         description="In menu order: `order`, then title; without `html` and `documents` "
         "unless asked for with include=html"
     )
+    next: str | None = Field(description=NEXT)
 
 
 class SearchResult(BaseModel):
@@ -86,7 +105,8 @@ class JsonFeed(BaseModel):
 
 
 class DocumentList(BaseModel):
-    documents: list[DocumentRecord]
+    documents: list[DocumentRecord] = Field(description="By URL")
+    next: str | None = Field(description=NEXT)
 
 
 class Redirect(BaseModel):
@@ -139,6 +159,19 @@ _CONTENT_HEADERS = {
     **_CACHE_HEADERS,
     "Last-Modified": _header("When this answer last changed: send it back in If-Modified-Since"),
 }
+
+
+def _paging(what: str, default: int, most: int) -> tuple[dict, dict]:
+    """A list's `limit` and `cursor`."""
+    return (
+        _parameter(
+            "limit",
+            "query",
+            f"How many {what}",
+            {"type": "integer", "minimum": 1, "maximum": most, "default": default},
+        ),
+        _parameter("cursor", "query", "`next` from the page before"),
+    )
 
 
 def _parameter(
@@ -296,7 +329,12 @@ def _paths() -> dict:
                 ),
             },
         ),
-        "/pages": _read("Every page, without its HTML", PageList),
+        "/pages": _read(
+            "Every page the site serves, without its HTML, a page at a time",
+            PageList,
+            400,
+            parameters=_paging("pages", LIST_PAGE_DEFAULT, LIST_PAGE_MAX),
+        ),
         "/pages/{slug}": _read("A page, in full", PageRecord, 404, parameters=(slug,)),
         "/collections/{tag}": _read(
             "Every page and post with a tag, in menu order",
@@ -311,29 +349,22 @@ def _paths() -> dict:
                     "`html` for each item in full, with its html and documents",
                     {"type": "string", "enum": ["html"]},
                 ),
+                *_paging("items", LIST_PAGE_DEFAULT, LIST_PAGE_MAX),
             ),
         ),
         "/posts": _read(
             "Blog posts, newest first, a page at a time",
             PostList,
             400,
-            parameters=(
-                _parameter(
-                    "limit",
-                    "query",
-                    "How many posts",
-                    {
-                        "type": "integer",
-                        "minimum": 1,
-                        "maximum": POSTS_PAGE_MAX,
-                        "default": POSTS_PAGE_DEFAULT,
-                    },
-                ),
-                _parameter("cursor", "query", "`next` from the page before"),
-            ),
+            parameters=_paging("posts", POSTS_PAGE_DEFAULT, POSTS_PAGE_MAX),
         ),
         "/posts/{slug}": _read("A blog post, in full", PostRecord, 404, parameters=(slug,)),
-        "/documents": _read("Every document the pages link to, and the pages that link to it", DocumentList),
+        "/documents": _read(
+            "Every document the pages link to, and the pages that link to it, a page at a time",
+            DocumentList,
+            400,
+            parameters=_paging("documents", LIST_PAGE_DEFAULT, LIST_PAGE_MAX),
+        ),
         "/search": _read(
             "The public pages and posts matching some words, best first",
             SearchResults,
@@ -388,7 +419,7 @@ def _paths() -> dict:
 
 
 RESPONSE_MODELS = (
-    Health, PageList, PageSummary, PageRecord, PostList, PostSummary, PostRecord,
+    Health, PageList, PageListEntry, PageSummary, PageRecord, PostList, PostSummary, PostRecord,
     Collection, DocumentList, DocumentRecord, Redirect, Receipt, Error, SearchResults, JsonFeed,
 )  # fmt: skip
 REQUEST_MODELS = (EnquiryRequest, AccessibleFormatRequest)

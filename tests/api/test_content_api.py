@@ -83,7 +83,8 @@ def test_documents_lists_each_document_with_the_pages_linking_to_it(client):
                 "linked_from": [{"path": "/what-we-do/", "title": "What We Do"}],
                 "alternative_format_contact": None,
             }
-        ]
+        ],
+        "next": None,
     }
 
 
@@ -257,3 +258,94 @@ def test_a_dynamodb_fault_is_a_503_to_retry_not_a_500(client, fake_aws, capsys, 
         assert body(response)["error"]["code"] == "service_unavailable"
     expected_code = "EndpointConnectionError" if failure == "unreachable" else failure
     assert f'"event":"read_failed","error":"{expected_code}"' in capsys.readouterr().out
+
+
+# Paged lists -------------------------------------------------------------------------------
+
+
+def every_page_by_cursor(client, url: str, name: str) -> tuple[list[dict], int]:
+    found, answers, cursor = [], 0, None
+    while True:
+        separator = "&" if "?" in url else "?"
+        response = client.http.get(url + (f"{separator}cursor={cursor}" if cursor else ""))
+        assert response.status_code == 200, response.body
+        assert len(response.body) < 1_000_000
+        answer = body(response)
+        found += answer[name]
+        answers += 1
+        cursor = answer["next"]
+        if cursor is None:
+            return found, answers
+
+
+@pytest.fixture
+def many_pages(publish, tmp_path):
+    """250 pages in the nav collection, each linking to a document, and a 404 page."""
+    folder = tmp_path / "site"
+    (folder / "pages").mkdir(parents=True)
+    for n in range(250):
+        (folder / "pages" / f"page-{n:03d}.md").write_text(
+            f"---\ntitle: Page {n}\ntags: [nav]\norder: {n}\n---\n\n"
+            f"[Report {n} (PDF, 1MB)](https://example.org/report-{n}.pdf)\n"
+        )
+    (folder / "404.md").write_text(
+        "---\ntitle: Not found\npermalink: /404.html\neleventyExcludeFromCollections: true\n---\n\nGone.\n"
+    )
+    publish(folder)
+
+
+def test_pages_documents_and_collections_page_through_every_item_exactly_once(client, many_pages):
+    first = body(client.http.get("/pages"))
+    assert len(first["pages"]) == 100 and first["next"]  # a client reading the first page still gets one
+    pages, answers = every_page_by_cursor(client, "/pages?limit=200", "pages")
+    assert answers == 2 and len(pages) == 251
+    assert len({page["slug"] for page in pages}) == 251
+    assert [page["listed"] for page in pages if page["path"] == "/404.html"] == [False]
+
+    items, answers = every_page_by_cursor(client, "/collections/nav?limit=7", "items")
+    assert [item["title"] for item in items] == [f"Page {n}" for n in range(250)]
+    assert answers == 36
+    documents, _ = every_page_by_cursor(client, "/documents", "documents")
+    assert len({document["url"] for document in documents}) == len(documents) == 250
+
+
+def test_a_list_answer_stays_under_1_mb_whatever_its_pages_hold(client, publish, tmp_path):
+    folder = tmp_path / "large"
+    (folder / "pages").mkdir(parents=True)
+    for n in range(12):
+        words = " ".join(f"w{n}x{m}" for m in range(25_000))  # about 250 KB of HTML each
+        (folder / "pages" / f"p{n}.md").write_text(f"---\ntitle: P{n}\ntags: [big]\n---\n\n{words}\n")
+    publish(folder)
+    items, answers = every_page_by_cursor(client, "/collections/big?include=html&limit=200", "items")
+    assert len(items) == 12 and answers > 1
+
+
+def test_a_list_limit_or_cursor_out_of_range_is_a_400(client):
+    # Li4u is "..." encoded: no slug.
+    for url in ("/pages?limit=0", "/pages?limit=201", "/documents?limit=x", "/pages?cursor=Li4u"):
+        response = client.http.get(url)
+        assert response.status_code == 400, url
+        assert body(response)["error"]["code"] == "bad_request"
+
+
+def test_pages_of_10000_pages_come_through_the_cursor_each_exactly_once_under_1_mb(client):
+    # The list's entries as publishing writes them, without rendering 10,000 pages.
+    from chalicelib.json_text import dumps
+    from chalicelib.tables import content_table
+
+    entries = [
+        content_table.item(
+            content_table.page_summary_key(f"page-{n:05d}"),
+            json=dumps(
+                {"slug": f"page-{n:05d}", "path": f"/page-{n:05d}/", "title": "x" * 120, "listed": True}
+            ),
+        )
+        for n in range(10_000)
+    ]
+    content_table.write_batch(entries, [])
+
+    pages, answers = every_page_by_cursor(client, "/pages?limit=200", "pages")
+
+    slugs = [page["slug"] for page in pages]
+    assert len(slugs) == len(set(slugs)) == 10_001  # and the seed content's one page
+    assert answers == 51

@@ -144,6 +144,7 @@ def test_the_api_serves_custom_collections_in_eleventys_order(built, published, 
 
 
 def test_the_api_lists_what_eleventy_collects(built, published, client):
-    listed = {page["path"] for page in json.loads(client.http.get("/pages").body)["pages"]}
+    pages = json.loads(client.http.get("/pages").body)["pages"]
+    listed = {page["path"] for page in pages if page["listed"]}
     listed |= {post["path"] for post in json.loads(client.http.get("/posts?limit=50").body)["posts"]}
     assert listed == set(eleventy.collections(built)["all"]) - {eleventy.COLLECTIONS_DEBUG}

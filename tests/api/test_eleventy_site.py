@@ -58,10 +58,11 @@ def test_display_fields_are_served_as_text_a_template_prints(site, client):
     assert page["navtitle"] == "404"
 
 
-def test_a_page_kept_out_of_collections_is_served_but_never_listed(site, client):
+def test_a_page_kept_out_of_collections_is_served_and_in_pages_marked_unlisted(site, client):
     assert content(client, "/404.html").status_code == 200
-    listed = {page["path"] for page in body(client.http.get("/pages"))["pages"]}
-    assert "/404.html" not in listed and "/what-we-do/" in listed
+    listed = {page["path"]: page["listed"] for page in body(client.http.get("/pages"))["pages"]}
+    assert listed["/404.html"] is False and listed["/what-we-do/"] is True
+    assert b"/404.html" not in client.http.get("/sitemap.xml").body  # nor in any other list
 
 
 def test_a_nunjucks_page_lists_its_custom_collection_with_each_members_content(site, client):

@@ -65,13 +65,15 @@ def test_a_changed_page_invalidates_its_answers_its_lists_and_its_old_and_new_ta
     assert invalidated(distribution) == [
         [
             "/collections/about",
-            "/collections/about?include=html",
+            "/collections/about?*",  # include=html, limit, cursor
             "/collections/nav",
-            "/collections/nav?include=html",
+            "/collections/nav?*",
             "/content*",  # every spelling of ?path=/what-we-do/
             "/documents",  # the page links to documents
+            "/documents?*",
             "/pages",
             "/pages/what-we-do",
+            "/pages?*",
             "/search*",
             "/sitemap.xml",  # not the feeds: they hold posts only
         ]
@@ -128,6 +130,6 @@ def test_past_cloudfront_limits_everything_is_invalidated_in_one_path():
 def test_a_tag_is_encoded_and_never_widens_into_a_wildcard():
     assert invalidation.paths([("tag#Case studies*", "0001")]) == [
         "/collections/Case%20studies%2A",
-        "/collections/Case%20studies%2A?include=html",
+        "/collections/Case%20studies%2A?*",
     ]
     assert invalidation.paths([("changes", "page#x"), ("release", "2026"), ("preview#/x/", "-")]) == []

@@ -419,3 +419,43 @@ def test_events_for_other_buckets_are_ignored(client, aws_backend):
     )
     client.lambda_.invoke("index_content", event)
     assert table_keys() == set()
+
+
+def test_a_change_to_prose_saying_collections_rewrites_that_page_and_the_page_listing_them(publish, tmp_path):
+    files = {
+        f"pages/p{n}.md": page(f"P{n}", "tags: [nav]\n", f"Our collections of reports, part {n}.")
+        for n in range(5)
+    }
+    files["pages/menu.md"] = page(
+        "Menu", body_text="{% for item in collections.nav %}{{ item.data.title }} {% endfor %}"
+    )
+    files["pages/plain.njk"] = page("Plain", body_text="Nunjucks prose about collections, no code.")
+    site = write(tmp_path, files)
+    publish(site)
+    (site / "pages" / "p2.md").write_text(page("P2", "tags: [nav]\n", "Our collections, changed."))
+
+    output = publish(site)
+
+    assert "Published: 0 created, 2 updated, 0 deleted, 5 unchanged" in output
+    assert sorted(line.split("(")[-1] for line in output.splitlines() if line.startswith("update ")) == [
+        "pages/menu.md)",
+        "pages/p2.md)",
+    ]
+
+
+def test_a_release_of_10000_files_keeps_every_version_though_no_one_item_holds_them(aws_backend):
+    import random
+
+    from chalicelib.tables import content_table
+
+    rng = random.Random(22)
+    files = {
+        f"pages/page-{n:05d}.md": [rng.randbytes(18).hex(), rng.randbytes(16).hex()] for n in range(10_000)
+    }
+    stored, *parts = content_table.release_items(
+        "2026-12-03T08:00:00.000000Z", files, by="test", pages="10000"
+    )
+    assert parts and all(content_table.size_problem(item) is None for item in [stored, *parts])
+    content_table.write_batch(parts, [])
+    content_table.write_batch([stored], [])
+    assert content_table.release_files(content_table.releases(1)[0]) == files

@@ -48,8 +48,8 @@ class Access:
 def accesses(service: str, operation: str, params: dict) -> list[Access]:
     """The IAM checks AWS makes for one API call."""
     if service == "DynamoDB":
-        if operation == "BatchWriteItem":
-            return [Access("dynamodb:BatchWriteItem", _table(name)) for name in params["RequestItems"]]
+        if operation in ("BatchWriteItem", "BatchGetItem"):
+            return [Access(f"dynamodb:{operation}", _table(name)) for name in params["RequestItems"]]
         if operation == "TransactWriteItems":
             # Checked item by item, as the single-item action of each.
             actions = {

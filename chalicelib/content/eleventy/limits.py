@@ -1,5 +1,5 @@
 """Bounds on the work one content file can cause, so every file renders in
-bounded time and memory inside the indexing function (1,024 MB): a small
+bounded time and memory inside the indexing function (2,048 MB): a small
 file must not expand into a large value, in YAML or in Liquid."""
 
 from __future__ import annotations

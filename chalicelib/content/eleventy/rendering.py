@@ -49,6 +49,9 @@ from .sources import SITE_FILES, classify, engine_of
 
 # Bump when rendering changes, so the next publish rewrites every page.
 RENDERER_VERSION = "2"
+# Liquid's and Nunjucks's output and statement tags, and the word in them.
+_TEMPLATE_TAG = re.compile(r"\{\{.*?\}\}|\{%.*?%\}", re.DOTALL)
+_COLLECTIONS = re.compile(r"\bcollections\b")
 
 POSTS_FOLDER = "posts"
 WORDS_PER_MINUTE = 200  # the npm reading-time package's speed, as Eleventy sites use
@@ -127,7 +130,12 @@ class _Template:
 
     @property
     def uses_collections(self) -> bool:
-        return "collections" in self.body
+        """Whether its template code reads `collections`: a page listing
+        others renders anew when any page changes; prose that merely says
+        the word does not. Markdown alone (no template engine) reads nothing."""
+        if not any(engine in ("liquid", "njk") for engine in self.chain):
+            return False
+        return any(_COLLECTIONS.search(tag) for tag in _TEMPLATE_TAG.findall(self.body))
 
 
 def build_site(sources: Mapping[str, bytes], site_url: str = "") -> Site:

@@ -13,21 +13,22 @@ Pure: what the table holds and the site's URL are passed in.
 from __future__ import annotations
 
 import hashlib
+import json
 import zlib
-from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from ...json_text import dumps
 from ...tables import content_table
 from ..eleventy.limits import MAX_RECORD_BYTES
+from ..eleventy.problems import ContentError
 from ..read import search
 from . import feeds, visibility
+from .plan import PublishError
 
 if TYPE_CHECKING:
     from ..eleventy.rendering import RenderedPage
 
-Report = Callable[[str], None]
 # A hidden page's fingerprint differs from its public one, so the publish
 # after its moment writes its public items even though its file is unchanged.
 HIDDEN = "+hidden"
@@ -64,10 +65,10 @@ class Publication:
         return items
 
     def records(
-        self, updated_at: str, stored_changes: dict[str, dict], site_url: str, report: Report
-    ) -> tuple[list[dict], list[content_table.Key]]:
+        self, updated_at: str, stored_changes: dict[str, dict], stored_index: dict | None, site_url: str
+    ) -> Derived:
         """The derived items that changed since the last publish (the
-        `changes` partition as stored), to put and delete."""
+        `changes` partition and the search index's header as stored)."""
         public = [page for page in self.pages if self.is_public(page)]
         changes = _Changes(stored_changes, updated_at)
         modified = {page.source: changes.page(page) for page in public}
@@ -80,12 +81,28 @@ class Publication:
             changes.deletes.append(content_table.list_marker_key(pk))
         changes.vanished("page#")
 
+        # The search index, feeds and sitemap follow from the pages (their
+        # fingerprints, visibility and dates) and the site's URL: unchanged,
+        # nothing of them is built again.
+        inputs = _digest([*sorted(f"{page.source}:{page.fingerprint}" for page in self.pages), site_url])
+        if stored_index and content_table.text_attribute(stored_index, "inputs") == inputs:
+            return Derived(changes.puts, [], changes.deletes)
         # What search, the feeds and the sitemap hold: pages with a URL that
         # lists show (not a 404 page kept out of collections).
         listed = sorted(
             (page for page in public if page.path and page.listed), key=lambda page: page.path or ""
         )
-        for name, body in self._bodies(listed, modified, site_url, MAX_RECORD_BYTES, report).items():
+        index = search.build(
+            [
+                search.Document(
+                    page.path or "", page.label, page.kind, search.plain_text(page.fields["html"])
+                )
+                for page in listed
+            ]
+        )
+        bodies = _bodies(listed, modified, site_url)
+        _refuse_oversized(index, bodies)
+        for name, body in bodies.items():
             fingerprint = hashlib.sha256(body).hexdigest()[:32]
             if changes.subject(f"record#{name}", fingerprint):
                 changes.puts.append(
@@ -93,41 +110,84 @@ class Publication:
                         content_table.derived_key(name), body, modified=updated_at, fingerprint=fingerprint
                     )
                 )
-        return changes.puts, changes.deletes
+        shard_puts, switch, shard_deletes = index_items(index, stored_index, updated_at, inputs)
+        return Derived(changes.puts + shard_puts, switch, changes.deletes + shard_deletes)
 
-    @staticmethod
-    def _bodies(
-        listed: list[RenderedPage], modified: dict[str, str], site_url: str, max_bytes: int, report: Report
-    ) -> dict[str, bytes]:
-        """Each derived record, compressed, trimmed to what one item holds."""
-        index = search.build(
-            [
-                search.Document(
-                    page.path or "", page.label, page.kind, search.plain_text(page.fields["html"])
-                )
-                for page in listed
-            ],
-            max_bytes,
+
+@dataclass
+class Derived:
+    """What a publish writes beyond its pages, in three steps: `puts` with
+    the pages', then `switch` (the search index's header, once every shard
+    it names is written), then `deletes` (shards no header names any more)."""
+
+    puts: list[dict]
+    switch: list[dict]
+    deletes: list[content_table.Key]
+
+
+def index_items(
+    index: search.Built, stored: dict | None, updated_at: str, inputs: str
+) -> tuple[list[dict], list[dict], list[content_table.Key]]:
+    """The shards that changed, each written to the slot the live header does
+    not use; the new header, naming the `inputs` it was built from; the
+    replaced shards, to delete after it."""
+    live: dict[str, list] = (
+        json.loads(content_table.text_attribute(stored, "slots") or "{}") if stored else {}
+    )
+    modified = updated_at
+    if stored and content_table.text_attribute(stored, "fingerprint") == index.release:
+        # The same index from changed inputs (a feed's): only the header's `inputs` changes.
+        modified = content_table.text_attribute(stored, "modified") or updated_at
+    puts, deletes = [], []
+    slots: dict[str, list] = {}
+    for shard in index.shards:
+        digest, slot = live.get(shard.name, (None, 1))
+        if digest == shard.digest:
+            slots[shard.name] = [digest, slot]
+            continue
+        slots[shard.name] = [shard.digest, 1 - slot]
+        puts.append(content_table.search_shard_item(shard.name, 1 - slot, shard.body, shard.digest))
+        if digest is not None:
+            deletes.append(content_table.search_shard_key(shard.name, slot))
+    deletes += [
+        content_table.search_shard_key(name, slot) for name, (_, slot) in live.items() if name not in slots
+    ]
+    header = content_table.binary_item(
+        content_table.SEARCH_HEADER,
+        zlib.compress(json.dumps(index.header).encode()),
+        fingerprint=index.release,
+        modified=modified,
+        inputs=inputs,
+        slots=json.dumps(slots, sort_keys=True, separators=(",", ":")),
+    )
+    return puts, [header], deletes
+
+
+def _refuse_oversized(index: search.Built, bodies: dict[str, bytes]) -> None:
+    """A derived record too large for one item, refused before any write:
+    nothing is trimmed."""
+    problems = search.shard_problems(index, MAX_RECORD_BYTES)
+    problems += [
+        f"the {name} record would be {len(body):,} bytes compressed; a record holds at most {MAX_RECORD_BYTES:,}"
+        for name, body in bodies.items()
+        if len(body) > MAX_RECORD_BYTES
+    ]
+    if problems:
+        raise PublishError(
+            f"{len(problems)} derived record(s) too large; nothing was published",
+            [ContentError("the site", problem) for problem in problems],
         )
-        if index.documents < index.of:
-            report(
-                f"warning: the search index holds {index.documents} of {index.of} pages, "
-                "as many as one record holds (see the Search section of docs/performance.md)"
-            )
-        entries = _feed_entries(listed, modified)
-        located = [(page.path or "", modified[page.source]) for page in listed]
-        builders: dict[str, Callable[[int], bytes]] = {
-            content_table.SITEMAP: lambda count: feeds.sitemap(site_url, located[:count]),
-            content_table.ATOM_FEED: lambda count: feeds.atom(site_url, entries[:count]),
-            content_table.JSON_FEED: lambda count: feeds.json_feed(site_url, entries[:count]),
-        }
-        bodies = {content_table.SEARCH_INDEX: index.body}
-        for name, build in builders.items():
-            total = len(located) if name == content_table.SITEMAP else len(entries)
-            bodies[name], kept = search.largest_fitting(_compressed(build), total, max_bytes)
-            if kept < total:
-                report(f"warning: {name} holds {kept} of {total} entries, as many as one record holds")
-        return bodies
+
+
+def _bodies(listed: list[RenderedPage], modified: dict[str, str], site_url: str) -> dict[str, bytes]:
+    """The feeds and the sitemap, compressed."""
+    entries = _feed_entries(listed, modified)
+    located = [(page.path or "", modified[page.source]) for page in listed]
+    return {
+        content_table.SITEMAP: zlib.compress(feeds.sitemap(site_url, located)),
+        content_table.ATOM_FEED: zlib.compress(feeds.atom(site_url, entries)),
+        content_table.JSON_FEED: zlib.compress(feeds.json_feed(site_url, entries)),
+    }
 
 
 class _Changes:
@@ -176,8 +236,11 @@ def _lists(public: list[RenderedPage]) -> dict[str, list[str]]:
     }
     for page in public:
         member = f"{page.source}:{page.fingerprint}"
+        if page.kind == "page" and (page.listed or page.path):
+            lists[content_table.PAGES].append(member)
         if page.listed:
-            lists[content_table.POSTS if page.kind == "post" else content_table.PAGES].append(member)
+            if page.kind == "post":
+                lists[content_table.POSTS].append(member)
             for name in page.collections:
                 lists.setdefault(content_table.collection_partition(name), []).append(member)
         if page.documents:
@@ -203,10 +266,6 @@ def _feed_entries(listed: list[RenderedPage], modified: dict[str, str]) -> list[
         )
         for page in posts[: feeds.FEED_ENTRIES]
     ]
-
-
-def _compressed(build: Callable[[int], bytes]) -> Callable[[int], bytes]:
-    return lambda count: zlib.compress(build(count))
 
 
 def _digest(parts: list[str]) -> str:

@@ -57,12 +57,12 @@ EVERYTHING = "/*"
 # against the app's own routes, so a new cached route cannot be left out.
 ROUTE_PATHS: dict[str, tuple[str, ...]] = {
     "/content": ("/content*",),
-    "/pages": ("/pages",),
+    "/pages": ("/pages", "/pages?*"),
     "/pages/{slug}": ("/pages/{slug}",),
     "/posts": ("/posts", "/posts?*"),
     "/posts/{slug}": ("/posts/{slug}",),
-    "/collections/{tag}": ("/collections/{tag}", "/collections/{tag}?include=html"),
-    "/documents": ("/documents",),
+    "/collections/{tag}": ("/collections/{tag}", "/collections/{tag}?*"),
+    "/documents": ("/documents", "/documents?*"),
     "/search": ("/search*",),
     "/feed.xml": ("/feed.xml",),
     "/feed.json": ("/feed.json",),

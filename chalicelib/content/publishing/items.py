@@ -16,6 +16,7 @@ from ...tables import content_table
 Key = content_table.Key
 # `updated` has this shape, so a record's size is known before it is dated.
 TIMESTAMP = "%Y-%m-%dT%H:%M:%SZ"
+PAGE_ENTRY_SHAPE = "+listed"
 
 
 def page_fingerprint(page: RenderedPage) -> str:
@@ -44,7 +45,14 @@ def page_items(page: RenderedPage, updated: str) -> list[tuple[str | None, dict]
     else:
         summary_key = content_table.page_summary_key(page.slug)
     items = [make(primary_key(page), None, json=full)]
-    if page.listed:  # eleventyExcludeFromCollections keeps it out of every list
+    if page.kind == "page" and (page.listed or page.path):
+        # /pages lists every page the site serves, those kept out of collections
+        # marked. The entry's fingerprint names its shape, so entries stored
+        # before `listed` are rewritten, their pages' dates kept.
+        entry = dumps({**summary_of(record), "listed": page.listed})
+        shaped = {**attributes, "fp": attributes["fp"] + PAGE_ENTRY_SHAPE}
+        items.append(("slug", content_table.item(summary_key, json=entry, **shaped)))
+    elif page.listed:  # eleventyExcludeFromCollections keeps it out of every other list
         items.append(make(summary_key, "slug", json=summary))
     if page.path:
         items.append(make(content_table.path_key(page.path), "permalink", json=full))

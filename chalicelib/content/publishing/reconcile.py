@@ -26,7 +26,7 @@ from .items import (
     primary_key,
     redirect_items,
 )
-from .plan import Plan
+from .plan import Plan, PublishError
 
 Report = Callable[[str], None]
 Key = content_table.Key
@@ -122,18 +122,27 @@ def reconcile(
     if dry_run:
         return
     changes = content_table.read_partition(content_table.CHANGES)
-    derived_puts, derived_deletes = reader.records(now, changes, get_settings().site_url, report)
-    summary.item_writes += len(derived_puts) + len(derived_deletes)
+    index = content_table.get(content_table.SEARCH_HEADER)
+    try:
+        made = reader.records(now, changes, index, get_settings().site_url)
+    except PublishError as refused:
+        for problem in refused.problems:
+            report(f"error: {problem}")
+        raise
+    derived_puts = made.puts + made.switch
+    summary.item_writes += len(derived_puts) + len(made.deletes)
     summary.published_at = now
     summary.changed_keys = (
         [content_table.item_key(stored) for stored in puts + document_puts + derived_puts]
         + deletes
-        + derived_deletes
+        + made.deletes
     )
-    # Puts first: a moved page is served at its new path before its old one goes.
+    # Puts first: a moved page is served at its new path before its old one
+    # goes, and the search index's header names only shards already written.
     if lease:
         lease.renew()
-    summary.batch_calls += content_table.write_batch(puts + document_puts + derived_puts, [])
+    summary.batch_calls += content_table.write_batch(puts + document_puts + made.puts, [])
+    summary.batch_calls += content_table.write_batch(made.switch, [])
     if lease:
         lease.renew()
-    summary.batch_calls += content_table.write_batch([], deletes + derived_deletes)
+    summary.batch_calls += content_table.write_batch([], deletes + made.deletes)

@@ -32,7 +32,7 @@ def record(plan: Plan, files: dict[str, list[str]], origin: Origin, report: Repo
     if newest and etags(content_table.release_files(newest[0])) == etags(files):
         return newest[0]
     now = clock.now()
-    stored = content_table.release_item(
+    stored, *parts = content_table.release_items(
         datetime.fromtimestamp(now, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
         files,
         published_at=datetime.fromtimestamp(now, UTC).strftime(TIMESTAMP),
@@ -40,7 +40,11 @@ def record(plan: Plan, files: dict[str, list[str]], origin: Origin, report: Repo
         source=origin.source,
         pages=str(len(plan.pages)),
     )
-    content_table.write_batch([stored], [content_table.item_key(old) for old in newest[KEEP_RELEASES - 1 :]])
+    # Its parts first: a release is read only once its item is there.
+    content_table.write_batch(parts, [])
+    content_table.write_batch(
+        [stored], [key for old in newest[KEEP_RELEASES - 1 :] for key in content_table.release_keys(old)]
+    )
     report(f"Live: {describe_release(stored)}")
     return stored
 

@@ -9,7 +9,7 @@ import binascii
 import json
 import re
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -23,6 +23,12 @@ from .summaries import summary_of
 
 POSTS_PAGE_DEFAULT = 10
 POSTS_PAGE_MAX = 50
+LIST_PAGE_DEFAULT = 100
+LIST_PAGE_MAX = 200
+# The records of one answer: with its wrapping, well under 1 MB however large the pages.
+MAX_LIST_BYTES = 900_000
+MAX_CURSOR_KEY = 1024  # DynamoDB's sort key limit
+POST_SORT_KEY = re.compile(r"^\d{4}-\d{2}-\d{2}#")
 RETRY_AFTER_SECONDS = 5
 MAX_TAG_LENGTH = 200
 
@@ -36,10 +42,10 @@ class Found:
 
 
 @contextmanager
-def _reading() -> Iterator[None]:
+def _reading(*also: type[Exception]) -> Iterator[None]:
     try:
         yield
-    except aws.errors() as error:
+    except (*aws.errors(), *also) as error:
         observability.emit({"type": "content", "event": "read_failed", "error": aws.error_code(error)})
         raise Unavailable(
             f"The service is busy. Try again in {RETRY_AFTER_SECONDS} seconds.",
@@ -107,39 +113,49 @@ def post(slug: str) -> Found:
     return _record(content_table.post_key(_checked_slug(slug)), f"There is no post called {slug}")
 
 
-def _list(name: str, pk: str) -> Found:
+def _list(
+    name: str, pk: str, raw_limit: str | None, raw_cursor: str | None, valid: Callable[[str], bool]
+) -> Found:
+    limit = _parse_limit(raw_limit, LIST_PAGE_DEFAULT, LIST_PAGE_MAX)
+    after = _decode_cursor(raw_cursor, valid) if raw_cursor else None
     with _reading():
-        records, modified = content_table.list_records(pk)
-    return Found(json=_wrap(name, records), modified=modified)
+        records, last, modified = content_table.list_page(pk, limit, after, MAX_LIST_BYTES)
+    return Found(json=_wrap(name, records, next=_encode_cursor(last) if last else None), modified=modified)
 
 
-def list_pages() -> Found:
-    return _list("pages", content_table.PAGES)
+def list_pages(raw_limit: str | None, raw_cursor: str | None) -> Found:
+    """Every page served at a path or by name, a page of them at a time,
+    those kept out of collections marked `"listed": false`."""
+    return _list("pages", content_table.PAGES, raw_limit, raw_cursor, is_slug)
 
 
-def collection(tag: str, include: str | None = None) -> Found:
+def collection(tag: str, include: str | None, raw_limit: str | None, raw_cursor: str | None) -> Found:
     """A collection's items without their bodies (a menu needs titles and
-    paths), or in full with `include=html`."""
+    paths), or in full with `include=html`, a page of them at a time."""
     if CONTROL.search(tag) or len(tag) > MAX_TAG_LENGTH:
         raise NotFound("There is no such collection.")
     if include not in (None, "", "html"):
         raise InvalidRequest("include can only be html.")
+    limit = _parse_limit(raw_limit, LIST_PAGE_DEFAULT, LIST_PAGE_MAX)
+    after = _decode_cursor(raw_cursor, bool) if raw_cursor else None
     with _reading():
-        items, modified = content_table.list_records(content_table.collection_partition(tag))
-    if not items:
+        items, last, modified = content_table.list_page(
+            content_table.collection_partition(tag), limit, after, MAX_LIST_BYTES
+        )
+    if not items and after is None:
         raise NotFound(f"There is no collection tagged {tag}")
     if include != "html":
         items = [dumps(summary_of(json.loads(item))) for item in items]
-    return Found(json=_wrap("items", items), modified=modified)
+    return Found(json=_wrap("items", items, next=_encode_cursor(last) if last else None), modified=modified)
 
 
-def list_documents() -> Found:
-    return _list("documents", content_table.DOCUMENTS)
+def list_documents(raw_limit: str | None, raw_cursor: str | None) -> Found:
+    return _list("documents", content_table.DOCUMENTS, raw_limit, raw_cursor, bool)
 
 
 def list_posts(raw_limit: str | None, raw_cursor: str | None) -> Found:
     limit = _parse_limit(raw_limit)
-    after = _decode_cursor(raw_cursor) if raw_cursor else None
+    after = _decode_cursor(raw_cursor, POST_SORT_KEY.match) if raw_cursor else None
     with _reading():
         posts, last, modified = content_table.newest_posts_page(limit, after)
     return Found(json=_wrap("posts", posts, next=_encode_cursor(last) if last else None), modified=modified)
@@ -161,12 +177,14 @@ def _encode_cursor(sort_key: str) -> str:
     return base64.urlsafe_b64encode(sort_key.encode("utf-8")).decode("ascii").rstrip("=")
 
 
-def _decode_cursor(cursor: str) -> str:
+def _decode_cursor(cursor: str, valid: Callable[[str], object]) -> str:
+    """The sort key a `next` value stands for; `valid` says whether the
+    list's sort keys look like it."""
     try:
         sort_key = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("utf-8")
     except (binascii.Error, UnicodeDecodeError, ValueError):
         sort_key = ""
-    if not re.match(r"^\d{4}-\d{2}-\d{2}#", sort_key) or CONTROL.search(sort_key):
+    if not sort_key or not valid(sort_key) or CONTROL.search(sort_key) or len(sort_key) > MAX_CURSOR_KEY:
         raise InvalidRequest("That cursor is not valid: use the `next` value from the last page.")
     return sort_key
 
@@ -178,8 +196,8 @@ SEARCH_MAX = 50
 
 
 def search(raw_query: str | None, raw_limit: str | None) -> Found:
-    """The public pages and posts best matching the query: one GetItem, of the
-    index the last publish built."""
+    """The public pages and posts best matching the query, from the index the
+    last publish built: at most two reads (search_store.py)."""
     from . import search as index_search
 
     query = (raw_query or "").strip()
@@ -188,15 +206,11 @@ def search(raw_query: str | None, raw_limit: str | None) -> Found:
     if len(query) > index_search.MAX_QUERY_LENGTH or CONTROL.search(query):
         raise InvalidRequest(f"q must be {index_search.MAX_QUERY_LENGTH} characters or fewer, on one line.")
     limit = _parse_limit(raw_limit, SEARCH_DEFAULT, SEARCH_MAX)
-    with _reading():
-        stored = content_table.get(content_table.derived_key(content_table.SEARCH_INDEX))
-    results = []
-    if stored is not None:
-        results = index_search.search(index_search.load(stored["body"]["B"]), query, limit)
-    return Found(
-        json=dumps({"query": query, "results": results}),
-        modified=content_table.text_attribute(stored, "modified") if stored else None,
-    )
+    from . import search_store
+
+    with _reading(content_table.UnprocessedReads, search_store.IndexBusy):
+        results, modified = search_store.find(query, limit)
+    return Found(json=dumps({"query": query, "results": results}), modified=modified)
 
 
 def atom_feed() -> Found:

@@ -1,5 +1,14 @@
 """Full-text search of the public pages and posts: an index built at publish
-time and stored as one compressed record, so a search is one GetItem.
+time and stored in shards, so a search reads only the shards its words are in.
+
+Postings are split by term into TERM_SHARDS shards (a hash of the stemmed
+term picks the shard); the documents' paths, titles and text (for snippets)
+are split into document shards of about DOCUMENT_SHARD_TEXT characters each.
+A small header names each shard by the digest of what it holds, so a shard
+that did not change keeps its name (and a reader's cached copy) from one
+publish to the next. No shard's size depends on the site's: a site outgrows
+them only past what a shard holds, and publishing refuses that before any
+write (see shard_problems).
 
 Ranking is BM25F: each word's frequency in the title counts TITLE_WEIGHT
 times its frequency in the body, and documents are compared by that weighted
@@ -9,7 +18,9 @@ words left out. Pure: no AWS, no HTTP.
 
 from __future__ import annotations
 
+import bisect
 import functools
+import hashlib
 import html
 import itertools
 import json
@@ -17,7 +28,6 @@ import math
 import re
 import zlib
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from typing import Any
@@ -28,10 +38,11 @@ B = 0.75
 SNIPPET_WORDS = 30
 MAX_QUERY_LENGTH = 200
 MAX_QUERY_TERMS = 12
-# When the index would be too large for one record, each document keeps less
-# of its text for snippets (ranking still sees every word), then, past that,
-# the index keeps the first documents only.
-TEXT_LIMITS = (None, 2000, 600, 200, 0)
+# Fixed, so a reader knows which shards a word is in before it reads the
+# header: 128 shards hold about 50,000 pages' postings each under 200 KB.
+TERM_SHARDS = 128
+# Characters of documents' text per document shard: compressed, about 70 KB.
+DOCUMENT_SHARD_TEXT = 200_000
 
 _WORD = re.compile(r"\w+(?:['’]\w+)*")
 STOP_WORDS = frozenset((
@@ -47,14 +58,6 @@ class Document:
     title: str
     kind: str  # "page" or "post"
     text: str  # the body as plain text
-
-
-@dataclass(frozen=True)
-class Built:
-    body: bytes  # zlib-compressed JSON
-    documents: int  # how many it holds
-    of: int  # how many were given
-    text_limit: int | None  # characters of text kept per document for snippets; None: all
 
 
 @functools.cache
@@ -120,96 +123,158 @@ def terms(text: str) -> list[str]:
 # Building ------------------------------------------------------------------------
 
 
-def build(documents: list[Document], max_bytes: int) -> Built:
-    """The index of `documents`, compressed to at most `max_bytes`."""
-    counted = [(Counter(terms(doc.title)), Counter(terms(doc.text))) for doc in documents]
-    # Without any text first: if even that is too large, no text limit helps.
-    if len(_pack(documents, counted, 0)) <= max_bytes:
-        for limit in TEXT_LIMITS:
-            body = _pack(documents, counted, limit)
-            if len(body) <= max_bytes:
-                return Built(body, len(documents), len(documents), limit)
-    # Too large even without text: keep as many documents as fit.
-    body, kept = largest_fitting(
-        lambda count: _pack(documents[:count], counted[:count], 0), len(documents), max_bytes
-    )
-    return Built(body, kept, len(documents), 0)
+@dataclass(frozen=True)
+class Shard:
+    name: str  # "t<n>" for a term shard, "d<n>" for a document shard
+    body: bytes  # zlib-compressed JSON
+    digest: str  # of the body: a shard's name in the header and in caches
 
 
-def largest_fitting(pack: Callable[[int], bytes], total: int, max_bytes: int) -> tuple[bytes, int]:
-    """`pack(count)` for about the largest count up to `total` whose result
-    fits in `max_bytes`: size grows about linearly with the count, so a guess
-    from the full size, stepped down 5% at a time, costs a few packs, not a
-    binary search's dozen."""
-    body = pack(total)
-    count = total
-    while len(body) > max_bytes and count:
-        count = min(int(count * max_bytes / len(body)), int(count * 0.95))
-        body = pack(count)
-    return body, count
+@dataclass(frozen=True)
+class Built:
+    """An index: the header (JSON-able) and every shard it names."""
+
+    header: dict
+    shards: list[Shard]
+
+    @property
+    def release(self) -> str:
+        return str(self.header["release"])
 
 
-def _pack(documents: list[Document], counted: list[tuple[Counter, Counter]], text_limit: int | None) -> bytes:
+def term_shard(term: str) -> str:
+    return f"t{zlib.crc32(term.encode()) % TERM_SHARDS}"
+
+
+def _compress(value: Any) -> bytes:
+    return zlib.compress(json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode())
+
+
+def _shard(name: str, value: Any) -> Shard:
+    body = _compress(value)
+    return Shard(name, body, hashlib.sha256(body).hexdigest()[:16])
+
+
+def build(documents: list[Document]) -> Built:
+    """The index of `documents`, numbered in the order given.
+
+    Header: the document count, their average weighted length, each term
+    shard's digest (None for an empty one) and each document shard's first
+    document number and digest. A term shard maps each term to its
+    postings: flat (document number gap, weighted count, document length)
+    triples. A document shard lists [path, title, kind, text].
+    """
     postings: dict[str, list[int]] = {}
     lengths = []
-    for number, (title, body) in enumerate(counted):
-        weighted = Counter({term: TITLE_WEIGHT * count for term, count in title.items()}) + body
-        lengths.append(sum(weighted.values()))
-        for term, count in sorted(weighted.items()):
-            postings.setdefault(term, []).extend((number, count))
-    for numbered in postings.values():
+    for number, doc in enumerate(documents):
+        weighted = Counter(terms(doc.text))
+        for term in terms(doc.title):
+            weighted[term] += TITLE_WEIGHT
+        length = sum(weighted.values())
+        lengths.append(length)
+        for term, count in weighted.items():
+            postings.setdefault(term, []).extend((number, count, length))
+    by_shard: dict[str, dict[str, list[int]]] = {}
+    for term in sorted(postings):
+        triples = postings[term]
         # Gaps between document numbers, not the numbers: small, and alike, so they compress.
-        numbers = numbered[::2]
-        numbered[2::2] = [later - earlier for earlier, later in itertools.pairwise(numbers)]
-    index = {
+        numbers = triples[::3]
+        triples[3::3] = [later - earlier for earlier, later in itertools.pairwise(numbers)]
+        by_shard.setdefault(term_shard(term), {})[term] = triples
+    shards = [_shard(name, by_shard[name]) for name in sorted(by_shard)]
+    digests = {shard.name: shard.digest for shard in shards}
+    starts: list[int] = []
+    size = DOCUMENT_SHARD_TEXT
+    for number, doc in enumerate(documents):
+        if size + len(doc.text) > DOCUMENT_SHARD_TEXT:
+            starts.append(number)
+            size = 0
+        size += len(doc.text) + len(doc.title) + len(doc.path)
+    document_shards = [
+        _shard(f"d{place}", [[doc.path, doc.title, doc.kind, doc.text] for doc in documents[first:end]])
+        for place, (first, end) in enumerate(itertools.pairwise([*starts, len(documents)]))
+    ]
+    header: dict[str, Any] = {
+        "documents": len(documents),
         "average_length": sum(lengths) / len(lengths) if lengths else 0,
-        "documents": [
-            [doc.path, doc.title, doc.kind, length, _cut(doc.text, text_limit)]
-            for doc, length in zip(documents, lengths, strict=True)
-        ],
-        "terms": postings,
+        "terms": [digests.get(f"t{number}") for number in range(TERM_SHARDS)],
+        "texts": [[first, shard.digest] for first, shard in zip(starts, document_shards, strict=True)],
     }
-    return zlib.compress(json.dumps(index, ensure_ascii=False, separators=(",", ":")).encode())
+    header["release"] = hashlib.sha256(json.dumps(header, sort_keys=True).encode()).hexdigest()[:16]
+    return Built(header, shards + document_shards)
 
 
-def _cut(text: str, limit: int | None) -> str:
-    if limit is None or len(text) <= limit:
-        return text
-    return text[:limit].rsplit(" ", 1)[0]
+def shard_problems(built: Built, max_bytes: int) -> list[str]:
+    """Each shard too large for one record, in words (none by design below
+    about 50,000 pages; a single page's text can still pass it)."""
+    problems = []
+    for shard in built.shards:
+        if len(shard.body) > max_bytes:
+            what = "postings of the words" if shard.name.startswith("t") else "text of the pages"
+            problems.append(
+                f"the search index's shard {shard.name} ({what} it holds) would be "
+                f"{len(shard.body):,} bytes compressed; a record holds at most {max_bytes:,}"
+            )
+    return problems
 
 
 # Searching -----------------------------------------------------------------------
 
 
-@functools.lru_cache(maxsize=1)
-def load(body: bytes) -> dict:
-    """The stored index, parsed once per warm process while it is current."""
-    return dict(json.loads(zlib.decompress(body)))
+def load(body: bytes) -> Any:
+    """A stored header or shard, parsed."""
+    return json.loads(zlib.decompress(body))
 
 
 def query_terms(query: str) -> list[str]:
     return list(dict.fromkeys(terms(query)))[:MAX_QUERY_TERMS]
 
 
-def search(index: dict, query: str, limit: int) -> list[dict]:
-    """The best `limit` documents for `query`, best first."""
-    wanted = query_terms(query)
-    documents = index["documents"]
-    count, average = len(documents), index["average_length"] or 1
+def term_shards(header: dict, wanted: list[str]) -> dict[str, str]:
+    """The digests of the (non-empty) term shards holding `wanted`, by name."""
+    names = {term_shard(term) for term in wanted}
+    return {name: digest for name in sorted(names) if (digest := header["terms"][int(name[1:])])}
+
+
+def rank(header: dict, shards: dict[str, dict], wanted: list[str], limit: int) -> list[tuple[int, float]]:
+    """The best `limit` document numbers for the terms, best first, with
+    their scores; `shards` holds the parsed term shards by digest."""
+    count, average = header["documents"], header["average_length"] or 1
+    located = term_shards(header, wanted)
     scores: dict[int, float] = {}
     for term in wanted:
-        postings = index["terms"].get(term, [])
-        frequency = len(postings) // 2
+        digest = located.get(term_shard(term))
+        postings = shards[digest].get(term, []) if digest else []
+        frequency = len(postings) // 3
         idf = math.log(1 + (count - frequency + 0.5) / (frequency + 0.5))
-        for number, weighted in zip(itertools.accumulate(postings[::2]), postings[1::2], strict=True):
-            length = documents[number][3]
+        numbers = itertools.accumulate(postings[::3])
+        for number, weighted, length in zip(numbers, postings[1::3], postings[2::3], strict=True):
             saturation = weighted + K1 * (1 - B + B * length / average)
             scores[number] = scores.get(number, 0.0) + idf * weighted * (K1 + 1) / saturation
-    ranked = sorted(scores.items(), key=lambda scored: (-scored[1], scored[0]))[:limit]
-    results = []
+    return sorted(scores.items(), key=lambda scored: (-scored[1], scored[0]))[:limit]
+
+
+def text_shards(header: dict, numbers: list[int]) -> dict[str, str]:
+    """The digests of the document shards holding `numbers`, by name."""
+    firsts = [first for first, _ in header["texts"]]
+    places = {_place(firsts, number) for number in numbers}
+    return {f"d{place}": header["texts"][place][1] for place in sorted(places)}
+
+
+def _place(firsts: list[int], number: int) -> int:
+    return bisect.bisect_right(firsts, number) - 1
+
+
+def results(
+    header: dict, ranked: list[tuple[int, float]], shards: dict[str, list], wanted: list[str]
+) -> list[dict]:
+    """The answer's results: `shards` holds the parsed document shards by digest."""
+    firsts = [first for first, _ in header["texts"]]
+    found = []
     for number, score in ranked:
-        path, title, kind, _, text = documents[number]
-        results.append(
+        place = _place(firsts, number)
+        path, title, kind, text = shards[header["texts"][place][1]][number - firsts[place]]
+        found.append(
             {
                 "path": path,
                 "title": title,
@@ -218,7 +283,7 @@ def search(index: dict, query: str, limit: int) -> list[dict]:
                 "score": round(score, 4),
             }
         )
-    return results
+    return found
 
 
 def snippet(text: str, wanted: set[str]) -> str:
