@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Any, Literal
 
+from .. import clock
 from .documents import find_documents, text_of
 from .engines import Engines, chain_for
 from .front_matter import (
@@ -43,6 +44,7 @@ from .problems import ContentError, ContentInvalid
 from .records import PageRecord, PostRecord
 from .site_config import SiteConfig, load_site_config, sort_collection
 from .sources import SITE_FILES, classify, engine_of
+from .visibility import visible
 
 # Bump when rendering changes, so the next publish rewrites every page.
 RENDERER_VERSION = "2"
@@ -163,8 +165,10 @@ def build_site(sources: Mapping[str, bytes]) -> Site:
         if template is not None:
             templates.append(template)
 
-    collections = _template_collections(templates, config)
-    everything = _digest(*(template.raw for template in templates))
+    due = _due(templates, clock.now())
+    collections = _template_collections(due, config)
+    # A listing changes when a scheduled page falls due, though no file does.
+    everything = _digest(*(template.raw for template in templates), *(template.name for template in due))
     pages = []
     # Pages that list collections go last, so the pages they list have content.
     for template in sorted(templates, key=lambda template: template.uses_collections):
@@ -311,6 +315,14 @@ def _default_order(template: _Template) -> tuple[int, str, str]:
     in a fresh clone is now."""
     date = template.matter.date
     return (0, date.isoformat(), template.name) if date else (1, "", template.name)
+
+
+def _due(templates: list[_Template], now: float) -> list[_Template]:
+    """The templates a visitor may see: no draft, nothing scheduled for later.
+    Collections hold these only, as the public routes do."""
+    return [
+        template for template in templates if visible(template.matter.draft, template.matter.publish_at, now)
+    ]
 
 
 def _template_collections(templates: list[_Template], config: SiteConfig) -> dict[str, list[dict]]:

@@ -22,8 +22,11 @@ def publish_at(page: RenderedPage) -> dt.datetime | None:
 
 
 def is_public(page: RenderedPage, now: float) -> bool:
-    due = publish_at(page)
-    return not is_draft(page) and (due is None or due.timestamp() <= now)
+    return visible(is_draft(page), publish_at(page), now)
+
+
+def visible(draft: bool, due: dt.datetime | None, now: float) -> bool:
+    return not draft and (due is None or due.timestamp() <= now)
 
 
 def utc_text(moment: dt.datetime | float) -> str:
