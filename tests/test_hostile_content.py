@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 from conftest import body
-from test_publishing import page, write
+from test_publishing import fails, page, write
 
 pytestmark = pytest.mark.filterwarnings("ignore:IAMAuthorizer is not a supported in local mode")
 
@@ -61,3 +61,30 @@ def test_drafts_and_scheduled_pages_are_in_no_collection_a_template_sees(client,
     ]
     for secret in (SECRET_TITLE, SECRET_BODY, LATER_TITLE, LATER_BODY):
         assert not [answer for answer in answers if secret in answer], secret
+
+
+# XML 1.0's forbidden characters, and a lone surrogate: none can be stored or served.
+FORBIDDEN = ["\u0001", "\u001b", "\u000b", "\ufffe", "\u0000"]
+
+
+@pytest.mark.parametrize("character", [*FORBIDDEN, "\ud800"], ids=repr)
+def test_a_title_no_feed_or_table_can_hold_is_refused_naming_the_field(publish, tmp_path, character):
+    escaped = character.encode("unicode_escape").decode().replace("\\x", "\\u00")
+    site = write(tmp_path, {"posts/2024-01-01-bad.md": page(f'"Bad {escaped} title"')})
+
+    output = fails(publish, site)
+
+    assert "posts/2024-01-01-bad.md" in output and "title" in output
+    assert "control character" in output or "surrogate" in output or "non-character" in output
+
+
+@pytest.mark.parametrize("character", FORBIDDEN, ids=repr)
+def test_a_body_no_feed_can_hold_is_refused_naming_the_file_and_line(publish, tmp_path, character):
+    # Markdown makes U+0000 U+FFFD itself: a Nunjucks body keeps what it is given.
+    site = write(
+        tmp_path, {"posts/2024-01-01-bad.njk": page("Bad", body_text=f"Good line\n\nBad {character} line")}
+    )
+
+    output = fails(publish, site)
+
+    assert "posts/2024-01-01-bad.njk:7: html:" in output, output

@@ -44,6 +44,7 @@ from .problems import ContentError, ContentInvalid
 from .records import PageRecord, PostRecord
 from .site_config import SiteConfig, load_site_config, sort_collection
 from .sources import SITE_FILES, classify, engine_of
+from .storable import unstorable
 from .visibility import visible
 
 # Bump when rendering changes, so the next publish rewrites every page.
@@ -184,6 +185,11 @@ def build_site(sources: Mapping[str, bytes]) -> Site:
             errors += invalid.errors
             continue
         template.item["templateContent"] = html
+        page = _page(template, html, config, "")
+        problems = unstorable(template.name, template.raw.decode("utf-8-sig"), page.fields)
+        if problems:
+            errors += problems
+            continue
         depends_on: list[bytes | str] = [
             shared,
             template.raw,
@@ -191,7 +197,8 @@ def build_site(sources: Mapping[str, bytes]) -> Site:
         ]
         if template.uses_collections:
             depends_on.append(everything)
-        pages.append(_page(template, html, config, _digest(*depends_on)))
+        page.fingerprint = _digest(*depends_on)
+        pages.append(page)
     errors += _clashes(pages)
     redirects = resolve_site_redirects(sources, [page.path for page in pages if page.path])
     errors += [ContentError(*_file_and_message(problem)) for problem in redirects.errors]
