@@ -5,6 +5,8 @@ well-formed."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from conftest import body
 from test_publishing import fails, page, write
@@ -88,3 +90,19 @@ def test_a_body_no_feed_can_hold_is_refused_naming_the_file_and_line(publish, tm
     output = fails(publish, site)
 
     assert "posts/2024-01-01-bad.njk:7: html:" in output, output
+
+
+@pytest.mark.parametrize(
+    "target", ["https://example.com/\r\nSet-Cookie: a=b", "javascript://%0aalert(1)"], ids=repr
+)
+def test_a_redirect_target_that_is_not_a_path_or_http_url_is_refused_naming_the_file_and_line(
+    client, publish, tmp_path, target
+):
+    toml = f'[build]\npublish = "_site"\n\n[[redirects]]\nfrom = "/old/"\nto = {json.dumps(target)}\n'
+    site = write(tmp_path, {"about.md": page("About"), "netlify.toml": toml})
+
+    output = fails(publish, site)
+
+    assert "netlify.toml: [[redirects]] #1 (line 4)" in output
+    assert "must be a path or an http or https URL" in output
+    assert client.http.get("/old/").status_code == 404

@@ -37,6 +37,7 @@ REDIRECT_STATUSES = (301, 302, 307, 308)
 DEFAULT_STATUS = 301
 _TEMPORARY = (302, 307)
 _PLACEHOLDER = re.compile(r":[A-Za-z_]\w*")
+_UNSAFE = re.compile(r"[\s\x00-\x1f\x7f]")
 
 __all__ = [
     "NETLIFY_TOML",
@@ -214,6 +215,19 @@ def _is_url(value: str) -> bool:
     return bool(re.match(r"^[A-Za-z][A-Za-z0-9+.-]*://", value)) or value.startswith("//")
 
 
+def _is_target(value: str) -> bool:
+    """A path, or an http or https URL with a host: what a Location header
+    may send a visitor to (never `javascript:`, never a header of its own)."""
+    from urllib.parse import urlsplit
+
+    if _UNSAFE.search(value):
+        return False
+    if not _is_url(value):
+        return value.startswith("/")
+    parts = urlsplit(value)
+    return parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
+
+
 def plan_redirects(rules: Iterable[RedirectRule], published: Iterable[str]) -> RedirectPlan:
     """Concrete redirects {old path: (final target, status)} and prefix
     rules, each old path taking one hop to where its chain ends.
@@ -249,6 +263,11 @@ def plan_redirects(rules: Iterable[RedirectRule], published: Iterable[str]) -> R
             continue
         if _PLACEHOLDER.search(rule.to.replace(":splat", "")) or (":splat" in rule.to and not splat):
             plan.warnings.append(f"{rule.name}: skipped: the target's placeholders have nothing to fill them")
+            continue
+        if not _is_target(rule.to.replace(":splat", "")):
+            plan.errors.append(
+                f"{rule.name}: to: must be a path or an http or https URL, without spaces or control characters"
+            )
             continue
         try:
             key = _normalise(source)  # /blog/* and /blog* both cover /blog/...
