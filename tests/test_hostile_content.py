@@ -105,4 +105,4 @@ def test_a_redirect_target_that_is_not_a_path_or_http_url_is_refused_naming_the_
 
     assert "netlify.toml: [[redirects]] #1 (line 4)" in output
     assert "must be a path or an http or https URL" in output
-    assert client.http.get("/old/").status_code == 404
+    assert client.http.get("/content?path=/old/").status_code == 404
