@@ -106,3 +106,50 @@ def test_a_redirect_target_that_is_not_a_path_or_http_url_is_refused_naming_the_
     assert "netlify.toml: [[redirects]] #1 (line 4)" in output
     assert "must be a path or an http or https URL" in output
     assert client.http.get("/content?path=/old/").status_code == 404
+
+
+# Failures of any kind in one file: that file's refusal, logged and counted ---------------------
+
+ODD_FAILURES = {
+    "pages/cycler.njk": (
+        "---\ntitle: T\n---\n{% set c = cycler() %}\n",
+        "pages/cycler.njk:4: template error",
+    ),
+    "pages/dictsort.njk": (
+        "---\ntitle: T\n---\n\n{{ cycler|dictsort }}\n",
+        "pages/dictsort.njk:5: template error",
+    ),
+    "pages/truncate.njk": (
+        "---\ntitle: T\n---\n{{ 'abc'|truncate(-5) }}\n",
+        "pages/truncate.njk:4: template error",
+    ),
+    "pages/digits.md": ("---\ntitle: T\nn: " + "1" * 5000 + "\n---\nx\n", "pages/digits.md:3: front matter"),
+    "pages/surrogate.md": (
+        '---\ntitle: "\\ud800"\n---\nx\n',
+        "pages/surrogate.md: title: holds a lone surrogate",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", ODD_FAILURES)
+def test_any_failure_in_a_file_in_the_bucket_is_its_refusal_logged_counted_and_the_lease_left_clean(
+    client, seeded, capsys, name
+):
+    from test_publishing_faults import bucket_event, put_source
+
+    from chalicelib.tables import content_table
+
+    text, expected = ODD_FAILURES[name]
+    before = client.http.get("/content?path=/what-we-do/").body
+    put_source(name, text)
+    capsys.readouterr()
+
+    bucket_event(client, name)
+
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    (rejected,) = [line for line in lines if line.get("event") == "rejected"]
+    assert [problem for problem in rejected["problems"] if problem.startswith(expected)], rejected
+    assert [line["ContentRejected"] for line in lines if "ContentRejected" in line] == [1]
+    lease = content_table.lease() or {}
+    assert "dirty" not in lease and "owner" not in lease
+    assert client.http.get("/content?path=/what-we-do/").body == before

@@ -99,9 +99,9 @@ class Engines:
 
         try:
             return str(self.liquid.from_string(text).render(**context))
-        except LiquidError as error:
-            line = getattr(error, "linenum", None)
-            message = str(error).split(", on line")[0]
+        except Exception as error:  # whatever a template makes go wrong is its problem, not ours
+            line = getattr(error, "linenum", None) if isinstance(error, LiquidError) else None
+            message = str(error).split(", on line")[0] or type(error).__name__
             raise ContentInvalid(
                 [ContentError(name, f"template error: {message}", first_line + line - 1 if line else None)]
             ) from None

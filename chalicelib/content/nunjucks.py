@@ -38,7 +38,7 @@ from typing import Any
 from jinja2 import nodes
 from jinja2.exceptions import TemplateError, TemplateSyntaxError
 from jinja2.runtime import ChainableUndefined, Undefined
-from jinja2.sandbox import SandboxedEnvironment, SecurityError
+from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup
 
 from .limits import OUTPUT_LIMIT as MAX_OUTPUT_CHARS
@@ -92,15 +92,7 @@ def render_nunjucks(
             parts.append(part)
     except _Limit as error:
         raise TemplateProblem(f"{name}: {error}", _current_line(error)) from None
-    except (
-        TemplateError,
-        SecurityError,
-        TypeError,
-        ValueError,
-        ArithmeticError,
-        LookupError,
-        RecursionError,
-    ) as error:
+    except Exception as error:  # whatever a template makes go wrong is its problem, not ours
         raise TemplateProblem(_message(error, name), _current_line(error)) from None
     return "".join(parts)
 

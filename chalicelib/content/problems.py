@@ -18,6 +18,11 @@ class ContentError:
         return f"{where}: {self.field + ': ' if self.field else ''}{self.message}"
 
 
+def unexpected(file: str, error: Exception) -> ContentError:
+    """Any other failure on a file's way to publishing: still its refusal."""
+    return ContentError(file, f"could not be published: {str(error) or type(error).__name__}")
+
+
 class ContentInvalid(Exception):
     def __init__(self, errors: list[ContentError]) -> None:
         super().__init__(f"{len(errors)} content error(s)")

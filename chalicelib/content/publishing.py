@@ -162,7 +162,7 @@ class Plan:
 
 def prepare(sources: dict[str, bytes], report: Report) -> Plan:
     """Validate and render the whole set; PublishError naming every problem."""
-    from .problems import ContentInvalid
+    from .problems import ContentInvalid, unexpected
     from .rendering import build_site
 
     errors = _file_problems(sources)
@@ -170,10 +170,12 @@ def prepare(sources: dict[str, bytes], report: Report) -> Plan:
     site = None
     try:
         site = build_site({name: raw for name, raw in sources.items() if name not in refused})
+        if site is not None:
+            errors += _table_problems(site.pages, site.redirects)
     except ContentInvalid as invalid:
         errors += invalid.errors
-    if site is not None:
-        errors += _table_problems(site.pages, site.redirects)
+    except Exception as failure:  # nothing escapes: a set that cannot be built is refused
+        errors.append(unexpected("the content", failure))
     if errors:
         for error in errors:
             report(f"error: {error}")
@@ -545,17 +547,29 @@ def _go_live(
 
 def _under_lease(lease: leases.Lease, work: Callable[[], Summary | None], report: Report) -> Summary | None:
     """Run `work`, then index the bucket again for as long as someone marked
-    the lease dirty meanwhile; a failure leaves the lease marked dirty."""
+    the lease dirty meanwhile. Refused content wrote nothing, so the lease
+    goes back clean; any other failure leaves it marked dirty."""
     try:
-        summary = work()
+        outcome = _refused_or(work)
         while not lease.let_go():
             report("The bucket changed during the publish: indexing it again.")
             lease.renew()
-            summary = _index_bucket(report, origin=Origin(INDEXER), full=False) or summary
-        return summary
+            outcome = (
+                _refused_or(lambda: _index_bucket(report, origin=Origin(INDEXER), full=False)) or outcome
+            )
     except BaseException:
         lease.abandon()
         raise
+    if isinstance(outcome, PublishError):
+        raise outcome
+    return outcome
+
+
+def _refused_or(work: Callable[[], Summary | None]) -> Summary | PublishError | None:
+    try:
+        return work()
+    except PublishError as refused:
+        return refused
 
 
 # Entry points -----------------------------------------------------------------

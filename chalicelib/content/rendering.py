@@ -40,7 +40,7 @@ from .front_matter import (
 )
 from .netlify_redirects import RedirectPlan, resolve_site_redirects
 from .paths import InvalidPath, normalise_path
-from .problems import ContentError, ContentInvalid
+from .problems import ContentError, ContentInvalid, unexpected
 from .records import PageRecord, PostRecord
 from .site_config import SiteConfig, load_site_config, sort_collection
 from .sources import SITE_FILES, classify, engine_of
@@ -163,6 +163,9 @@ def build_site(sources: Mapping[str, bytes]) -> Site:
         except ContentInvalid as invalid:
             errors += invalid.errors
             continue
+        except Exception as error:  # any failure in one file is that file's refusal
+            errors.append(unexpected(name, error))
+            continue
         if template is not None:
             templates.append(template)
 
@@ -181,11 +184,14 @@ def build_site(sources: Mapping[str, bytes]) -> Site:
                 template.body_line,
                 {**template.context, "collections": collections},
             )
+            template.item["templateContent"] = html
+            page = _page(template, html, config, "")
         except ContentInvalid as invalid:
             errors += invalid.errors
             continue
-        template.item["templateContent"] = html
-        page = _page(template, html, config, "")
+        except Exception as error:
+            errors.append(unexpected(template.name, error))
+            continue
         problems = unstorable(template.name, template.raw.decode("utf-8-sig"), page.fields)
         if problems:
             errors += problems
