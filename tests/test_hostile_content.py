@@ -153,3 +153,32 @@ def test_any_failure_in_a_file_in_the_bucket_is_its_refusal_logged_counted_and_t
     lease = content_table.lease() or {}
     assert "dirty" not in lease and "owner" not in lease
     assert client.http.get("/content?path=/what-we-do/").body == before
+
+
+# Search: bounded by the query, not by a page ----------------------------------------------
+
+
+def best_of_three(client, url: str) -> float:
+    import time
+
+    times = []
+    for _ in range(3):
+        began = time.perf_counter()
+        assert client.http.get(url).status_code == 200
+        times.append(time.perf_counter() - began)
+    return min(times)
+
+
+def test_a_page_planted_to_slow_search_costs_no_more_than_an_ordinary_query(client, publish, tmp_path):
+    planted = "leader " * 16_000  # 112 KB
+    ordinary = {
+        f"pages/p{number}.md": page(f"Page {number}", body_text="Mentoring helps.") for number in range(20)
+    }
+    publish(write(tmp_path, {**ordinary, "pages/planted.md": page("Planted", body_text=planted)}))
+    best_of_three(client, "/search?q=mentoring")  # the index loaded and parsed once
+
+    usual = best_of_three(client, "/search?q=mentoring")
+    for query in ("leader", "LEADERS", "leader+leading"):
+        assert best_of_three(client, f"/search?q={query}") < 2 * usual + 0.01, query
+    [result] = body(client.http.get("/search?q=leader"))["results"]
+    assert result["snippet"].count("<mark>leader</mark>") == 30
