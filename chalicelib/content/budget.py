@@ -12,6 +12,10 @@ from typing import Any
 # their paragraph each: quadratic).
 MARKDOWN_TOKENS = 200_000
 MARKDOWN_STEPS = 200_000
+# Redirects: hops followed to plan every old path's one hop. A chain of
+# plain rules costs one hop per rule; prefix rules chained into each other
+# make a new path at every hop, for every path that enters them.
+REDIRECT_HOPS = 100_000
 
 
 class OverBudget(Exception):

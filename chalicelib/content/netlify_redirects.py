@@ -29,6 +29,7 @@ import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from .budget import REDIRECT_HOPS, OverBudget
 from .paths import InvalidPath, normalise_path
 
 NETLIFY_TOML = "netlify.toml"
@@ -300,8 +301,13 @@ def plan_redirects(rules: Iterable[RedirectRule], published: Iterable[str]) -> R
                 continue
         concrete[key] = (target, rule.status, rule)
 
+    chains = _Chains(concrete, prefixes)
     for old, (target, status, rule) in concrete.items():
-        resolved = _follow(old, target, status, rule, concrete, prefixes)
+        try:
+            resolved = chains.follow(old, target, status)
+        except OverBudget as over:
+            plan.errors.append(f"{rule.name}: {over.message}")
+            break
         if isinstance(resolved, str):
             plan.errors.append(resolved)
             continue
@@ -332,44 +338,108 @@ def plan_redirects(rules: Iterable[RedirectRule], published: Iterable[str]) -> R
     return plan
 
 
-def _follow(
-    old: str,
-    target: str,
-    status: int,
-    rule: RedirectRule,
-    concrete: Mapping[str, tuple[str, int, RedirectRule]],
-    prefixes: Mapping[str, tuple[PrefixRedirect, RedirectRule]],
-) -> tuple[str, int] | str:
-    """Where `old` ends up, or the error naming the rule that makes a loop."""
-    seen = {old}
-    first_status = status
-    temporary = False
-    current, current_rule = target, rule
-    for _ in range(len(concrete) + len(prefixes) + 1):
-        if _is_url(current):
-            break
-        if current in seen:
-            return f"{current_rule.name}: redirect loop back to {current} (from {old})"
-        seen.add(current)
-        if current in concrete:
-            current, hop_status, current_rule = concrete[current]
-        else:
-            matches = [
-                (prefix, prefix_rule)
-                for key, (prefix, prefix_rule) in prefixes.items()
-                if current.startswith(key)
-            ]
-            if not matches:
+class _Chains:
+    """Where each path's chain of redirects ends. Each path is followed once
+    and remembered, and a path's prefix rule found by its own prefixes, so a
+    plan costs time linear in its rules, however they chain."""
+
+    def __init__(
+        self,
+        concrete: Mapping[str, tuple[str, int, RedirectRule]],
+        prefixes: Mapping[str, tuple[PrefixRedirect, RedirectRule]],
+    ) -> None:
+        self.concrete = concrete
+        self.prefixes = prefixes
+        # Keys not ending in "/" (rare) cannot be found by a path's folders.
+        self.odd_prefixes = [key for key in prefixes if not key.endswith("/")]
+        self.hops = len(concrete) + len(prefixes) + 1
+        self.steps = 0
+        # A path: ("ok", final, whether a hop from it on is temporary),
+        # ("loop", where it closes, the rule that closes it) or ("error", message).
+        self.known: dict[str, tuple] = {}
+
+    def follow(self, old: str, target: str, status: int) -> tuple[str, int] | str:
+        """Where `old` ends up, or the error naming the rule that makes a loop.
+
+        A chain's status is its first rule's, made 302 when a later hop is
+        temporary (a permanent redirect to a temporary one is not permanent)."""
+        result = self._resolve(old)
+        if result[0] == "error":
+            return str(result[1])
+        if result[0] == "loop":
+            return f"{result[2].name}: redirect loop back to {result[1]} (from {old})"
+        later = self._resolve(target)
+        if status not in _TEMPORARY and later[2]:
+            status = 302
+        return result[1], status
+
+    def _resolve(self, start: str) -> tuple:
+        walked: list[str] = []
+        hops: list[tuple[str, int, RedirectRule]] = []
+        position: dict[str, int] = {}
+        node = start
+        while True:
+            if node in self.known:
+                result = self.known[node]
                 break
-            prefix, current_rule = max(matches, key=lambda match: len(match[0].from_prefix))
-            hop_status = prefix.status
-            current = prefix.target(current)
-            if not _is_url(current):
-                try:
-                    current = _normalise(current)
-                except InvalidPath as error:
-                    return f"{current_rule.name}: to: {error.message}"
-        temporary = temporary or hop_status in _TEMPORARY
-    if temporary and first_status not in _TEMPORARY:
-        first_status = 302
-    return current, first_status
+            if node in position:  # a loop: each of its paths closes where it starts
+                first = position[node]
+                for index in range(first, len(walked)):
+                    closing = hops[index - 1 if index > first else len(walked) - 1][2]
+                    self.known[walked[index]] = ("loop", walked[index], closing)
+                del walked[first:]
+                result = self.known[node]
+                break
+            self.steps += 1
+            if self.steps > REDIRECT_HOPS:
+                raise OverBudget(
+                    f"the redirects take more than {REDIRECT_HOPS:,} hops to plan: shorten their chains"
+                )
+            hop = self._hop(node)
+            if hop is None or len(walked) > self.hops:
+                result = ("ok", node, False)
+                if hop is None:
+                    self.known[node] = result
+                break
+            if isinstance(hop, str):
+                result = self.known[node] = ("error", hop)
+                break
+            position[node] = len(walked)
+            walked.append(node)
+            hops.append(hop)
+            node = hop[0]
+        for index in range(len(walked) - 1, -1, -1):
+            if result[0] == "ok":
+                result = ("ok", result[1], result[2] or hops[index][1] in _TEMPORARY)
+            self.known[walked[index]] = result
+        return self.known.get(start, result)
+
+    def _hop(self, path: str) -> tuple[str, int, RedirectRule] | str | None:
+        """The next hop from `path`: a rule's target, an error, or None (the end)."""
+        if _is_url(path):
+            return None
+        if path in self.concrete:
+            return self.concrete[path]
+        match = self._longest_prefix(path)
+        if match is None:
+            return None
+        prefix, rule = match
+        target = prefix.target(path)
+        if not _is_url(target):
+            try:
+                target = _normalise(target)
+            except InvalidPath as error:
+                return f"{rule.name}: to: {error.message}"
+        return target, prefix.status, rule
+
+    def _longest_prefix(self, path: str) -> tuple[PrefixRedirect, RedirectRule] | None:
+        candidates = [key for key in self.odd_prefixes if path.startswith(key)]
+        end = len(path)
+        while end > 0:
+            if path[:end] in self.prefixes:
+                candidates.append(path[:end])
+                break
+            end = path.rfind("/", 0, end - 1) + 1
+        if not candidates:
+            return None
+        return self.prefixes[max(candidates, key=len)]

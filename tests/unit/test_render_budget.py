@@ -83,3 +83,24 @@ def test_repeated_headings_get_their_ids_in_linear_time():
     measured = cost({"headings.md": page("# a\n" * 10_000)})
     assert measured["problems"] == []
     assert measured["seconds"] < SECONDS, measured
+
+
+# Redirects ---------------------------------------------------------------------------
+
+CHAINED = "".join(f"/r{number} /r{number + 1}\n" for number in range(10_000))  # 140 KB
+
+
+def prefixed(count: int) -> str:
+    rules = [f"/p{number}/* /p{number + 1}/:splat\n" for number in range(count)]
+    return "".join(rules + [f"/x{number} /p0/x{number}\n" for number in range(count)])
+
+
+def test_a_long_chain_of_redirects_is_planned_in_linear_time():
+    measured = cost({"index.md": page("Home"), "_redirects": CHAINED})
+    assert measured["problems"] == []
+    assert measured["seconds"] < SECONDS, measured
+
+
+@pytest.mark.parametrize("count", [1_000, 2_000])
+def test_prefix_rules_chained_into_each_other_are_refused_in_budget(count):
+    refused_in_budget("_redirects", prefixed(count), "_redirects: line ", {"index.md": page("Home")})
