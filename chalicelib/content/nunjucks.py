@@ -143,7 +143,11 @@ def _js_string(value: Any) -> str:
         return _js_date(value)
     if isinstance(value, dt.date):
         return _js_date(dt.datetime(value.year, value.month, value.day, tzinfo=dt.UTC))
-    return str(value)
+    if isinstance(value, int):
+        return str(value)
+    # A function, a class or an object of the engine's: printed as undefined
+    # is, never as its repr (which tells where it lives in memory).
+    return ""
 
 
 def _js_date(value: dt.datetime) -> str:
@@ -471,11 +475,19 @@ class _Rewriter:
         return node
 
 
+# The rewritten template's own helpers (`_State.functions`): no template may name them.
+_RESERVED = "_nj_"
+
+
 class _NunjucksEnvironment(SandboxedEnvironment):
     intercepted_binops = frozenset(["+", "*", "**"])
 
     def _parse(self, source: str, name: str | None, filename: str | None) -> nodes.Template:
         template = super()._parse(source, name, filename)
+        for node in template.find_all(nodes.Name):
+            if node.name.startswith(_RESERVED):
+                message = f"{node.name}: names starting with {_RESERVED} are reserved"
+                raise TemplateSyntaxError(message, node.lineno, name, filename)
         rewriter = _Rewriter(template)
         template.body = rewriter.rewrite(template.body, frozenset(), False)
         return template
