@@ -9,7 +9,7 @@ import re
 from typing import Any
 from urllib.parse import quote
 
-from .budget import OverBudget, bound_markdown
+from .budget import OverBudget, PublishBudget, bound_markdown, rendering
 from .limits import liquid_environment
 from .problems import ContentError, ContentInvalid
 from .site_config import MarkdownOptions
@@ -50,9 +50,10 @@ def anchor_slug(title: str) -> str:
 
 
 class Engines:
-    def __init__(self, options: MarkdownOptions) -> None:
+    def __init__(self, options: MarkdownOptions, publish: PublishBudget | None = None) -> None:
         from markdown_it import MarkdownIt
 
+        self.publish = publish
         self.markdown = MarkdownIt(
             "js-default",
             {
@@ -89,13 +90,15 @@ class Engines:
         return candidate
 
     def render(self, name: str, chain: tuple[str, ...], text: str, first_line: int, context: dict) -> str:
-        for engine in chain:
-            if engine == "md":
-                text = self._markdown(name, text, first_line)
-            elif engine == "njk":
-                text = self._nunjucks(name, text, first_line, context)
-            else:
-                text = self._liquid(name, text, first_line, context)
+        """`text` through each engine of `chain`, all under one render budget."""
+        with rendering(self.publish):
+            for engine in chain:
+                if engine == "md":
+                    text = self._markdown(name, text, first_line)
+                elif engine == "njk":
+                    text = self._nunjucks(name, text, first_line, context)
+                else:
+                    text = self._liquid(name, text, first_line, context)
         return text
 
     def _markdown(self, name: str, text: str, first_line: int) -> str:

@@ -201,7 +201,7 @@ def validate(name: str, text: str, data: dict) -> FrontMatter:
         for problem in error.errors():
             field_name = ".".join(str(part) for part in problem["loc"]) or None
             top = str(problem["loc"][0]) if problem["loc"] else None
-            problems.append(ContentError(name, _plain(problem), _field_line(text, top), field_name))
+            problems.append(ContentError(name, _plain(problem), field_line(text, top), field_name))
         raise ContentInvalid(problems) from None
 
 
@@ -212,7 +212,7 @@ def _plain(problem: Any) -> str:
     return message[0].lower() + message[1:]
 
 
-def _field_line(text: str, field_name: str | None) -> int | None:
+def field_line(text: str, field_name: str | None) -> int | None:
     if not field_name:
         return None
     pattern = re.compile(rf"^{re.escape(field_name)}\s*:")

@@ -33,6 +33,8 @@ def liquid_environment() -> Any:
     from liquid.exceptions import LocalNamespaceLimitError
     from liquid.template import BoundTemplate
 
+    from .budget import size_of
+
     class MeasuredContext(Context):
         # Liquid's own measure (sys.getsizeof) counts a list as its pointers:
         # a list holding one long string many times would pass. Count what
@@ -42,7 +44,7 @@ def liquid_environment() -> Any:
             if not self.env.local_namespace_limit:
                 return 0
             sizes: dict[int, tuple[Any, int]] = self.__dict__.setdefault("_sizes", {})
-            return sum(_size(value, sizes) for value in self.locals.values()) + (
+            return sum(size_of(value, sizes) for value in self.locals.values()) + (
                 self.local_namespace_size_carry
             )
 
@@ -64,38 +66,68 @@ def liquid_environment() -> Any:
             raise LocalNamespaceLimitError("replace would make a value over the size limit")
         return str(unbounded_replace(text, old_text, new_text))
 
+    def join(sequence: Any, separator: Any = " ") -> str:
+        # A long separator between many items: the square of the input.
+        between = str(separator)
+        items = list(sequence) if isinstance(sequence, list | tuple | range) else [sequence]
+        _measured(lambda budget: budget.expect(size_of(items) + len(between) * len(items)))
+        return between.join(str(item) for item in items)
+
     environment = BoundedLiquid()
     environment.add_filter("replace", replace)
+    environment.add_filter("join", join)
     for name, function in list(environment.filters.items()):
-        environment.filters[name] = _refusing_long_ranges(function, LocalNamespaceLimitError)
+        environment.filters[name] = _bounded_filter(function)
+    _bound_ranges()
     return environment
 
 
-def _refusing_long_ranges(function: Any, error: type[Exception]) -> Any:
-    """A filter that refuses a range literal longer than a loop may run:
-    `(1..1000000000000) | join` would otherwise run for ever."""
+def _measured(check: Any) -> Any:
+    """`check(budget)` for the render under way, an OverBudget made the
+    Liquid error that stops a render at its line."""
+    from liquid.exceptions import ResourceLimitError
+
+    from .budget import OverBudget, current
+
+    try:
+        return check(current())
+    except OverBudget as over:
+        raise ResourceLimitError(over.message) from None
+
+
+def _bounded_filter(function: Any) -> Any:
+    """A filter that refuses a range literal longer than a loop may run
+    (`(1..1000000000000) | join` would otherwise run for ever), whose every
+    call is a step of the render, and whose result is sized (a number by
+    its digits: `times` squaring a number stops)."""
     import functools
+
+    from liquid.exceptions import LocalNamespaceLimitError
 
     @functools.wraps(function)  # keeps the filter's with_context/with_environment flags
     def bounded(*args: Any, **kwargs: Any) -> Any:
         if any(isinstance(arg, range) and len(arg) > LIQUID_LOOP_LIMIT for arg in args):
-            raise error(f"a range longer than {LIQUID_LOOP_LIMIT:,} items")
-        return function(*args, **kwargs)
+            raise LocalNamespaceLimitError(f"a range longer than {LIQUID_LOOP_LIMIT:,} items")
+        _measured(lambda budget: budget.spend())
+        result = function(*args, **kwargs)
+        return _measured(lambda budget: budget.made(result))
 
     return bounded
 
 
-def _size(value: Any, seen: dict[int, tuple[Any, int]]) -> int:
-    known = seen.get(id(value))
-    if known is not None and known[0] is value:
-        return known[1]
-    if isinstance(value, str | bytes):
-        size = len(value)
-    elif isinstance(value, dict):
-        size = 1 + sum(_size(key, seen) + _size(item, seen) for key, item in value.items())
-    elif isinstance(value, list | tuple):
-        size = 1 + sum(_size(item, seen) for item in value)
-    else:
-        size = 8
-    seen[id(value)] = (value, size)
-    return size
+def _bound_ranges() -> None:
+    """Make every range literal a value of the render's budget: a loop's
+    `offset:` skips a range's items one by one, so `(1..1000000000) offset:
+    999999999` would run for a minute while counting no turn."""
+    from liquid.expression import RangeLiteral
+
+    unbounded = RangeLiteral._make_range
+    if getattr(unbounded, "bounded", False):
+        return
+
+    def make_range(self: Any, start: Any, stop: Any) -> range:
+        made = unbounded(self, start, stop)
+        return _measured(lambda budget: budget.made(made))
+
+    make_range.bounded = True  # type: ignore[attr-defined]
+    RangeLiteral._make_range = make_range  # type: ignore[method-assign]

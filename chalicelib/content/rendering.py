@@ -27,11 +27,13 @@ from pathlib import PurePosixPath
 from typing import Any, Literal
 
 from .. import clock
+from .budget import OverBudget, PublishBudget
 from .documents import find_documents, text_of
 from .engines import Engines, chain_for
 from .front_matter import (
     FrontMatter,
     directory_data,
+    field_line,
     jsonable,
     merge,
     parse_json,
@@ -154,11 +156,13 @@ def build_site(sources: Mapping[str, bytes]) -> Site:
             global_data.setdefault("pkg", parse_json("package.json", sources["package.json"]))
         except ContentInvalid as invalid:
             errors += invalid.errors
-    engines = Engines(config.markdown)
+    publish = PublishBudget()
+    engines = Engines(config.markdown, publish)
     shared = _fingerprint_of_shared(sources, data_files)
     templates: list[_Template] = []
     for name in found.templates:
         try:
+            _count_data(name, sources[name], global_data, publish)
             template = _prepare(name, sources[name], global_data, data_files, config, engines, warnings)
         except ContentInvalid as invalid:
             errors += invalid.errors
@@ -222,6 +226,17 @@ def _file_and_message(problem: str) -> tuple[str, str]:
     return file, message
 
 
+def _count_data(name: str, raw: bytes, global_data: dict, publish: PublishBudget) -> None:
+    """Count, once per page that names it, the global data the page is
+    given: pages share it, but each can make it cost its size."""
+    for key, value in global_data.items():
+        if key.encode() in raw:
+            try:
+                publish.use_data(key, value)
+            except OverBudget as over:
+                raise ContentInvalid([ContentError(name, over.message)]) from None
+
+
 def _place(data: dict, parts: tuple[str, ...], value: Any) -> None:
     """Global data by file: `_data/site.json` is `site`; `_data/a/b.json` is `a.b`."""
     for part in parts[:-1]:
@@ -270,10 +285,12 @@ def _prepare(
         "outputPath": None,
         "date": date,
     }
-    context = {**jsonable(merge(global_data, data, deep=deep)), "page": page}
+    # Global data is JSON already, and shared by every page, not copied.
+    context = {**merge(global_data, jsonable(data), deep=deep), "page": page}
     if date is not None:
         context["date"] = date
-    path = _path(name, engines, chain, matter.permalink, source, context)
+    line = field_line(text, "permalink") or 1
+    path = _path(name, engines, chain, matter.permalink, source, context, line)
     if path is not None and _is_file(path):
         warnings.append(f"{name}: skipped: its permalink {path} is not an HTML page")
         return None
@@ -291,6 +308,7 @@ def _path(
     permalink: str | Literal[False] | None,
     source: PurePosixPath,
     context: dict,
+    line: int,
 ) -> str | None:
     if permalink is False:
         return None
@@ -302,7 +320,7 @@ def _path(
     else:
         # Written with the page's own template engine; relative to the site's root.
         engine = tuple(part for part in chain if part != "md")[:1] or ("liquid",)
-        raw = engines.render(name, engine, permalink, 1, context).strip()
+        raw = engines.render(name, engine, permalink, line, context).strip()
         raw = raw if raw.startswith("/") else "/" + raw
     try:
         return normalise_path(raw)
