@@ -66,18 +66,10 @@ def liquid_environment() -> Any:
             raise LocalNamespaceLimitError("replace would make a value over the size limit")
         return str(unbounded_replace(text, old_text, new_text))
 
-    def join(sequence: Any, separator: Any = " ") -> str:
-        # A long separator between many items: the square of the input.
-        between = str(separator)
-        items = list(sequence) if isinstance(sequence, list | tuple | range) else [sequence]
-        _measured(lambda budget: budget.expect(size_of(items) + len(between) * len(items)))
-        return between.join(str(item) for item in items)
-
     environment = BoundedLiquid()
     environment.add_filter("replace", replace)
-    environment.add_filter("join", join)
     for name, function in list(environment.filters.items()):
-        environment.filters[name] = _bounded_filter(function)
+        environment.filters[name] = _bounded_filter(name, function)
     _bound_ranges()
     return environment
 
@@ -95,7 +87,7 @@ def _measured(check: Any) -> Any:
         raise ResourceLimitError(over.message) from None
 
 
-def _bounded_filter(function: Any) -> Any:
+def _bounded_filter(name: str, function: Any) -> Any:
     """A filter that refuses a range literal longer than a loop may run
     (`(1..1000000000000) | join` would otherwise run for ever), whose every
     call is a step of the render, and whose result is sized (a number by
@@ -104,11 +96,17 @@ def _bounded_filter(function: Any) -> Any:
 
     from liquid.exceptions import LocalNamespaceLimitError
 
+    from .budget import size_of
+
     @functools.wraps(function)  # keeps the filter's with_context/with_environment flags
     def bounded(*args: Any, **kwargs: Any) -> Any:
         if any(isinstance(arg, range) and len(arg) > LIQUID_LOOP_LIMIT for arg in args):
             raise LocalNamespaceLimitError(f"a range longer than {LIQUID_LOOP_LIMIT:,} items")
         _measured(lambda budget: budget.spend())
+        if name == "join" and args and isinstance(args[0], list | tuple | range):
+            # A long separator between many items: the square of the input.
+            between = len(str(args[1])) if len(args) > 1 else 1
+            _measured(lambda budget: budget.expect(size_of(args[0]) + between * len(args[0])))
         result = function(*args, **kwargs)
         return _measured(lambda budget: budget.made(result))
 
