@@ -117,7 +117,9 @@ NUNJUCKS = {
     "macro-30": DOUBLING_MACRO + "\n{{ f(30) }}",
     "recursive-loop": "\n{% for x in range(1000) recursive %}{% if loop.depth < 3 %}{{ loop(range(1000)) }}"
     "{% endif %}{% endfor %}",
-    "integer-squaring": "\n{% set n = 10 %}{% for i in range(14) %}{% set n = n * n %}{% endfor %}{{ n }}",
+    # Never printed: Python refuses to print an integer of more than 4,300 digits.
+    "integer-squaring": "\n{% set n = 10 ** 1000 %}{% for i in range(14) %}{% set n = n * n %}{% endfor %}"
+    "{{ n > 0 }}",
     "multiplying-in-a-loop": "\n{% for i in range(99000) %}{% set s = 'x' * 4999999 %}{% endfor %}",
     "to-bytes-in-a-loop": "\n{% for i in range(99000) %}{% set b = (1).to_bytes(4000000, 'big') %}{% endfor %}",
     # Nunjucks: memory
@@ -126,7 +128,7 @@ NUNJUCKS = {
     "percent-format": "\n{{ '%999999999s' % 'x' }}",
     "to-bytes": "\n{{ (1).to_bytes(900000000, 'big') | length }}",
     "list-of-a-long-string": "\n{{ ['x' * 1000000] * 1200 }}",
-    "power": "\n{{ (10 ** 1000) ** 1000 }}",
+    "power": "\n{% set p = (10 ** 1000) ** 1000 %}{{ p > 0 }}",
     "center": "\n{{ 'x' | center(999999999) }}",
 }
 
@@ -151,7 +153,11 @@ LIQUID = {
         'permalink: "{% for i in (1..1000000000) offset: 999999999 %}{{ i }}{% endfor %}/"\n',
         3,
     ),
-    "times-squaring": ("\n{% assign n = 10 %}" + "{% assign n = n | times: n %}" * 40 + "{{ n }}", "", 5),
+    "times-squaring": (
+        "\n{% assign n = 10 %}" + "{% assign n = n | times: n %}" * 40 + "{% if n > 0 %}big{% endif %}",
+        "",
+        5,
+    ),
     "join-separator": ("\n" + DOUBLED + "{% assign a = (1..10000) %}{{ a | join: s | size }}", "", 5),
 }
 
