@@ -158,14 +158,16 @@ def test_any_failure_in_a_file_in_the_bucket_is_its_refusal_logged_counted_and_t
 # Search: bounded by the query, not by a page ----------------------------------------------
 
 
-def best_of_three(client, url: str) -> float:
+def best_of_five(client, url: str) -> float:
+    """The CPU time of the quickest of five requests (the test client answers
+    in this thread), so other work on the machine does not count."""
     import time
 
     times = []
-    for _ in range(3):
-        began = time.perf_counter()
+    for _ in range(5):
+        began = time.thread_time()
         assert client.http.get(url).status_code == 200
-        times.append(time.perf_counter() - began)
+        times.append(time.thread_time() - began)
     return min(times)
 
 
@@ -175,10 +177,10 @@ def test_a_page_planted_to_slow_search_costs_no_more_than_an_ordinary_query(clie
         f"pages/p{number}.md": page(f"Page {number}", body_text="Mentoring helps.") for number in range(20)
     }
     publish(write(tmp_path, {**ordinary, "pages/planted.md": page("Planted", body_text=planted)}))
-    best_of_three(client, "/search?q=mentoring")  # the index loaded and parsed once
+    best_of_five(client, "/search?q=mentoring")  # the index loaded and parsed once
 
-    usual = best_of_three(client, "/search?q=mentoring")
+    usual = best_of_five(client, "/search?q=mentoring")
     for query in ("leader", "LEADERS", "leader+leading"):
-        assert best_of_three(client, f"/search?q={query}") < 2 * usual + 0.01, query
+        assert best_of_five(client, f"/search?q={query}") < 2 * usual + 0.01, query
     [result] = body(client.http.get("/search?q=leader"))["results"]
     assert result["snippet"].count("<mark>leader</mark>") == 30

@@ -14,7 +14,8 @@ from .limits import OUTPUT_LIMIT
 
 # One file's render (its permalink and its body, each engine): steps of
 # every kind (loop turns, offsets skipped, macro and recursive-loop calls,
-# function and filter calls, operators), the size of any value made, in
+# function and filter calls, operators, each item of a list made, filtered
+# or printed, and each 1,000 characters of text made), the size of any value made, in
 # characters as it would print (an integer by its digits), and output.
 RENDER_STEPS = 300_000
 VALUE_CHARS = OUTPUT_LIMIT
@@ -91,14 +92,20 @@ class RenderBudget:
         printing it would cost is `expect(size_of(...))`'s to say)."""
         if isinstance(value, bool):
             return value
+        steps = 1
         if isinstance(value, int):
             self.integer(value.bit_length())
             size = value.bit_length() // 3
-        elif isinstance(value, str | bytes | bytearray | list | tuple | dict | range):
+            steps += size // 1000
+        elif isinstance(value, str | bytes | bytearray | range):
+            size = len(value)  # text is copied fast; a range is made lazily
+            steps += size // 1000
+        elif isinstance(value, list | tuple | dict):
             size = len(value)
+            steps += size  # each item was made or copied
         else:
             size = 1
-        self.spend(1 + size // 1000)
+        self.spend(steps)
         self.expect(size)
         return value
 

@@ -143,7 +143,9 @@ def _js_string(value: Any) -> str:
             return "Infinity" if value > 0 else "-Infinity"
         return str(int(value)) if value.is_integer() and abs(value) < 1e21 else repr(value)
     if isinstance(value, (list, tuple)):
-        current().expect(size_of(value))  # before the text is made
+        budget = current()
+        budget.spend(1 + len(value))
+        budget.expect(size_of(value))  # before the text is made
         return ",".join(_js_string(item) for item in value)
     if isinstance(value, Mapping):
         return "[object Object]"
@@ -614,7 +616,8 @@ def _counted(function: Any) -> Any:
     @functools.wraps(function)  # keeps Jinja's pass_context/pass_environment marks
     def counted(*args: Any, **kwargs: Any) -> Any:
         budget = current()
-        budget.spend()
+        value = args[skipped - 1] if len(args) >= skipped else None
+        budget.spend(1 + (len(value) if isinstance(value, list | tuple | dict) else 0))
         budget.arguments([*args[skipped:], *kwargs.values()])
         return budget.made(function(*args, **kwargs))
 
