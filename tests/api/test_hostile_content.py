@@ -137,7 +137,6 @@ def test_any_failure_in_a_file_in_the_bucket_is_its_refusal_logged_counted_and_t
     client, seeded, capsys, name
 ):
     from api.test_publishing_faults import bucket_event, put_source
-
     from chalicelib.tables import content_table
 
     text, expected = ODD_FAILURES[name]
@@ -185,3 +184,34 @@ def test_a_page_planted_to_slow_search_costs_no_more_than_an_ordinary_query(clie
         assert best_of_five(client, f"/search?q={query}") < 2 * usual + 0.01, query
     [result] = body(client.http.get("/search?q=leader"))["results"]
     assert result["snippet"].count("<mark>leader</mark>") == 30
+
+
+# Each refusal carries its rule id, as `nlc-api check --format json` names it ---------------------
+
+HOSTILE_RULES = {
+    "pages/cycler.njk": ("---\ntitle: T\n---\n{% set c = cycler() %}\n", 4, "template"),
+    "pages/digits.md": ("---\ntitle: T\nn: " + "1" * 5000 + "\n---\nx\n", 3, "front-matter"),
+    "pages/surrogate.md": ('---\ntitle: "\\ud800"\n---\nx\n', None, "unstorable-text"),
+    "pages/control.md": ("---\ntitle: T\n---\nA \x01 B\n", 4, "unstorable-text"),
+    "pages/brackets.md": ("---\ntitle: T\n---\n\n" + "[" * 100_000, 5, "markdown"),
+    "netlify.toml": ('[[redirects]]\nfrom = "/old/"\nto = "javascript://%0aalert(1)"\n', 1, "redirect"),
+}
+
+
+@pytest.mark.parametrize("name", HOSTILE_RULES)
+def test_check_names_each_hostile_refusal_with_its_line_and_rule(tmp_path, capsys, name):
+    from nlc_tools import cli
+
+    text, line, rule = HOSTILE_RULES[name]
+    site = write(tmp_path, {"about.md": page("About"), name: text})
+
+    status = cli.main(["check", "--content", str(site), "--format", "json"])
+
+    assert status == 1
+    [problem] = json.loads(capsys.readouterr().out)["problems"]
+    assert (problem["file"], problem["line"], problem["rule"], problem["severity"]) == (
+        name,
+        line,
+        rule,
+        "error",
+    )

@@ -108,7 +108,9 @@ class Engines:
             return str(self.markdown.render(text))
         except OverBudget as over:
             line = first_line + over.line - 1 if over.line else None
-            raise ContentInvalid([ContentError(name, f"markdown error: {over.message}", line)]) from None
+            raise ContentInvalid(
+                [ContentError(name, f"markdown error: {over.message}", line, rule="markdown")]
+            ) from None
 
     def _liquid(self, name: str, text: str, first_line: int, context: dict) -> str:
         from liquid.exceptions import Error as LiquidError

@@ -274,7 +274,7 @@ def _count_data(name: str, raw: bytes, global_data: dict, publish: PublishBudget
             try:
                 publish.use_data(key, value)
             except OverBudget as over:
-                raise ContentInvalid([ContentError(name, over.message)]) from None
+                raise ContentInvalid([ContentError(name, over.message, rule="data-file")]) from None
 
 
 def _place(data: dict, parts: tuple[str, ...], value: Any) -> None:

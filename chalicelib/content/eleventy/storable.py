@@ -31,7 +31,7 @@ def unstorable(name: str, source: str, fields: dict) -> list[ContentError]:
         where = source.find(character)
         line = source.count("\n", 0, where) + 1 if where >= 0 else None
         message = f"holds {_describe(character)}, which cannot be published: remove it"
-        errors.append(ContentError(name, message, line, field or None))
+        errors.append(ContentError(name, message, line, field or None, "unstorable-text"))
     return errors
 
 
