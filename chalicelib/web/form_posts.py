@@ -41,6 +41,14 @@ SITE_NAME = "National Leadership Centre"
 # A form is one object of text values: anything nested deeper is not a form.
 MAX_JSON_DEPTH = 20
 _LOGGED_NAME_LENGTH = 40
+# Python's names for the WHATWG Encoding Standard's encodings, but the
+# stateful ones (ISO-2022-JP) and those Python lacks: what a browser may send.
+BROWSER_CODECS = frozenset(
+    ["utf-8", "utf-16-le", "utf-16-be", "cp866", "koi8-r", "koi8-u", "mac-roman", "mac-cyrillic"]
+    + [f"iso8859-{number}" for number in (2, 3, 4, 5, 6, 7, 8, 10, 13, 14, 15, 16)]
+    + ["cp874", *(f"cp{number}" for number in range(1250, 1259))]
+    + ["gbk", "gb18030", "big5", "euc_jp", "shift_jis", "euc_kr", "iso8859-1", "ascii"]
+)
 
 
 def _media_type(request: Request) -> str:
@@ -159,10 +167,31 @@ def _multipart(raw: bytes, content_type: str) -> dict[str, Any]:
                     "Files are not accepted: remove the attachment, and describe what you need in your message."
                 )
             continue  # a file field left empty: nothing was attached
-        pairs.setdefault(name, []).append(payload.decode(part.get_content_charset() or "utf-8"))
+        pairs.setdefault(name, []).append(payload.decode(_codec(name, part.get_content_charset())))
         if sum(map(len, pairs.values())) > MAX_FORM_FIELDS:
             raise _bad_request(f"The form has too many fields: it has at most {MAX_FORM_FIELDS}.")
     return _single_values(pairs)
+
+
+def _codec(name: str, charset: str | None) -> str:
+    """The codec for a part's declared charset: UTF-8 (a browser's default),
+    or an encoding the WHATWG Encoding Standard lets a page use. UTF-7 and
+    other stateful encodings are refused, as browsers refuse them: they make
+    markup of bytes that do not look like it."""
+    import codecs
+
+    if charset is None:
+        return "utf-8"
+    try:
+        codec = codecs.lookup(charset).name
+    except LookupError:
+        codec = ""
+    if codec not in BROWSER_CODECS:
+        raise _bad_request(
+            f'The field "{name[:_LOGGED_NAME_LENGTH]}" is in the character set "{charset[:_LOGGED_NAME_LENGTH]}", '
+            "which is not accepted: send the form again from the website, as UTF-8."
+        )
+    return codec
 
 
 def _deeper_than(value: Any, limit: int) -> bool:

@@ -187,3 +187,49 @@ def test_a_multipart_form_with_too_many_fields_is_refused(client, outbox):
 
     assert response.status_code == 400
     assert "too many fields" in body(response)["error"]["message"]
+
+
+def charset_post(client, charset: str, value: bytes):
+    boundary = "----WebKitFormBoundaryCharset"
+    parts = [
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{text}\r\n'.encode()
+        for name, text in {"name": "Ada Lovelace", "email": "ada@example.com"}.items()
+    ]
+    parts.append(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="message"\r\n'
+        f"Content-Type: text/plain; charset={charset}\r\n\r\n".encode()
+        + value
+        + b"\r\n"
+    )
+    return client.http.post(
+        "/enquiries",
+        headers={"Accept": "application/json", "Content-Type": f"multipart/form-data; boundary={boundary}"},
+        body=b"".join(parts) + f"--{boundary}--\r\n".encode(),
+    )
+
+
+@pytest.mark.parametrize("charset", ["bogus-charset", "zlib", "base64", "rot13", "utf-7", "UTF-7", "hz"])
+def test_a_part_in_an_unknown_non_text_or_markup_smuggling_charset_is_a_400_naming_the_field(client, charset):
+    response = charset_post(client, charset, b"+ADw-script+AD4-alert(1)+ADw-/script+AD4-")
+
+    assert response.status_code == 400, response.body
+    message = body(response)["error"]["message"]
+    assert '"message"' in message and charset.lower() in message.lower()
+    assert stored_submissions() == {}
+
+
+@pytest.mark.parametrize(
+    "charset, value, read",
+    [
+        ("utf-8", "Siân".encode(), "Siân"),
+        ("UTF-8", "Siân".encode(), "Siân"),
+        ("windows-1252", "Siân".encode("cp1252"), "Siân"),
+        ("iso-8859-1", "Siân".encode("latin-1"), "Siân"),
+        ("shift_jis", "日本".encode("shift_jis"), "日本"),
+    ],
+)
+def test_a_part_in_utf8_or_a_charset_browsers_send_is_read(client, charset, value, read):
+    response = charset_post(client, charset, value)
+
+    assert response.status_code == 202, response.body
+    assert stored_submissions()[body(response)["reference"]]["fields"]["message"] == read

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+
+import pytest
 
 from chalicelib.content.eleventy.netlify_redirects import (
     PrefixRedirect,
@@ -115,3 +118,46 @@ def test_published_paths_are_normalised_too():
     result = plan_redirects(parse_redirects_file("/a /who-we-are\n")[0], ["/who-we-are/index.html"])
     assert result.redirects == {"/a/": ("/who-we-are/", 301)}
     assert result.warnings == []
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "https://example.com/\r\nSet-Cookie: a=b",
+        "javascript://%0aalert(1)",
+        "data://text/html,<script>alert(1)</script>",
+        "//evil.example.com/",
+        "https://",
+        "http://exa mple.com/",
+        "https://example.com/\u0001",
+    ],
+    ids=repr,
+)
+def test_a_target_that_is_not_a_path_or_an_http_url_is_refused_naming_the_rule(target):
+    toml = f'[[redirects]]\nfrom = "/old/"\nto = {json.dumps(target)}\n'
+
+    refused = plan(toml=toml)
+
+    assert refused.redirects == {}
+    assert len(refused.errors) == 1
+    assert refused.errors[0].startswith("netlify.toml [[redirects]] #1 (line 1) (/old/ -> ")
+    assert "to: must be a path or an http or https URL" in refused.errors[0]
+
+
+@pytest.mark.parametrize("target", ["javascript://%0aalert(1)/:splat", "ftp://files.example.com/:splat"])
+def test_a_prefix_rules_target_is_held_to_the_same(target):
+    refused = plan(redirects=f"/old/* {target}\n")
+
+    assert refused.prefixes == []
+    assert refused.errors and "to: must be a path or an http or https URL" in refused.errors[0]
+
+
+def test_http_and_https_urls_and_paths_are_targets():
+    kept = plan(
+        redirects="/a/ https://example.com/x#y\n/b/ http://example.com\n/c/ /who-we-are\n/d/* /posts/:splat\n"
+    )
+
+    assert kept.errors == []
+    assert kept.redirects["/a/"] == ("https://example.com/x#y", 301)
+    assert kept.redirects["/b/"] == ("http://example.com", 301)
+    assert len(kept.prefixes) == 1

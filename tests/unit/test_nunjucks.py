@@ -183,3 +183,35 @@ def test_output_size_is_bounded():
     with pytest.raises(TemplateProblem) as raised:
         render_nunjucks("{% for i in range(100) %}0123456789{% endfor %}", {}, name="p", max_output_chars=500)
     assert "output is longer" in raised.value.message
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "{{ range }}",
+        "{{ cycler }}",
+        "{{ joiner }}",
+        "{% set c = cycler(1, 2) %}{{ c }}",
+        "{{ range ~ '' }}",
+        "{{ [range] }}",
+        "{{ range | string }}",
+        "{% macro m() %}x{% endmacro %}{{ m }}",
+    ],
+)
+def test_no_function_or_object_of_the_engine_prints(source):
+    assert render(source) == ""
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "{{ _nj_set }}",
+        "{{ _nj_set('title', 'x') }}{{ title }}",
+        "{{ _nj_iter([1, 2], false) }}",
+        "{% set _nj_get = 1 %}",
+        "{% for _nj_x in [1] %}{% endfor %}",
+    ],
+)
+def test_the_engines_own_helpers_cannot_be_named(source):
+    with pytest.raises(TemplateProblem, match="reserved"):
+        render(source, title="T")

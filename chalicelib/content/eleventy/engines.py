@@ -9,6 +9,7 @@ import re
 from typing import Any
 from urllib.parse import quote
 
+from .budget import OverBudget, PublishBudget, bound_markdown, rendering
 from .limits import liquid_environment
 from .problems import ContentError, ContentInvalid
 from .site_config import MarkdownOptions
@@ -50,9 +51,10 @@ def anchor_slug(title: str) -> str:
 
 
 class Engines:
-    def __init__(self, options: MarkdownOptions) -> None:
+    def __init__(self, options: MarkdownOptions, publish: PublishBudget | None = None) -> None:
         from markdown_it import MarkdownIt
 
+        self.publish = publish
         self.markdown = MarkdownIt(
             "js-default",
             {
@@ -62,7 +64,9 @@ class Engines:
                 "typographer": False,
             },
         )
+        bound_markdown(self.markdown)
         self._ids: set[str] = set()
+        self._next: dict[str, int] = {}
         if options.anchors:
             from mdit_py_plugins.anchors import anchors_plugin
 
@@ -78,31 +82,44 @@ class Engines:
         """markdown-it-anchor 5 numbers a repeated id from 2 (`aims-2`),
         within one page; the plugin's own numbering starts from 1."""
         base = candidate = anchor_slug(title)
-        number = 2
+        # Numbers only grow, so each base goes on from its last: linear in headings.
+        number = self._next.get(base, 2)
         while candidate in self._ids:
             candidate, number = f"{base}-{number}", number + 1
+        self._next[base] = number
         self._ids.add(candidate)
         return candidate
 
     def render(self, name: str, chain: tuple[str, ...], text: str, first_line: int, context: dict) -> str:
-        for engine in chain:
-            if engine == "md":
-                self._ids = set()
-                text = self.markdown.render(text)
-            elif engine == "njk":
-                text = self._nunjucks(name, text, first_line, context)
-            else:
-                text = self._liquid(name, text, first_line, context)
+        """`text` through each engine of `chain`, all under one render budget."""
+        with rendering(self.publish):
+            for engine in chain:
+                if engine == "md":
+                    text = self._markdown(name, text, first_line)
+                elif engine == "njk":
+                    text = self._nunjucks(name, text, first_line, context)
+                else:
+                    text = self._liquid(name, text, first_line, context)
         return text
+
+    def _markdown(self, name: str, text: str, first_line: int) -> str:
+        self._ids, self._next = set(), {}
+        try:
+            return str(self.markdown.render(text))
+        except OverBudget as over:
+            line = first_line + over.line - 1 if over.line else None
+            raise ContentInvalid(
+                [ContentError(name, f"markdown error: {over.message}", line, rule="markdown")]
+            ) from None
 
     def _liquid(self, name: str, text: str, first_line: int, context: dict) -> str:
         from liquid.exceptions import Error as LiquidError
 
         try:
             return str(self.liquid.from_string(text).render(**context))
-        except LiquidError as error:
-            line = getattr(error, "linenum", None)
-            message = str(error).split(", on line")[0]
+        except Exception as error:  # whatever a template makes go wrong is its problem, not ours
+            line = getattr(error, "linenum", None) if isinstance(error, LiquidError) else None
+            message = str(error).split(", on line")[0] or type(error).__name__
             raise ContentInvalid(
                 [
                     ContentError(

@@ -115,6 +115,17 @@ class _BoundedLoader(yaml.SafeLoader):
             raise _TooLarge(f"values nest more than {MAX_FRONT_MATTER_DEPTH} deep")
         super().fetch_flow_collection_start(token_class)
 
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        # A value Python cannot make (an integer of 5,000 digits) is a YAML
+        # error at its node's line, like any other.
+        try:
+            return super().construct_object(node, deep)
+        except (yaml.YAMLError, _TooLarge, RecursionError):
+            raise
+        except Exception as error:
+            problem = str(error) or type(error).__name__
+            raise yaml.constructor.ConstructorError(None, None, problem, node.start_mark) from None
+
 
 def _load_yaml(text: str) -> Any:
     """YAML as the safe loader reads it, refusing what would expand past

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from .budget import OUTPUT_LIMIT, OverBudget, current, size_of
+
 # A record holds at most 400 KB (DynamoDB's item limit); a source file this
 # large cannot render into one, and reading it would cost for nothing.
 MAX_SOURCE_BYTES = 1024 * 1024
@@ -17,8 +19,6 @@ MAX_RECORD_BYTES = 380 * 1024
 MAX_FRONT_MATTER_VALUES = 20_000
 MAX_FRONT_MATTER_DEPTH = 50
 
-# What any template (Liquid or Nunjucks) may write.
-OUTPUT_LIMIT = 5_000_000
 # Liquid: bytes of assigned variables, loop turns per render, and nested
 # renders.
 LIQUID_VARIABLES_LIMIT = 2_000_000
@@ -45,7 +45,7 @@ def liquid_environment() -> Any:
             if not self.env.local_namespace_limit:
                 return 0
             sizes: dict[int, tuple[Any, int]] = self.__dict__.setdefault("_sizes", {})
-            return sum(_size(value, sizes) for value in self.locals.values()) + (
+            return sum(size_of(value, sizes) for value in self.locals.values()) + (
                 self.local_namespace_size_carry
             )
 
@@ -70,35 +70,59 @@ def liquid_environment() -> Any:
     environment = BoundedLiquid()
     environment.add_filter("replace", replace)
     for name, function in list(environment.filters.items()):
-        environment.filters[name] = _refusing_long_ranges(function, LocalNamespaceLimitError)
+        environment.filters[name] = _bounded_filter(name, function)
+    _bound_ranges()
     return environment
 
 
-def _refusing_long_ranges(function: Any, error: type[Exception]) -> Any:
-    """A filter that refuses a range literal longer than a loop may run:
-    `(1..1000000000000) | join` would otherwise run for ever."""
+def _measured(check: Any) -> Any:
+    """`check(budget)` for the render under way, an OverBudget made the
+    Liquid error that stops a render at its line."""
+    from liquid.exceptions import ResourceLimitError
+
+    try:
+        return check(current())
+    except OverBudget as over:
+        raise ResourceLimitError(over.message) from None
+
+
+def _bounded_filter(name: str, function: Any) -> Any:
+    """A filter that refuses a range literal longer than a loop may run
+    (`(1..1000000000000) | join` would otherwise run for ever), whose every
+    call is a step of the render, and whose result is sized (a number by
+    its digits: `times` squaring a number stops)."""
     import functools
+
+    from liquid.exceptions import LocalNamespaceLimitError
 
     @functools.wraps(function)  # keeps the filter's with_context/with_environment flags
     def bounded(*args: Any, **kwargs: Any) -> Any:
         if any(isinstance(arg, range) and len(arg) > LIQUID_LOOP_LIMIT for arg in args):
-            raise error(f"a range longer than {LIQUID_LOOP_LIMIT:,} items")
-        return function(*args, **kwargs)
+            raise LocalNamespaceLimitError(f"a range longer than {LIQUID_LOOP_LIMIT:,} items")
+        _measured(lambda budget: budget.spend())
+        if name == "join" and args and isinstance(args[0], list | tuple | range):
+            # A long separator between many items: the square of the input.
+            between = len(str(args[1])) if len(args) > 1 else 1
+            _measured(lambda budget: budget.expect(size_of(args[0]) + between * len(args[0])))
+        result = function(*args, **kwargs)
+        return _measured(lambda budget: budget.made(result))
 
     return bounded
 
 
-def _size(value: Any, seen: dict[int, tuple[Any, int]]) -> int:
-    known = seen.get(id(value))
-    if known is not None and known[0] is value:
-        return known[1]
-    if isinstance(value, str | bytes):
-        size = len(value)
-    elif isinstance(value, dict):
-        size = 1 + sum(_size(key, seen) + _size(item, seen) for key, item in value.items())
-    elif isinstance(value, list | tuple):
-        size = 1 + sum(_size(item, seen) for item in value)
-    else:
-        size = 8
-    seen[id(value)] = (value, size)
-    return size
+def _bound_ranges() -> None:
+    """Make every range literal a value of the render's budget: a loop's
+    `offset:` skips a range's items one by one, so `(1..1000000000) offset:
+    999999999` would run for a minute while counting no turn."""
+    from liquid.expression import RangeLiteral
+
+    unbounded = RangeLiteral._make_range
+    if getattr(unbounded, "bounded", False):
+        return
+
+    def make_range(self: Any, start: Any, stop: Any) -> range:
+        made = unbounded(self, start, stop)
+        return _measured(lambda budget: budget.made(made))
+
+    make_range.bounded = True  # type: ignore[attr-defined]
+    RangeLiteral._make_range = make_range  # type: ignore[method-assign]

@@ -30,6 +30,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from ..read.paths import InvalidPath, normalise_path
+from .budget import REDIRECT_HOPS, OverBudget
 
 NETLIFY_TOML = "netlify.toml"
 REDIRECTS_FILE = "_redirects"
@@ -37,6 +38,7 @@ REDIRECT_STATUSES = (301, 302, 307, 308)
 DEFAULT_STATUS = 301
 _TEMPORARY = (302, 307)
 _PLACEHOLDER = re.compile(r":[A-Za-z_]\w*")
+_UNSAFE = re.compile(r"[\s\x00-\x1f\x7f]")
 
 __all__ = [
     "NETLIFY_TOML",
@@ -214,6 +216,19 @@ def _is_url(value: str) -> bool:
     return bool(re.match(r"^[A-Za-z][A-Za-z0-9+.-]*://", value)) or value.startswith("//")
 
 
+def _is_target(value: str) -> bool:
+    """A path, or an http or https URL with a host: what a Location header
+    may send a visitor to (never `javascript:`, never a header of its own)."""
+    from urllib.parse import urlsplit
+
+    if _UNSAFE.search(value):
+        return False
+    if not _is_url(value):
+        return value.startswith("/")
+    parts = urlsplit(value)
+    return parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
+
+
 def plan_redirects(rules: Iterable[RedirectRule], published: Iterable[str]) -> RedirectPlan:
     """Concrete redirects {old path: (final target, status)} and prefix
     rules, each old path taking one hop to where its chain ends.
@@ -250,6 +265,11 @@ def plan_redirects(rules: Iterable[RedirectRule], published: Iterable[str]) -> R
         if _PLACEHOLDER.search(rule.to.replace(":splat", "")) or (":splat" in rule.to and not splat):
             plan.warnings.append(f"{rule.name}: skipped: the target's placeholders have nothing to fill them")
             continue
+        if not _is_target(rule.to.replace(":splat", "")):
+            plan.errors.append(
+                f"{rule.name}: to: must be a path or an http or https URL, without spaces or control characters"
+            )
+            continue
         try:
             key = _normalise(source)  # /blog/* and /blog* both cover /blog/...
         except InvalidPath as error:
@@ -281,8 +301,13 @@ def plan_redirects(rules: Iterable[RedirectRule], published: Iterable[str]) -> R
                 continue
         concrete[key] = (target, rule.status, rule)
 
+    chains = _Chains(concrete, prefixes)
     for old, (target, status, rule) in concrete.items():
-        resolved = _follow(old, target, status, rule, concrete, prefixes)
+        try:
+            resolved = chains.follow(old, target, status)
+        except OverBudget as over:
+            plan.errors.append(f"{rule.name}: {over.message}")
+            break
         if isinstance(resolved, str):
             plan.errors.append(resolved)
             continue
@@ -313,44 +338,108 @@ def plan_redirects(rules: Iterable[RedirectRule], published: Iterable[str]) -> R
     return plan
 
 
-def _follow(
-    old: str,
-    target: str,
-    status: int,
-    rule: RedirectRule,
-    concrete: Mapping[str, tuple[str, int, RedirectRule]],
-    prefixes: Mapping[str, tuple[PrefixRedirect, RedirectRule]],
-) -> tuple[str, int] | str:
-    """Where `old` ends up, or the error naming the rule that makes a loop."""
-    seen = {old}
-    first_status = status
-    temporary = False
-    current, current_rule = target, rule
-    for _ in range(len(concrete) + len(prefixes) + 1):
-        if _is_url(current):
-            break
-        if current in seen:
-            return f"{current_rule.name}: redirect loop back to {current} (from {old})"
-        seen.add(current)
-        if current in concrete:
-            current, hop_status, current_rule = concrete[current]
-        else:
-            matches = [
-                (prefix, prefix_rule)
-                for key, (prefix, prefix_rule) in prefixes.items()
-                if current.startswith(key)
-            ]
-            if not matches:
+class _Chains:
+    """Where each path's chain of redirects ends. Each path is followed once
+    and remembered, and a path's prefix rule found by its own prefixes, so a
+    plan costs time linear in its rules, however they chain."""
+
+    def __init__(
+        self,
+        concrete: Mapping[str, tuple[str, int, RedirectRule]],
+        prefixes: Mapping[str, tuple[PrefixRedirect, RedirectRule]],
+    ) -> None:
+        self.concrete = concrete
+        self.prefixes = prefixes
+        # Keys not ending in "/" (rare) cannot be found by a path's folders.
+        self.odd_prefixes = [key for key in prefixes if not key.endswith("/")]
+        self.hops = len(concrete) + len(prefixes) + 1
+        self.steps = 0
+        # A path: ("ok", final, whether a hop from it on is temporary),
+        # ("loop", where it closes, the rule that closes it) or ("error", message).
+        self.known: dict[str, tuple] = {}
+
+    def follow(self, old: str, target: str, status: int) -> tuple[str, int] | str:
+        """Where `old` ends up, or the error naming the rule that makes a loop.
+
+        A chain's status is its first rule's, made 302 when a later hop is
+        temporary (a permanent redirect to a temporary one is not permanent)."""
+        result = self._resolve(old)
+        if result[0] == "error":
+            return str(result[1])
+        if result[0] == "loop":
+            return f"{result[2].name}: redirect loop back to {result[1]} (from {old})"
+        later = self._resolve(target)
+        if status not in _TEMPORARY and later[2]:
+            status = 302
+        return result[1], status
+
+    def _resolve(self, start: str) -> tuple:
+        walked: list[str] = []
+        hops: list[tuple[str, int, RedirectRule]] = []
+        position: dict[str, int] = {}
+        node = start
+        while True:
+            if node in self.known:
+                result = self.known[node]
                 break
-            prefix, current_rule = max(matches, key=lambda match: len(match[0].from_prefix))
-            hop_status = prefix.status
-            current = prefix.target(current)
-            if not _is_url(current):
-                try:
-                    current = _normalise(current)
-                except InvalidPath as error:
-                    return f"{current_rule.name}: to: {error.message}"
-        temporary = temporary or hop_status in _TEMPORARY
-    if temporary and first_status not in _TEMPORARY:
-        first_status = 302
-    return current, first_status
+            if node in position:  # a loop: each of its paths closes where it starts
+                first = position[node]
+                for index in range(first, len(walked)):
+                    closing = hops[index - 1 if index > first else len(walked) - 1][2]
+                    self.known[walked[index]] = ("loop", walked[index], closing)
+                del walked[first:]
+                result = self.known[node]
+                break
+            self.steps += 1
+            if self.steps > REDIRECT_HOPS:
+                raise OverBudget(
+                    f"the redirects take more than {REDIRECT_HOPS:,} hops to plan: shorten their chains"
+                )
+            hop = self._hop(node)
+            if hop is None or len(walked) > self.hops:
+                result = ("ok", node, False)
+                if hop is None:
+                    self.known[node] = result
+                break
+            if isinstance(hop, str):
+                result = self.known[node] = ("error", hop)
+                break
+            position[node] = len(walked)
+            walked.append(node)
+            hops.append(hop)
+            node = hop[0]
+        for index in range(len(walked) - 1, -1, -1):
+            if result[0] == "ok":
+                result = ("ok", result[1], result[2] or hops[index][1] in _TEMPORARY)
+            self.known[walked[index]] = result
+        return self.known.get(start, result)
+
+    def _hop(self, path: str) -> tuple[str, int, RedirectRule] | str | None:
+        """The next hop from `path`: a rule's target, an error, or None (the end)."""
+        if _is_url(path):
+            return None
+        if path in self.concrete:
+            return self.concrete[path]
+        match = self._longest_prefix(path)
+        if match is None:
+            return None
+        prefix, rule = match
+        target = prefix.target(path)
+        if not _is_url(target):
+            try:
+                target = _normalise(target)
+            except InvalidPath as error:
+                return f"{rule.name}: to: {error.message}"
+        return target, prefix.status, rule
+
+    def _longest_prefix(self, path: str) -> tuple[PrefixRedirect, RedirectRule] | None:
+        candidates = [key for key in self.odd_prefixes if path.startswith(key)]
+        end = len(path)
+        while end > 0:
+            if path[:end] in self.prefixes:
+                candidates.append(path[:end])
+                break
+            end = path.rfind("/", 0, end - 1) + 1
+        if not candidates:
+            return None
+        return self.prefixes[max(candidates, key=len)]

@@ -21,29 +21,35 @@ as checked against Eleventy's own output by tests/api/test_eleventy_differential
   string unless followed by `safe`.
 - A list's or string's `.length` is its length.
 
-Work is bounded: a render stops with TemplateProblem when its loops run more
-iterations in total than `max_iterations`, or when its output or any string
-it builds passes `max_output_chars`. Unknown filters and tags, and every
+Work is bounded (budget.py): a render stops with TemplateProblem when it
+takes more steps than `max_iterations` (loop turns, calls of macros, loops,
+functions and filters, operators, and values made, by their size), when a
+value it would make is too large (checked before it is made), or when its
+output passes `max_output_chars`. Unknown filters and tags, and every
 other template error, are TemplateProblem with the template's line.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import math
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from jinja2 import nodes
 from jinja2.exceptions import TemplateError, TemplateSyntaxError
-from jinja2.runtime import ChainableUndefined, Undefined
-from jinja2.sandbox import SandboxedEnvironment, SecurityError
+from jinja2.runtime import ChainableUndefined, LoopContext, Macro, Undefined
+from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup
 
-from .limits import OUTPUT_LIMIT as MAX_OUTPUT_CHARS
+from .budget import OUTPUT_LIMIT as MAX_OUTPUT_CHARS
+from .budget import RENDER_STEPS, RenderBudget, current, rendering, size_of
 
-MAX_ITERATIONS = 100_000
+MAX_ITERATIONS = RENDER_STEPS  # steps of every kind: see budget.py
+MACRO_STEPS = 10  # a macro call costs about what ten loop turns do
 
 __all__ = ["MAX_ITERATIONS", "MAX_OUTPUT_CHARS", "TemplateProblem", "render_nunjucks"]
 
@@ -80,27 +86,20 @@ def render_nunjucks(
     except TemplateError as error:  # pragma: no cover - compile errors are syntax errors
         raise TemplateProblem(_message(error, name), None) from None
 
-    state = _State(max_output_chars, max_iterations)
-    variables = {**context, **state.functions()}
     parts: list[str] = []
     size = 0
     try:
-        for part in template.generate(variables):
-            size += len(part)
-            if size > max_output_chars:
-                raise _Limit(f"output is longer than {max_output_chars} characters")
-            parts.append(part)
+        with rendering(None, max_iterations) as budget:
+            state = _State(max_output_chars, budget)
+            variables = {**context, **state.functions()}
+            for part in template.generate(variables):
+                size += len(part)
+                if size > max_output_chars:
+                    raise _Limit(f"output is longer than {max_output_chars} characters")
+                parts.append(part)
     except _Limit as error:
         raise TemplateProblem(f"{name}: {error}", _current_line(error)) from None
-    except (
-        TemplateError,
-        SecurityError,
-        TypeError,
-        ValueError,
-        ArithmeticError,
-        LookupError,
-        RecursionError,
-    ) as error:
+    except Exception as error:  # whatever a template makes go wrong is its problem, not ours
         raise TemplateProblem(_message(error, name), _current_line(error)) from None
     return "".join(parts)
 
@@ -144,6 +143,9 @@ def _js_string(value: Any) -> str:
             return "Infinity" if value > 0 else "-Infinity"
         return str(int(value)) if value.is_integer() and abs(value) < 1e21 else repr(value)
     if isinstance(value, (list, tuple)):
+        budget = current()
+        budget.spend(1 + len(value))
+        budget.expect(size_of(value))  # before the text is made
         return ",".join(_js_string(item) for item in value)
     if isinstance(value, Mapping):
         return "[object Object]"
@@ -151,7 +153,11 @@ def _js_string(value: Any) -> str:
         return _js_date(value)
     if isinstance(value, dt.date):
         return _js_date(dt.datetime(value.year, value.month, value.day, tzinfo=dt.UTC))
-    return str(value)
+    if isinstance(value, int):
+        return str(value)
+    # A function, a class or an object of the engine's: printed as undefined
+    # is, never as its repr (which tells where it lives in memory).
+    return ""
 
 
 def _js_date(value: dt.datetime) -> str:
@@ -206,6 +212,7 @@ def _dump(value: Any, spaces: int | str | None = None) -> str | Undefined:
     if isinstance(value, Undefined):
         return value
     indent = spaces if isinstance(spaces, int) and spaces > 0 else (spaces or None)
+    current().expect(size_of(value) * (1 + len(str(indent or ""))))
     separators = (",", ": ") if indent else (",", ":")
     return json.dumps(_to_json(value), ensure_ascii=False, indent=indent, separators=separators)
 
@@ -238,7 +245,9 @@ def _join(value: Any, separator: str = ",", attribute: str | None = None) -> str
     items = list(value) if isinstance(value, Iterable) and not isinstance(value, str) else []
     if attribute is not None:
         items = [item.get(attribute) if isinstance(item, Mapping) else None for item in items]
-    return _js_string(separator).join(_js_string(item) for item in items)
+    between = _js_string(separator)
+    current().expect(size_of(items) + len(between) * len(items))
+    return between.join(_js_string(item) for item in items)
 
 
 def _first(value: Any) -> Any:
@@ -258,8 +267,17 @@ def _lower(value: Any) -> str:
 
 
 def _replace(value: Any, old: Any, new: Any, count: int | None = None) -> str:
-    text = _js_string(value)
-    return text.replace(_js_string(old), _js_string(new), -1 if count is None else count)
+    text, old_text, new_text = _js_string(value), _js_string(old), _js_string(new)
+    current().expect(_replaced_size(text, old_text, new_text, count))
+    return text.replace(old_text, new_text, -1 if count is None else count)
+
+
+def _replaced_size(text: str, old: str, new: str, count: int | None = None) -> int:
+    """How long `text.replace(old, new, count)` would be, without making it."""
+    found = text.count(old) if old else len(text) + 1
+    if count is not None and count >= 0:
+        found = min(found, count)
+    return len(text) + found * (len(new) - len(old))
 
 
 def _trim(value: Any) -> str:
@@ -292,10 +310,9 @@ class _State:
     """What one render's rewritten template calls: Nunjucks' frames for
     `{% set %}`, and the counters that bound the work."""
 
-    def __init__(self, max_chars: int, max_iterations: int) -> None:
+    def __init__(self, max_chars: int, budget: RenderBudget) -> None:
         self.max_chars = max_chars
-        self.iterations_left = max_iterations
-        self.max_iterations = max_iterations
+        self.budget = budget
         self.frames: list[dict[str, Any]] = [{}]
 
     def functions(self) -> dict[str, Any]:
@@ -312,7 +329,7 @@ class _State:
     def check(self, value: Any) -> Any:
         if isinstance(value, (str, list, tuple)) and len(value) > self.max_chars:
             raise _Limit(f"a value is longer than {self.max_chars} characters")
-        return value
+        return self.budget.made(value)
 
     def set(self, name: str, value: Any) -> str:
         self.check(value)
@@ -342,14 +359,14 @@ class _State:
 
     def iterate(self, value: Any, pairs: bool) -> list:
         if value is None or isinstance(value, Undefined):
-            items: list = []
-        elif isinstance(value, Mapping):
-            items = list(value.items()) if pairs else list(value)
-        else:
-            items = list(value)
-        self.iterations_left -= len(items)
-        if self.iterations_left < 0:
-            raise _Limit(f"loops ran more than {self.max_iterations} iterations")
+            return []
+        if hasattr(value, "__len__"):
+            self.budget.spend(1 + len(value))  # before a long range is made a list
+        if isinstance(value, Mapping):
+            return list(value.items()) if pairs else list(value)
+        items = list(value)
+        if not hasattr(value, "__len__"):
+            self.budget.spend(1 + len(items))
         return items
 
     def concat(self, *parts: Any) -> str:
@@ -358,7 +375,8 @@ class _State:
         total = sum(len(part) for part in parts if isinstance(part, str))
         if total > self.max_chars:
             raise _Limit(f"a value is longer than {self.max_chars} characters")
-        return "".join(_js_string(part) for part in parts)
+        self.budget.expect(sum(size_of(part) for part in parts))
+        return str(self.budget.made("".join(_js_string(part) for part in parts)))
 
 
 # The Nunjucks dialect: rewriting Jinja's syntax tree ----------------------------
@@ -479,45 +497,96 @@ class _Rewriter:
         return node
 
 
-class _NunjucksEnvironment(SandboxedEnvironment):
-    intercepted_binops = frozenset(["+", "*", "**"])
+# The rewritten template's own helpers (`_State.functions`): no template may name them.
+_RESERVED = "_nj_"
+
+
+_DIGITS = re.compile(r"\d+")
+
+
+class _NunjucksEnvironment(ImmutableSandboxedEnvironment):
+    # Immutable: a template cannot change the data it is given (shared by
+    # every page's render) nor grow a list in place.
+    intercepted_binops = frozenset(["+", "*", "**", "%"])
 
     def _parse(self, source: str, name: str | None, filename: str | None) -> nodes.Template:
         template = super()._parse(source, name, filename)
+        for node in template.find_all(nodes.Name):
+            if node.name.startswith(_RESERVED):
+                message = f"{node.name}: names starting with {_RESERVED} are reserved"
+                raise TemplateSyntaxError(message, node.lineno, name, filename)
         rewriter = _Rewriter(template)
         template.body = rewriter.rewrite(template.body, frozenset(), False)
         return template
 
     def call_binop(self, context: Any, operator_name: str, left: Any, right: Any) -> Any:
-        limit = MAX_OUTPUT_CHARS
+        # Every operator that can make a large value is sized before it does.
+        budget = current()
+        budget.spend()
+        numbers = isinstance(left, int | float) and isinstance(right, int | float)
         if operator_name == "**":
             if isinstance(right, (int, float)) and abs(right) > 1000:
                 raise _Limit("an exponent larger than 1000")
-            return left**right
+            if isinstance(left, int) and isinstance(right, int) and right > 0:
+                budget.integer(left.bit_length() * right)
+            return budget.made(left**right)
         if operator_name == "*":
+            if isinstance(left, int) and isinstance(right, int):
+                budget.integer(left.bit_length() + right.bit_length())
             for sequence, count in ((left, right), (right, left)):
-                if (
-                    isinstance(sequence, (str, list, tuple))
-                    and isinstance(count, int)
-                    and len(sequence) * count > limit
-                ):
-                    raise _Limit(f"a value is longer than {limit} characters")
-            return left * right
+                if isinstance(sequence, (str, list, tuple)) and isinstance(count, int):
+                    budget.expect(len(sequence) * count)
+            return budget.made(left * right)
+        if operator_name == "%":
+            if isinstance(left, str):
+                # Widths and precisions (`%999999999s`) say how long the text will be.
+                widths = sum(int(digits) for digits in _DIGITS.findall(left))
+                budget.expect(len(left) + size_of(right) + widths)
+            return budget.made(left % right)
         # `+`: JavaScript adds numbers and otherwise joins strings.
-        if isinstance(left, (int, float)) and isinstance(right, (int, float)) and not isinstance(left, bool):
+        if numbers and isinstance(left, int) and isinstance(right, int):
+            budget.integer(max(left.bit_length(), right.bit_length()) + 1)
+        if numbers and not isinstance(left, bool):
             return left + right
         if isinstance(left, (list, tuple)) and isinstance(right, (list, tuple)):
-            return _js_string(left) + _js_string(right)
-        if isinstance(left, (int, float)) and isinstance(right, (int, float)):
+            return budget.made(_js_string(left) + _js_string(right))
+        if numbers:
             return left + right
         text_left, text_right = _js_string(left), _js_string(right)
-        if len(text_left) + len(text_right) > limit:
-            raise _Limit(f"a value is longer than {limit} characters")
-        return text_left + text_right
+        if len(text_left) + len(text_right) > MAX_OUTPUT_CHARS:
+            raise _Limit(f"a value is longer than {MAX_OUTPUT_CHARS} characters")
+        return budget.made(text_left + text_right)
+
+    def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:
+        """Every call (a macro, `loop()`, a function, a method) is a step,
+        and what it makes is sized; a method that would make a large string
+        is sized before it runs."""
+        budget = current()
+        owner = getattr(__obj, "__self__", None)
+        if isinstance(__obj, Macro):
+            budget.spend(MACRO_STEPS)
+        elif isinstance(__obj, LoopContext) and args and hasattr(args[0], "__len__"):
+            budget.spend(1 + len(args[0]))  # a recursive loop's turns, counted as a loop's
+        else:
+            budget.spend()
+        if isinstance(owner, int | str | bytes):  # a Python method: `(1).to_bytes(n)`
+            budget.arguments([*args, *kwargs.values()])
+        if isinstance(owner, str) and args:
+            method = getattr(__obj, "__name__", "")
+            if method == "join" and isinstance(args[0], (list, tuple)):
+                budget.expect(size_of(args[0]) + len(owner) * len(args[0]))
+            elif method == "replace" and len(args) >= 2:
+                count = args[2] if len(args) > 2 and isinstance(args[2], int) else None
+                budget.expect(_replaced_size(owner, str(args[0]), str(args[1]), count))
+        if getattr(__obj, "__name__", "") in ("format", "format_map") and isinstance(owner, str):
+            widths = sum(int(digits) for digits in _DIGITS.findall(owner))
+            budget.expect(len(owner) + widths + sum(size_of(arg) for arg in (*args, *kwargs.values())))
+        return budget.made(super().call(__context, __obj, *args, **kwargs))
 
     def getattr(self, obj: Any, attribute: str) -> Any:
         # JavaScript property access: an object's keys, never Python's
         # methods on dict or list, and `.length` of a list or string.
+        current().spend()
         if isinstance(obj, Mapping):
             return obj[attribute] if attribute in obj else self.undefined(obj=obj, name=attribute)
         if isinstance(obj, (list, tuple, str)):
@@ -527,12 +596,32 @@ class _NunjucksEnvironment(SandboxedEnvironment):
         return super().getattr(obj, attribute)
 
     def getitem(self, obj: Any, argument: Any) -> Any:
+        current().spend()
         if isinstance(obj, Mapping):
             key = _js_string(argument) if not isinstance(argument, str) else argument
             return obj[key] if key in obj else self.undefined(obj=obj, name=key)
         if isinstance(obj, (list, tuple)) and isinstance(argument, str):
             return len(obj) if argument == "length" else self.undefined(obj=obj, name=argument)
         return super().getitem(obj, argument)
+
+
+def _counted(function: Any) -> Any:
+    """A filter whose every call is a step, whose number arguments cannot
+    ask for a huge value, and whose result is sized."""
+    from jinja2.utils import _PassArg
+
+    # The value filtered comes after the context or environment, if passed.
+    skipped = 1 if _PassArg.from_obj(function) is None else 2
+
+    @functools.wraps(function)  # keeps Jinja's pass_context/pass_environment marks
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        budget = current()
+        value = args[skipped - 1] if len(args) >= skipped else None
+        budget.spend(1 + (len(value) if isinstance(value, list | tuple | dict) else 0))
+        budget.arguments([*args[skipped:], *kwargs.values()])
+        return budget.made(function(*args, **kwargs))
+
+    return counted
 
 
 def _environment() -> _NunjucksEnvironment:
@@ -566,6 +655,7 @@ def _environment() -> _NunjucksEnvironment:
         "trim": _trim,
         "upper": _upper,
     }
+    environment.filters = {name: _counted(function) for name, function in environment.filters.items()}
     environment.globals = {
         "range": environment.globals["range"],
         "cycler": environment.globals["cycler"],

@@ -46,6 +46,13 @@ class ContentError:
         }
 
 
+def unexpected(file: str, error: Exception) -> ContentError:
+    """Any other failure on a file's way to publishing: still its refusal."""
+    return ContentError(
+        file, f"could not be published: {str(error) or type(error).__name__}", rule="unexpected"
+    )
+
+
 class ContentInvalid(Refused):
     """Files that do not render; each problem names its file."""
 

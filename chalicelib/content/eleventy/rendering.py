@@ -26,9 +26,12 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Any, Literal
 
+from ... import clock
 from ..read.paths import InvalidPath, normalise_path
 from ..read.records import PageRecord, PostRecord
+from ..schedule import visible
 from . import checks
+from .budget import OverBudget, PublishBudget
 from .documents import documents_in
 from .engines import Engines, chain_for
 from .front_matter import (
@@ -43,9 +46,10 @@ from .front_matter import (
 )
 from .html_scan import PageScan, scan
 from .netlify_redirects import RedirectPlan, resolve_site_redirects
-from .problems import ContentError, ContentInvalid, Severity
+from .problems import ContentError, ContentInvalid, Severity, unexpected
 from .site_config import SiteConfig, load_site_config, sort_collection
 from .sources import SITE_FILES, classify, engine_of
+from .storable import unstorable
 
 # Bump when rendering changes, so the next publish rewrites every page.
 RENDERER_VERSION = "2"
@@ -170,23 +174,30 @@ def build_site(sources: Mapping[str, bytes], site_url: str = "") -> Site:
             global_data.setdefault("pkg", parse_json("package.json", sources["package.json"]))
         except ContentInvalid as invalid:
             errors += invalid.errors
-    engines = Engines(config.markdown)
+    publish = PublishBudget()
+    engines = Engines(config.markdown, publish)
     shared = _fingerprint_of_shared(sources, data_files)
     templates: list[_Template] = []
     files: list[str] = []  # what templates that are not pages build: a sitemap, a feed
     for name in found.templates:
         try:
+            _count_data(name, sources[name], global_data, publish)
             template = _prepare(
                 name, sources[name], global_data, data_files, config, engines, warnings, files
             )
         except ContentInvalid as invalid:
             errors += invalid.errors
             continue
+        except Exception as error:  # any failure in one file is that file's refusal
+            errors.append(unexpected(name, error))
+            continue
         if template is not None:
             templates.append(template)
 
-    collections = _template_collections(templates, config)
-    everything = _digest(*(template.raw for template in templates))
+    due = _due(templates, clock.now())
+    collections = _template_collections(due, config)
+    # A listing changes when a scheduled page falls due, though no file does.
+    everything = _digest(*(template.raw for template in templates), *(template.name for template in due))
     pages = []
     checked = []
     # Pages that list collections go last, so the pages they list have content.
@@ -199,10 +210,19 @@ def build_site(sources: Mapping[str, bytes], site_url: str = "") -> Site:
                 template.body_line,
                 {**template.context, "collections": collections},
             )
+            template.item["templateContent"] = html
+            scanned = scan(html)
+            page = _page(template, html, scanned, config, "")
         except ContentInvalid as invalid:
             errors += invalid.errors
             continue
-        template.item["templateContent"] = html
+        except Exception as error:
+            errors.append(unexpected(template.name, error))
+            continue
+        problems = unstorable(template.name, template.raw.decode("utf-8-sig"), page.fields)
+        if problems:
+            errors += problems
+            continue
         depends_on: list[bytes | str] = [
             shared,
             template.raw,
@@ -210,8 +230,7 @@ def build_site(sources: Mapping[str, bytes], site_url: str = "") -> Site:
         ]
         if template.uses_collections:
             depends_on.append(everything)
-        scanned = scan(html)
-        page = _page(template, html, scanned, config, _digest(*depends_on))
+        page.fingerprint = _digest(*depends_on)
         pages.append(page)
         checked.append(
             checks.Page(
@@ -253,6 +272,17 @@ def _redirect_problem(problem: str, severity: Severity) -> ContentError:
     # Each loop's message says so (netlify_redirects.plan_redirects).
     rule = "redirect-loop" if "loop" in message or "to itself" in message else "redirect"
     return ContentError(file, message, line, rule=rule, severity=severity)
+
+
+def _count_data(name: str, raw: bytes, global_data: dict, publish: PublishBudget) -> None:
+    """Count, once per page that names it, the global data the page is
+    given: pages share it, but each can make it cost its size."""
+    for key, value in global_data.items():
+        if key.encode() in raw:
+            try:
+                publish.use_data(key, value)
+            except OverBudget as over:
+                raise ContentInvalid([ContentError(name, over.message, rule="data-file")]) from None
 
 
 def _place(data: dict, parts: tuple[str, ...], value: Any) -> None:
@@ -306,10 +336,12 @@ def _prepare(
         "outputPath": None,
         "date": date,
     }
-    context = {**jsonable(merge(global_data, data, deep=deep)), "page": page}
+    # Global data is JSON already, and shared by every page, not copied.
+    context = {**merge(global_data, jsonable(data), deep=deep), "page": page}
     if date is not None:
         context["date"] = date
-    path = _path(name, engines, chain, matter.permalink, source, context)
+    line = field_line(text, "permalink") or 1
+    path = _path(name, engines, chain, matter.permalink, source, context, line)
     if path is not None and _is_file(path):
         message = f"skipped: its permalink {path} is not an HTML page"
         warnings.append(ContentError(name, message, rule="permalink", severity="warning"))
@@ -329,6 +361,7 @@ def _path(
     permalink: str | Literal[False] | None,
     source: PurePosixPath,
     context: dict,
+    line: int,
 ) -> str | None:
     if permalink is False:
         return None
@@ -340,7 +373,7 @@ def _path(
     else:
         # Written with the page's own template engine; relative to the site's root.
         engine = tuple(part for part in chain if part != "md")[:1] or ("liquid",)
-        raw = engines.render(name, engine, permalink, 1, context).strip()
+        raw = engines.render(name, engine, permalink, line, context).strip()
         raw = raw if raw.startswith("/") else "/" + raw
     try:
         return normalise_path(raw)
@@ -368,6 +401,14 @@ def _default_order(template: _Template) -> tuple[int, str, str]:
     in a fresh clone is now."""
     date = template.matter.date
     return (0, date.isoformat(), template.name) if date else (1, "", template.name)
+
+
+def _due(templates: list[_Template], now: float) -> list[_Template]:
+    """The templates a visitor may see: no draft, nothing scheduled for later.
+    Collections hold these only, as the public routes do."""
+    return [
+        template for template in templates if visible(template.matter.draft, template.matter.publish_at, now)
+    ]
 
 
 def _template_collections(templates: list[_Template], config: SiteConfig) -> dict[str, list[dict]]:

@@ -1,6 +1,7 @@
 """The blog's feeds, Atom 1.0 and JSON Feed 1.1, and the sitemap, built at
 publish time from the public posts and pages. Built with the standard
-library's XML writer and json, so every title and body is escaped. Pure."""
+library's XML writer and json, so every title and body is escaped, and
+with what XML cannot hold left out (storable.py). Pure."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import json
 from dataclasses import dataclass
 from urllib.parse import quote
 from xml.etree import ElementTree
+
+from ..eleventy.storable import without_forbidden
 
 SITE_NAME = "National Leadership Centre"
 FEED_ENTRIES = 20  # the newest posts; fewer when their bodies are large
@@ -27,7 +30,7 @@ class Entry:
 
 
 def absolute(site_url: str, path: str) -> str:
-    return site_url.rstrip("/") + quote(path, safe="/%-._~!$&'()*+,;=:@")
+    return site_url.rstrip("/") + quote(without_forbidden(path), safe="/%-._~!$&'()*+,;=:@")
 
 
 def atom(site_url: str, entries: list[Entry]) -> bytes:
@@ -94,5 +97,5 @@ def sitemap(site_url: str, pages: list[tuple[str, str]]) -> bytes:
 def _text(parent: ElementTree.Element, name: str, text: str) -> ElementTree.Element:
     namespace = parent.tag.partition("}")[0] + "}"
     child = ElementTree.SubElement(parent, namespace + name)
-    child.text = text
+    child.text = without_forbidden(text)
     return child

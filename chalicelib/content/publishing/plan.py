@@ -64,7 +64,7 @@ class Plan:
 
 def prepare(sources: dict[str, bytes], report: Report) -> Plan:
     """Validate and render the whole set; PublishError naming every problem."""
-    from ..eleventy.problems import ContentInvalid
+    from ..eleventy.problems import ContentInvalid, unexpected
     from ..eleventy.rendering import build_site
 
     errors = _file_problems(sources)
@@ -74,10 +74,12 @@ def prepare(sources: dict[str, bytes], report: Report) -> Plan:
         site = build_site(
             {name: raw for name, raw in sources.items() if name not in refused}, get_settings().site_url
         )
+        if site is not None:
+            errors += _table_problems(site.pages, site.redirects)
     except ContentInvalid as invalid:
         errors += invalid.errors
-    if site is not None:
-        errors += _table_problems(site.pages, site.redirects)
+    except Exception as failure:  # nothing escapes: a set that cannot be built is refused
+        errors.append(unexpected("the content", failure))
     if errors:
         for error in errors:
             report(f"error: {error} [{error.rule}]")

@@ -18,6 +18,7 @@ which is what `nlc-api status` shows and `publish --rollback` goes back to.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 from ... import clock, observability
@@ -99,11 +100,12 @@ def _go_live(
 
 def _under_lease(lease: leases.Lease, work: Callable[[], Summary | None], report: Report) -> Summary | None:
     """Run `work`, then index the bucket again for as long as someone marked
-    the lease dirty meanwhile, renewing the lease throughout; a failure
-    leaves the lease marked dirty."""
+    the lease dirty meanwhile, renewing the lease throughout. Refused content
+    wrote nothing, so the lease goes back clean; any other failure leaves it
+    marked dirty."""
     try:
         with lease.kept_alive():
-            summary = work()
+            outcome = _refused_or(work)
             while not lease.let_go():
                 # Marked by an upload (only changed files need reading) or by
                 # the schedule: a page that came due needs the whole bucket.
@@ -114,13 +116,21 @@ def _under_lease(lease: leases.Lease, work: Callable[[], Summary | None], report
                     else "The bucket changed during the publish: indexing it again."
                 )
                 lease.renew()
-                summary = (
-                    _index_bucket(report, origin=Origin(SCHEDULER if due else INDEXER), full=due) or summary
-                )
-        return summary
+                origin = Origin(SCHEDULER if due else INDEXER)
+                outcome = _refused_or(partial(_index_bucket, report, origin=origin, full=due)) or outcome
     except BaseException:
         lease.abandon()
         raise
+    if isinstance(outcome, PublishError):
+        raise outcome
+    return outcome
+
+
+def _refused_or(work: Callable[[], Summary | None]) -> Summary | PublishError | None:
+    try:
+        return work()
+    except PublishError as refused:
+        return refused
 
 
 def any_due() -> bool:

@@ -6,6 +6,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING
 
+from ..schedule import visible
+
 if TYPE_CHECKING:
     from ..eleventy.rendering import RenderedPage
 
@@ -22,8 +24,7 @@ def publish_at(page: RenderedPage) -> dt.datetime | None:
 
 
 def is_public(page: RenderedPage, now: float) -> bool:
-    due = publish_at(page)
-    return not is_draft(page) and (due is None or due.timestamp() <= now)
+    return visible(is_draft(page), publish_at(page), now)
 
 
 def utc_text(moment: dt.datetime | float) -> str:

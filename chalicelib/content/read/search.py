@@ -36,6 +36,7 @@ TITLE_WEIGHT = 3
 K1 = 1.2
 B = 0.75
 SNIPPET_WORDS = 30
+SNIPPET_HITS = 100  # matches a snippet looks among, from the start of the text
 MAX_QUERY_LENGTH = 200
 MAX_QUERY_TERMS = 12
 # Fixed, so a reader knows which shards a word is in before it reads the
@@ -288,25 +289,28 @@ def results(
 
 def snippet(text: str, wanted: set[str]) -> str:
     """About SNIPPET_WORDS words of `text` around its best run of matches,
-    HTML-escaped, with each matching word in <mark>."""
-    words = list(_WORD.finditer(text))
+    HTML-escaped, with each matching word in <mark>. The work is linear in
+    the matches, and stops after the first SNIPPET_HITS: a page of one word
+    repeated costs a search no more than any other page."""
+    prefixes = {term[:2] for term in wanted}
+    words: list[re.Match[str]] = []
+    hits: list[int] = []
+    stems: list[str | None] = []
+    for word in _WORD.finditer(text):
+        if len(hits) == SNIPPET_HITS and len(words) >= hits[-1] + SNIPPET_WORDS:
+            words.append(word)  # one more, to know the snippet ends before the text does
+            break
+        if (
+            len(hits) < SNIPPET_HITS
+            and word.group()[:2].casefold() in prefixes
+            and (term := stem(word.group())) in wanted
+        ):
+            hits.append(len(words))
+            stems.append(term)
+        words.append(word)
     if not words:
         return ""
-    prefixes = {term[:2] for term in wanted}
-    hits = [
-        number
-        for number, word in enumerate(words)
-        if word.group()[:2].casefold() in prefixes and stem(word.group()) in wanted
-    ]
-    start = 0
-    if hits:
-        # The window holding the most different query words, then the most matches.
-        def covered(first: int) -> tuple[int, int, int]:
-            inside = [hit for hit in hits if first <= hit < first + SNIPPET_WORDS]
-            return (len({stem(words[hit].group()) for hit in inside}), len(inside), -first)
-
-        latest = max(0, len(words) - SNIPPET_WORDS)
-        start = max((min(max(0, hit - 3), latest) for hit in hits), key=covered)
+    start = _best_window(hits, stems, max(0, len(words) - SNIPPET_WORDS)) if hits else 0
     end = min(len(words), start + SNIPPET_WORDS)
     marked = set(hits)
     parts = ["…" if start else ""]
@@ -320,3 +324,24 @@ def snippet(text: str, wanted: set[str]) -> str:
     if end < len(words):
         parts.append("…")
     return "".join(parts)
+
+
+def _best_window(hits: list[int], stems: list[str | None], latest: int) -> int:
+    """The first word of the window holding the most different query words,
+    then the most matches, then the earliest: each window starts a little
+    before a hit, and slides over the hits once."""
+    best: tuple[int, int, int] = (-1, -1, 0)
+    inside: Counter[str | None] = Counter()
+    low = high = 0
+    for hit in hits:
+        first = min(max(0, hit - 3), latest)
+        while high < len(hits) and hits[high] < first + SNIPPET_WORDS:
+            inside[stems[high]] += 1
+            high += 1
+        while hits[low] < first:
+            inside[stems[low]] -= 1
+            if not inside[stems[low]]:
+                del inside[stems[low]]
+            low += 1
+        best = max(best, (len(inside), high - low, -first))
+    return -best[2]
