@@ -9,7 +9,8 @@ a fresh process, as a Lambda invocation would. Time spent waiting on AWS
 calls (any call in flight, calls in parallel counted once) is measured
 apart, so "own" time is the publish without the emulator's.
 
-`python -m benchmarks.publish_size [COUNT ...]`; `make bench` runs the default.
+`python -m benchmarks.publish_size [--small] [COUNT ...]` (`--small`: pages of
+one sentence); `make bench` runs the default.
 """
 
 from __future__ import annotations
@@ -37,11 +38,12 @@ ROOT = Path(__file__).resolve().parent.parent
 ELEVENTY = ROOT / "tests" / "eleventy" / "node_modules" / "@11ty" / "eleventy" / "cmd.js"
 
 
-def generate(folder: Path, count: int) -> None:
-    """`count` pages of about 400 words, tagged, one in PROSE_MENTION
-    saying "collections", and one menu listing a collection."""
+def generate(folder: Path, count: int, small: bool = False) -> None:
+    """`count` pages of about 400 words (`small`: one sentence), tagged, one
+    in PROSE_MENTION saying "collections", and one menu listing a collection."""
     (folder / "pages").mkdir(parents=True, exist_ok=True)
-    for n, (title, text) in enumerate(page_texts(count)):
+    texts = ((f"Small page {n}", f"A small page, number {n}, word{n}.") for n in range(count))
+    for n, (title, text) in enumerate(texts if small else page_texts(count)):
         tags = "[nav]" if n % 50 == 0 else "[library]"
         if n % PROSE_MENTION == 0:
             text += " Our collections of reports grow each year."
@@ -215,7 +217,7 @@ def _line(step: dict) -> str:
     )
 
 
-def run(counts: tuple[int, ...] = COUNTS) -> list[tuple[str, str]]:
+def run(counts: tuple[int, ...] = COUNTS, small: bool = False) -> list[tuple[str, str]]:
     server, emulator = _emulator()
     rows: list[tuple[str, str]] = []
     try:
@@ -226,17 +228,18 @@ def run(counts: tuple[int, ...] = COUNTS) -> list[tuple[str, str]]:
             _fresh(emulator)
             with tempfile.TemporaryDirectory() as name:
                 folder = Path(name)
-                generate(folder, count)
+                generate(folder, count, small)
                 _upload(folder, emulator)
                 first = _in_process("index", folder, emulator)
                 again = _in_process("index", folder, emulator)
                 change_one(folder, 0)
                 _upload(folder, emulator)
                 changed = _in_process("index", folder, emulator)
-                rows.append((f"bucket indexer, {count:,} pages, first", _line(first)))
-                rows.append((f"bucket indexer, {count:,} pages, unchanged", _line(again)))
-                rows.append((f"bucket indexer, {count:,} pages, one page changed", _line(changed)))
-                if count == COMPARED and ELEVENTY.is_file() and shutil.which("node"):
+                pages = f"{count:,} {'small ' if small else ''}pages"
+                rows.append((f"bucket indexer, {pages}, first", _line(first)))
+                rows.append((f"bucket indexer, {pages}, unchanged", _line(again)))
+                rows.append((f"bucket indexer, {pages}, one page changed", _line(changed)))
+                if not small and count == COMPARED and ELEVENTY.is_file() and shutil.which("node"):
                     rows += _side_by_side(folder, emulator)
     finally:
         server.terminate()
@@ -274,5 +277,7 @@ if __name__ == "__main__":
     if sys.argv[1:2] == ["--step"]:
         print(json.dumps(step(sys.argv[2], sys.argv[3])))
     else:
-        for measure, figure in run(tuple(int(count) for count in sys.argv[1:]) or COUNTS):
+        small = "--small" in sys.argv
+        counts = tuple(int(count) for count in sys.argv[1:] if count != "--small")
+        for measure, figure in run(counts or COUNTS, small):
             print(f"{measure}: {figure}", flush=True)
