@@ -58,10 +58,10 @@ def prime() -> None:
     """Load and build, before the snapshot, what the requests will use."""
     import email_validator  # noqa: F401  (its expressions compile on import)
 
+    from .content.read import reads  # noqa: F401
     from .submissions import delivery, fields, intake, mail_events  # noqa: F401
-    from .web import content_api
+    from .web import content_api  # noqa: F401
 
-    content_api._reads()
     for form in fields.FORMS.values():
         form.model_rebuild()
     gc.collect()
