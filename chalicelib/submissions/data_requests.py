@@ -64,7 +64,7 @@ def address(email: str) -> str:
     return read({"email": email, "action": "find"}).email
 
 
-def _items(email: str) -> list[dict]:
+def _items(email: str) -> list[submissions_table.Listed]:
     try:
         return submissions_table.by_email(email_digest(email).value)
     except aws.errors() as error:
@@ -73,18 +73,17 @@ def _items(email: str) -> list[dict]:
 
 def find(email: str) -> list[dict]:
     """Every submission from the address, whatever its status, as staff see them."""
-    return [Submission(**submissions_table.from_item(item)).view() for item in _items(email)]
+    return [Submission(**listed.row).view() for listed in _items(email)]
 
 
 def export(email: str) -> dict:
     """Everything stored about the person: each submission with its
     delivery record and when it was stored and will expire."""
     submissions = []
-    for item in _items(email):
-        view = Submission(**submissions_table.from_item(item)).view()
-        expires_at = submissions_table.expires_at(item)
-        view["expires_at"] = iso(expires_at) if expires_at is not None else None
-        view["restricted_from"] = submissions_table.restricted_from(item)
+    for listed in _items(email):
+        view = Submission(**listed.row).view()
+        view["expires_at"] = iso(listed.expires_at) if listed.expires_at is not None else None
+        view["restricted_from"] = listed.restricted_from
         submissions.append(view)
     return {"email": email, "submissions": submissions}
 
@@ -103,30 +102,30 @@ def plan(action: str, email: str) -> Plan:
     """What `restrict`, `lift` or `erase` would touch for the address."""
     items = _items(email)
     if action == "restrict":
-        chosen = [item for item in items if submissions_table.status_of(item) != RESTRICTED]
+        chosen = [listed for listed in items if listed.row["status"] != RESTRICTED]
         change = submissions_table.restrict
     elif action == "lift":
-        chosen = [item for item in items if submissions_table.status_of(item) == RESTRICTED]
+        chosen = [listed for listed in items if listed.row["status"] == RESTRICTED]
         change = submissions_table.lift
     else:
         return _erase_plan(email, items)
-    references = [item["reference"]["S"] for item in chosen]
+    references = [listed.row["reference"] for listed in chosen]
 
     def apply() -> int:
         changed = [reference for reference in references if change(reference, RESTRICTED)]
         if action == "lift":
-            for reference, item in zip(references, chosen, strict=True):
-                if reference in changed and submissions_table.restricted_from(item) == RECEIVED:
+            for reference, listed in zip(references, chosen, strict=True):
+                if reference in changed and listed.restricted_from == RECEIVED:
                     enqueue(reference)  # pending again: send it now
         return len(changed)
 
     return Plan(action, [f"submission {reference}" for reference in references], apply)
 
 
-def _erase_plan(email: str, items: list[dict]) -> Plan:
+def _erase_plan(email: str, items: list[submissions_table.Listed]) -> Plan:
     window = get_settings().rate_limit_window_seconds
     window_start = int(clock.now() // window * window)
-    keys = [key for item in items for key in submissions_table.erase(item)]
+    keys = [key for listed in items for key in submissions_table.erase(listed)]
     keys.append(submissions_table.rate_counter("email", email_digest(email).value, window_start))
     return Plan(
         "erase",

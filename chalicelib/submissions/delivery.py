@@ -290,10 +290,10 @@ def retry_pending(*, ignore_backoff: bool = False, seconds: float = RUN_SECONDS)
     except aws.errors() as error:
         observability.submission_event("storage_unavailable", "-", "-", error=aws.describe(error))
         raise TableUnavailable() from None
-    for item in items:
-        if not ignore_backoff and submissions_table.next_attempt_at(item) > clock.now():
+    for listed in items:
+        if not ignore_backoff and listed.next_attempt_at > clock.now():
             continue
-        reference = item["reference"]["S"]
+        reference = listed.row["reference"]
         if clock.now() > deadline:
             report.left.append(reference)
             continue

@@ -55,11 +55,10 @@ def resolve(url: str) -> tuple[dict, str]:
     """The document or page a request names, and the mailbox it goes to.
     FormInvalid if the site publishes nothing there; AWS errors propagate."""
     found = _site_url(url)
-    stored = content_table.get(found[0]) if found is not None else None
-    if found is None or stored is None:
+    row = content_table.get(found[0]) if found is not None else None
+    if found is None or row is None:
         raise FormInvalid({"document_url": UNKNOWN_DOCUMENT})
-    text = content_table.record_json(stored)
-    record = json.loads(text) if text else {}  # a redirect has none
+    record = json.loads(row["json"]) if row.get("json") else {}  # a redirect has none
     document = {"url": found[1], "title": record.get("title") or found[1]}
     if content_table.is_document_key(found[0]):
         # Only a document has a file type; a page's front matter may say anything.

@@ -43,9 +43,6 @@ def list_submissions(status: str) -> list[dict]:
     if status not in STATUSES:
         raise InvalidRequest(f"status must be one of {', '.join(STATUSES)}.")
     try:
-        return [
-            Submission(**submissions_table.from_item(item)).view()
-            for item in submissions_table.with_status(status)
-        ]
+        return [Submission(**listed.row).view() for listed in submissions_table.with_status(status)]
     except aws.errors() as error:
         raise table_unavailable(error) from None

@@ -35,6 +35,11 @@ what it builds from every public page, each written only when it changed:
     changes           page#.. list#.. record#..      when each page, list and derived record last changed
     <list pk>         ~modified                when that list (pages, posts, tag#x, documents) last changed
 
+Reads give decoded rows (`Row`: attributes as Python values), except for
+publishing's own bookkeeping (the items it owns, its releases, the lease):
+it compares those with, and rewrites them as, the items it builds, so they
+stay as stored, read through the accessors here.
+
 AWS errors propagate: the caller decides what a failure means.
 """
 
@@ -45,7 +50,7 @@ import time
 import zlib
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, TypedDict, cast
 
 from .. import aws
 from ..names import CONTENT_TABLE_KEYS
@@ -57,6 +62,35 @@ MAX_BATCH_ATTEMPTS = 8
 PARALLEL_REQUESTS = 8
 
 Key = tuple[str, str]
+
+
+class Row(TypedDict, total=False):
+    """An item as a read gives it, decoded: the attributes readers use."""
+
+    pk: str
+    sk: str
+    json: str  # the record, as the API returns it (none on a redirect)
+    redirect: str
+    status: str
+    updated: str
+    prefixes: str  # the prefix redirects, as JSON
+    body: bytes  # compressed: a derived record or a search shard
+    modified: str
+    fingerprint: str
+    digest: str
+    inputs: str
+    slots: str
+
+
+def _row(stored: dict) -> Row:
+    """An item's attributes as Python values: text and bytes as they are,
+    numbers as ints."""
+    return cast(Row, {name: _decoded(value) for name, value in stored.items()})
+
+
+def _decoded(value: dict) -> str | bytes | int:
+    ((kind, content),) = value.items()
+    return int(content) if kind == "N" else content
 
 
 # Keys -----------------------------------------------------------------------
@@ -109,11 +143,11 @@ def collection_key(name: str, rank: str) -> Key:
 REDIRECT_PREFIXES: Key = ("redirects", "prefixes")
 
 
-def redirect_of(stored: dict) -> tuple[str, int] | None:
+def redirect_of(row: Row) -> tuple[str, int] | None:
     """Where a path item redirects, and with which status; None for a page."""
-    if "redirect" not in stored:
+    if "redirect" not in row:
         return None
-    return stored["redirect"]["S"], int(stored["status"]["S"]) if "status" in stored else 301
+    return row["redirect"], int(row["status"]) if "status" in row else 301
 
 
 def document_key(url: str) -> Key:
@@ -208,11 +242,6 @@ def fingerprint(stored: dict) -> str:
     return "|".join(text_attribute(stored, name) or "" for name in ("fp", "updated"))
 
 
-def record_json(stored: dict) -> str | None:
-    """The stored record's JSON text; None for a redirect, which has none."""
-    return stored["json"]["S"] if "json" in stored else None
-
-
 def text_attribute(stored: dict, name: str) -> str | None:
     return stored[name]["S"] if name in stored else None
 
@@ -220,7 +249,12 @@ def text_attribute(stored: dict, name: str) -> str | None:
 # Reads (one AWS call each) --------------------------------------------------
 
 
-def get(key: Key) -> dict | None:
+def get(key: Key) -> Row | None:
+    stored = _get(key)
+    return None if stored is None else _row(stored)
+
+
+def _get(key: Key) -> dict | None:
     response = aws.dynamodb().get_item(TableName=get_settings().content_table, Key=_key(key))
     return response.get("Item")
 
@@ -251,9 +285,9 @@ def published_items() -> dict[Key, dict]:
         extra["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
 
-def read_partition(pk: str) -> dict[str, dict]:
+def read_partition(pk: str) -> dict[str, Row]:
     """Every item under one partition key, by sort key, with all attributes."""
-    items: dict[str, dict] = {}
+    items: dict[str, Row] = {}
     extra: dict[str, Any] = {}
     while True:
         response = aws.dynamodb().query(
@@ -265,7 +299,7 @@ def read_partition(pk: str) -> dict[str, dict]:
         )
         for stored in response.get("Items", []):
             if stored["sk"]["S"] != LIST_MARKER:  # a list's marker is not one of its records
-                items[stored["sk"]["S"]] = stored
+                items[stored["sk"]["S"]] = _row(stored)
         if "LastEvaluatedKey" not in response:
             return items
         extra["ExclusiveStartKey"] = response["LastEvaluatedKey"]
@@ -348,7 +382,7 @@ def release_files(stored: dict) -> dict[str, list[str]]:
     keys = _release_part_keys(stored)
     if keys:
         found = get_many(keys)
-        blob += b"".join(found[key]["body"]["B"] for key in keys)
+        blob += b"".join(found[key]["body"] for key in keys)
     files: dict[str, list[str]] = json.loads(zlib.decompress(blob))
     return files
 
@@ -482,7 +516,7 @@ def clear_lease_dirty(owner: str) -> bool:
 
 
 def lease() -> dict | None:
-    return get(LEASE)
+    return _get(LEASE)
 
 
 def lease_expiry(stored: dict) -> int | None:
@@ -520,16 +554,16 @@ def search_shard_item(name: str, slot: int, body: bytes, digest: str) -> dict:
     return binary_item(search_shard_key(name, slot), body, digest=digest)
 
 
-def get_many(keys: list[Key]) -> dict[Key, dict]:
+def get_many(keys: list[Key]) -> dict[Key, Row]:
     """The items at `keys` (at most 100) that exist: one BatchGetItem, and
     one more only for keys DynamoDB left unprocessed."""
     table = get_settings().content_table
-    found: dict[Key, dict] = {}
+    found: dict[Key, Row] = {}
     pending: dict[str, Any] = {table: {"Keys": [_key(key) for key in dict.fromkeys(keys)]}}
     for attempt in range(MAX_BATCH_ATTEMPTS):
         response = aws.dynamodb().batch_get_item(RequestItems=pending)
         for stored in response.get("Responses", {}).get(table, []):
-            found[item_key(stored)] = stored
+            found[item_key(stored)] = _row(stored)
         pending = response.get("UnprocessedKeys") or {}
         if not pending:
             return found

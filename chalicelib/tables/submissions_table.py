@@ -117,8 +117,33 @@ def status_of(item: dict) -> str | None:
     return item["status"]["S"] if "status" in item else None
 
 
-def next_attempt_at(item: dict) -> int:
-    return int(item.get("next_attempt_at", {}).get("N", "0"))
+@dataclass(frozen=True)
+class Listed:
+    """A submission as a listing finds it, decoded: its row, and what the
+    table keeps beside it."""
+
+    row: Row
+    next_attempt_at: int  # when the retry run may send it again (0: now)
+    expires_at: int | None
+    restricted_from: str | None  # the status lifting a restriction gives back
+    idempotency_digest: str | None
+    message_ids: tuple[str, ...]  # of the emails SES sent for it
+
+
+def _listed(item: dict) -> Listed:
+    def text(name: str) -> str | None:
+        return item[name]["S"] if name in item else None
+
+    return Listed(
+        row=from_item(item),
+        next_attempt_at=int(item.get("next_attempt_at", {}).get("N", "0")),
+        expires_at=int(item["expires_at"]["N"]) if "expires_at" in item else None,
+        restricted_from=text("restricted_from"),
+        idempotency_digest=text("idempotency_digest"),
+        message_ids=tuple(
+            item[f"{copy}_message_id"]["S"] for copy in SENT_AT if f"{copy}_message_id" in item
+        ),
+    )
 
 
 # Storing a new submission ---------------------------------------------------------
@@ -466,15 +491,16 @@ def holds(reference: str, claim: str) -> bool:
 # Reads ------------------------------------------------------------------------------
 
 
-def with_status(status: str) -> list[dict]:
+def with_status(status: str) -> list[Listed]:
     """Every submission with a status, oldest first (the index is eventually
     consistent: a claim re-checks on the table)."""
-    return _query(
+    items = _query(
         IndexName=BY_STATUS,
         KeyConditionExpression="#status = :status",
         ExpressionAttributeNames={"#status": "status"},
         ExpressionAttributeValues={":status": {"S": status}},
     )
+    return [_listed(item) for item in items]
 
 
 def count_with_status(status: str, *, created_since: str) -> int:
@@ -516,22 +542,15 @@ def _pages(operation: Any, **request: Any) -> list[dict]:
 # A person's submissions: found by their address's digest -------------------------------
 
 
-def by_email(email_digest: str) -> list[dict]:
+def by_email(email_digest: str) -> list[Listed]:
     """Every submission from one address, whatever its status, oldest first."""
-    return _query(
+    items = _query(
         IndexName=BY_EMAIL,
         KeyConditionExpression="#email = :email",
         ExpressionAttributeNames={"#email": "email_digest"},
         ExpressionAttributeValues={":email": {"S": email_digest}},
     )
-
-
-def restricted_from(item: dict) -> str | None:
-    return item["restricted_from"]["S"] if "restricted_from" in item else None
-
-
-def expires_at(item: dict) -> int | None:
-    return int(item["expires_at"]["N"]) if "expires_at" in item else None
+    return [_listed(item) for item in items]
 
 
 def restrict(reference: str, restricted: str) -> bool:
@@ -576,16 +595,14 @@ def _conditional_update(reference: str, **update: Any) -> bool:
     return True
 
 
-def erase(item: dict) -> list[dict]:
+def erase(listed: Listed) -> list[dict]:
     """The keys of everything stored for one submission: the submission, its
     idempotency record and the records of the emails sent for it (the only
     records that hold its reference)."""
-    keys = [_key(item["pk"]["S"])]
-    if "idempotency_digest" in item:
-        keys.append(_idempotency_key(item["type"]["S"], item["idempotency_digest"]["S"]))
-    for copy in SENT_AT:
-        if f"{copy}_message_id" in item:
-            keys.append(_key(f"message#{item[f'{copy}_message_id']['S']}"))
+    keys = [_submission_key(listed.row["reference"])]
+    if listed.idempotency_digest is not None:
+        keys.append(_idempotency_key(listed.row["type"], listed.idempotency_digest))
+    keys += [_key(f"message#{message_id}") for message_id in listed.message_ids]
     return keys
 
 

@@ -65,7 +65,11 @@ class Publication:
         return items
 
     def records(
-        self, updated_at: str, stored_changes: dict[str, dict], stored_index: dict | None, site_url: str
+        self,
+        updated_at: str,
+        stored_changes: dict[str, content_table.Row],
+        stored_index: content_table.Row | None,
+        site_url: str,
     ) -> Derived:
         """The derived items that changed since the last publish (the
         `changes` partition and the search index's header as stored)."""
@@ -85,7 +89,7 @@ class Publication:
         # fingerprints, visibility and dates) and the site's URL: unchanged,
         # nothing of them is built again.
         inputs = _digest([*sorted(f"{page.source}:{page.fingerprint}" for page in self.pages), site_url])
-        if stored_index and content_table.text_attribute(stored_index, "inputs") == inputs:
+        if stored_index and stored_index.get("inputs") == inputs:
             return Derived(changes.puts, [], changes.deletes)
         # What search, the feeds and the sitemap hold: pages with a URL that
         # lists show (not a 404 page kept out of collections).
@@ -126,18 +130,16 @@ class Derived:
 
 
 def index_items(
-    index: search.Built, stored: dict | None, updated_at: str, inputs: str
+    index: search.Built, stored: content_table.Row | None, updated_at: str, inputs: str
 ) -> tuple[list[dict], list[dict], list[content_table.Key]]:
     """The shards that changed, each written to the slot the live header does
     not use; the new header, naming the `inputs` it was built from; the
     replaced shards, to delete after it."""
-    live: dict[str, list] = (
-        json.loads(content_table.text_attribute(stored, "slots") or "{}") if stored else {}
-    )
+    live: dict[str, list] = json.loads(stored.get("slots") or "{}") if stored else {}
     modified = updated_at
-    if stored and content_table.text_attribute(stored, "fingerprint") == index.release:
+    if stored and stored.get("fingerprint") == index.release:
         # The same index from changed inputs (a feed's): only the header's `inputs` changes.
-        modified = content_table.text_attribute(stored, "modified") or updated_at
+        modified = stored.get("modified") or updated_at
     puts, deletes = [], []
     slots: dict[str, list] = {}
     for shard in index.shards:
@@ -194,7 +196,7 @@ class _Changes:
     """The `changes` partition: for each page, list and derived record, its
     fingerprint and when it last changed. Records what to put and delete."""
 
-    def __init__(self, stored: dict[str, dict], now: str) -> None:
+    def __init__(self, stored: dict[str, content_table.Row], now: str) -> None:
         self.stored, self.now = stored, now
         self.seen: set[str] = set()
         self.puts: list[dict] = []
@@ -204,7 +206,7 @@ class _Changes:
         """Note `name`'s fingerprint; True if it changed (or is new)."""
         self.seen.add(name)
         old = self.stored.get(name)
-        if old and content_table.text_attribute(old, "fingerprint") == fingerprint:
+        if old and old.get("fingerprint") == fingerprint:
             return False
         self.puts.append(
             content_table.item(content_table.change_key(name), fingerprint=fingerprint, modified=self.now)
@@ -216,7 +218,7 @@ class _Changes:
         name = f"page#{page.kind}#{page.slug}"
         if self.subject(name, page.fingerprint):
             return self.now
-        return content_table.text_attribute(self.stored[name], "modified") or self.now
+        return self.stored[name].get("modified") or self.now
 
     def vanished(self, prefix: str) -> list[str]:
         """Delete the entries under `prefix` not seen this time; return their names."""

@@ -61,17 +61,16 @@ def _wrap(name: str, records: list[str], **extra: object) -> str:
 
 def _record(key: content_table.Key, missing: str) -> Found:
     with _reading():
-        stored = content_table.get(key)
-    text = content_table.record_json(stored) if stored else None
-    if stored is None or text is None:
+        row = content_table.get(key)
+    if row is None or "json" not in row:  # a redirect has no record
         raise NotFound(missing)
-    return _found(stored, text)
+    return _found(row)
 
 
-def _found(stored: dict, record: str) -> Found:
+def _found(row: content_table.Row) -> Found:
     """A record's answer. It last changed when it was `updated`, which its
     item carries beside the JSON: no need to parse a whole page to know."""
-    return Found(json=record, modified=content_table.text_attribute(stored, "updated"))
+    return Found(json=row["json"], modified=row.get("updated"))
 
 
 def _checked_slug(slug: str) -> str:
@@ -85,19 +84,19 @@ def page_at_path(raw_path: str | None) -> Found:
     costs a second read: the site's prefix redirects (/blog/*)."""
     path = normalise_path(raw_path)
     with _reading():
-        stored = content_table.get(content_table.path_key(path))
-    if stored is None:
+        row = content_table.get(content_table.path_key(path))
+    if row is None:
         return _by_prefix(path)
-    redirect = content_table.redirect_of(stored)
+    redirect = content_table.redirect_of(row)
     if redirect is not None:
         return Found(redirect_to=redirect[0], status=redirect[1])
-    return _found(stored, stored["json"]["S"])
+    return _found(row)
 
 
 def _by_prefix(path: str) -> Found:
     with _reading():
-        stored = content_table.get(content_table.REDIRECT_PREFIXES)
-    rules = json.loads(stored["prefixes"]["S"]) if stored else []
+        row = content_table.get(content_table.REDIRECT_PREFIXES)
+    rules = json.loads(row["prefixes"]) if row else []
     # The longest prefix that covers the path wins.
     for prefix, target, status, splat in sorted(rules, key=lambda rule: -len(rule[0])):
         if path.startswith(prefix) and path != prefix:
@@ -228,10 +227,10 @@ def sitemap() -> Found:
 def _derived_text(name: str) -> Found:
     """A feed or the sitemap, as the last publish built it."""
     with _reading():
-        stored = content_table.get(content_table.derived_key(name))
-    if stored is None:
+        row = content_table.get(content_table.derived_key(name))
+    if row is None:
         raise NotFound("Nothing is published yet.")
-    return Found(json=zlib.decompress(stored["body"]["B"]).decode(), modified=stored["modified"]["S"])
+    return Found(json=zlib.decompress(row["body"]).decode(), modified=row["modified"])
 
 
 def preview(raw_path: str | None) -> str:

@@ -64,18 +64,17 @@ def find(query: str, limit: int) -> tuple[list[dict], str | None]:
             missing = sorted({search.term_shard(term) for term in wanted})
         keys = [content_table.SEARCH_HEADER, *_slots(missing)]
         if len(keys) == 1:
-            stored = content_table.get(content_table.SEARCH_HEADER)
-            fetched = {content_table.SEARCH_HEADER: stored} if stored else {}
+            row = content_table.get(content_table.SEARCH_HEADER)
+            fetched = {content_table.SEARCH_HEADER: row} if row else {}
         else:
             fetched = content_table.get_many(keys)
-        stored = fetched.pop(content_table.SEARCH_HEADER, None)
-        if stored is None:
+        row = fetched.pop(content_table.SEARCH_HEADER, None)
+        if row is None:
             return [], None
-        for item in fetched.values():
-            digest = content_table.text_attribute(item, "digest") or ""
-            shards.setdefault(digest, search.load(item["body"]["B"]))
-        if content_table.text_attribute(stored, "fingerprint") != _cache.release:
-            _remember(stored, shards)
+        for shard in fetched.values():
+            shards.setdefault(shard.get("digest", ""), search.load(shard["body"]))
+        if row.get("fingerprint") != _cache.release:
+            _remember(row, shards)
             shards = _cache.shards or {}
             answer = None
         _cache.shards = shards
@@ -111,13 +110,13 @@ def _slots(names: list[str]) -> list[content_table.Key]:
     return [content_table.search_shard_key(name, slot) for name in names for slot in SLOTS]
 
 
-def _remember(stored: dict, shards: dict[str, Any]) -> None:
+def _remember(row: content_table.Row, shards: dict[str, Any]) -> None:
     """A new header: keep only the shards it names."""
-    header = search.load(stored["body"]["B"])
+    header = search.load(row["body"])
     if "texts" not in header:  # an index of the single-record kind: publish again to replace it
         header = {"documents": 0, "average_length": 0, "terms": [None] * search.TERM_SHARDS, "texts": []}
     named = {digest for digest in header["terms"] if digest} | {digest for _, digest in header["texts"]}
-    _cache.release = content_table.text_attribute(stored, "fingerprint")
+    _cache.release = row.get("fingerprint")
     _cache.header = header
-    _cache.modified = content_table.text_attribute(stored, "modified")
+    _cache.modified = row.get("modified")
     _cache.shards = {digest: shard for digest, shard in shards.items() if digest in named}
