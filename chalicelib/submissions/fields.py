@@ -26,6 +26,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from . import email_address
 from .errors import FormInvalid
 
 ENQUIRY = "enquiry"
@@ -112,15 +113,10 @@ def _one_line(value: str) -> str:
 
 
 def _email_address(value: str) -> str:
-    from email_validator import EmailNotValidError, validate_email
-
     try:
-        # SES sends only to ASCII addresses (domains in punycode); no DNS
-        # lookups, which would slow every request and fail for typos alike.
-        address = validate_email(value, check_deliverability=False, allow_smtputf8=False)
-    except EmailNotValidError:
+        return email_address.normalise(value)
+    except email_address.NotAnAddress:
         raise PydanticCustomError("email", "not an email address") from None
-    return str(address.ascii_email)
 
 
 _BLANK_IS_ABSENT = BeforeValidator(_blank_as_absent)
