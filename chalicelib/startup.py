@@ -59,11 +59,9 @@ def prime() -> None:
     import idna  # noqa: F401  (an internationalised domain's address check)
 
     from .content.read import reads  # noqa: F401
-    from .submissions import delivery, fields, intake, mail_events  # noqa: F401
+    from .submissions import delivery, intake, mail_events  # noqa: F401
     from .web import content_api  # noqa: F401
 
-    for form in fields.FORMS.values():
-        form.model_rebuild()
     gc.collect()
     gc.freeze()
 
