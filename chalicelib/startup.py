@@ -56,14 +56,12 @@ def collector_on_once_answered(event: Any, get_response: Callable[[Any], Any]) -
 
 def prime() -> None:
     """Load and build, before the snapshot, what the requests will use."""
-    import email_validator  # noqa: F401  (its expressions compile on import)
+    import idna  # noqa: F401  (an internationalised domain's address check)
 
     from .content.read import reads  # noqa: F401
-    from .submissions import delivery, fields, intake, mail_events  # noqa: F401
+    from .submissions import delivery, intake, mail_events  # noqa: F401
     from .web import content_api  # noqa: F401
 
-    for form in fields.FORMS.values():
-        form.model_rebuild()
     gc.collect()
     gc.freeze()
 

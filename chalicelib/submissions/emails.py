@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .fields import ACCESSIBLE_FORMAT_REQUEST, ENQUIRY
+from .forms import ACCESSIBLE_FORMAT_REQUEST, ENQUIRY
 from .submission import Submission
 
 ORGANISATION = "the National Leadership Centre"

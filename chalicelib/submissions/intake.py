@@ -21,7 +21,7 @@ from .. import aws, clock, observability
 from ..errors import InvalidRequest, RateLimited
 from ..settings import get_settings
 from ..tables import submissions_table
-from . import fields
+from . import forms
 from .errors import IdempotencyKeyReused, NotStored
 from .submission import RECEIVED, SPAM, Submission, iso, reference_for
 
@@ -49,15 +49,15 @@ def submit(kind: str, data: dict, *, client_ip: str, idempotency_key: str | None
     """
     if idempotency_key is not None and not _IDEMPOTENCY_KEY.match(idempotency_key):
         raise InvalidRequest("Idempotency-Key must be 1 to 255 visible ASCII characters, like a UUID.")
-    form = fields.validate(kind, data)
+    form = forms.check(kind, data)
     settings = get_settings()
     document, recipient = None, settings.enquiries_mailbox
-    if isinstance(form, fields.AccessibleFormatRequest):
+    if kind == forms.ACCESSIBLE_FORMAT_REQUEST:
         # Imported here: the content table it reads is no concern of an enquiry.
         from . import document_lookup
 
         try:
-            document, recipient = document_lookup.resolve(form.document_url)
+            document, recipient = document_lookup.resolve(form.needed("document_url"))
         except aws.errors() as error:
             raise _not_stored(error) from None
     now = clock.now()
@@ -96,12 +96,12 @@ def enqueue(reference: str) -> None:
 
 
 def _request_token(
-    kind: str, form: fields.Form, client_ip: str, idempotency_key: str | None, now: float
+    kind: str, form: forms.Entered, client_ip: str, idempotency_key: str | None, now: float
 ) -> str:
     """What identifies a request, as 32 hex characters: its form and what was
     entered, who sent it, its Idempotency-Key, and the ten minutes it came in."""
     canonical = json.dumps(
-        [kind, form.model_dump(mode="json"), client_ip, idempotency_key, int(now // REQUEST_WINDOW_SECONDS)],
+        [kind, form.values, client_ip, idempotency_key, int(now // REQUEST_WINDOW_SECONDS)],
         sort_keys=True,
         ensure_ascii=False,
     )
@@ -231,7 +231,7 @@ def _settle(submission: Submission, token: str, error: Exception) -> tuple[str, 
 
 def _rate_limited(kind: str, retry_after: int) -> RateLimited:
     settings = get_settings()
-    mailbox = settings.enquiries_mailbox if kind == fields.ENQUIRY else settings.accessible_format_mailbox
+    mailbox = settings.enquiries_mailbox if kind == forms.ENQUIRY else settings.accessible_format_mailbox
     minutes = max(1, math.ceil(retry_after / 60))
     wait = "1 minute" if minutes == 1 else f"{minutes} minutes"
     return RateLimited(

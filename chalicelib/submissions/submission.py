@@ -15,7 +15,7 @@ import re
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 
-from .fields import TYPE_LABELS, Format, wordings
+from .forms import TYPE_LABELS, Format, wordings
 
 RECEIVED, FORWARDED, FAILED, SPAM = "received", "forwarded", "failed", "spam"
 STATUSES = (RECEIVED, FORWARDED, FAILED, SPAM)

@@ -20,13 +20,13 @@ FORM_CONTENT_TYPES = [JSON, *form_posts.FORM_POSTS]
 
 
 def _submit(kind: str) -> Response:
-    from ..submissions import fields, intake
+    from ..submissions import forms, intake
 
     request = forms_api.current_request
     try:
         receipt = intake.submit(
             kind,
-            form_posts.read_body(request, fields.posted_names(kind)),
+            form_posts.read_body(request, forms.posted_names(kind)),
             client_ip=form_posts.client_ip(request),
             idempotency_key=request.headers.get("idempotency-key"),
         )

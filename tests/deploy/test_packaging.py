@@ -28,7 +28,9 @@ from nlc_tools.cloudformation import (
 
 # Provided on Lambda (boto3, botocore) or bundled by Chalice itself (chalice).
 NOT_PACKAGED = {"chalice", "boto3", "botocore"}
-MAX_PACKAGE_BYTES = 6 * 1024 * 1024
+# What the package weighed before it shipped bytecode (4.9 MiB): no request
+# path imports pydantic now, so only the code they run is compiled.
+MAX_PACKAGE_BYTES = int(4.9 * 1024 * 1024)
 RUNTIME = "python3.13"
 # Deploy-time code (the CLI, the local stack, provisioning and its
 # CloudFormation twin, the resources' specifications) runs on a developer's
@@ -233,9 +235,7 @@ def test_every_module_a_request_or_the_delivery_worker_loads_has_its_bytecode(pr
         for line in loaded
         if line.startswith(str(tmp_path)) and line.endswith(".py")
     ]
-    assert {"app.py", "chalice/app.py", "chalicelib/submissions/fields.py", "pydantic/main.py"} <= set(
-        shipped
-    )
+    assert {"app.py", "chalice/app.py", "chalicelib/submissions/forms.py", "dateutil/tz/tz.py"} <= set(shipped)
     names = set(archive.namelist())
     missing = [name for name in shipped if importlib.util.cache_from_source(name) not in names]
     assert missing == []

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib.submissions import emails, fields
+from chalicelib.submissions import emails, forms
 from chalicelib.submissions.errors import FormInvalid
 from chalicelib.submissions.policy import RetryPolicy
 from chalicelib.submissions.submission import Submission
@@ -16,7 +16,7 @@ ONE_LINE = "must be on one line, with no line breaks or hidden characters"
 
 def problems(kind: str, data: dict) -> dict[str, str]:
     with pytest.raises(FormInvalid) as invalid:
-        fields.validate(kind, data)
+        forms.check(kind, data)
     return invalid.value.fields
 
 
@@ -35,11 +35,11 @@ def problems(kind: str, data: dict) -> dict[str, str]:
 )
 def test_each_problem_with_an_enquiry_is_worded_for_its_field(changes, expected):
     data = {key: value for key, value in {**ENQUIRY, **changes}.items() if value is not None}
-    assert problems(fields.ENQUIRY, data) == expected
+    assert problems(forms.ENQUIRY, data) == expected
 
 
 def test_every_problem_is_reported_at_once_each_field_once():
-    assert problems(fields.ENQUIRY, {"email": "not an address", "name": "A\nB" * 200}) == {
+    assert problems(forms.ENQUIRY, {"email": "not an address", "name": "A\nB" * 200}) == {
         "email": "Enter an email address in the correct format, like name@example.com",
         "name": "Name must be 200 characters or fewer",
         "message": "Enter your message",
@@ -62,22 +62,22 @@ def test_every_problem_is_reported_at_once_each_field_once():
 )
 def test_each_problem_with_an_accessible_format_request_is_worded_for_its_field(changes, expected):
     data = {key: value for key, value in {**REQUEST, **changes}.items() if value is not None}
-    assert problems(fields.ACCESSIBLE_FORMAT_REQUEST, data) == expected
+    assert problems(forms.ACCESSIBLE_FORMAT_REQUEST, data) == expected
 
 
 def test_a_valid_form_keeps_what_was_typed_tidied():
-    form = fields.validate(
-        fields.ENQUIRY, {**ENQUIRY, "name": "  Ada  ", "organisation": "", "message": "One\r\nTwo\x0c"}
+    form = forms.check(
+        forms.ENQUIRY, {**ENQUIRY, "name": "  Ada  ", "organisation": "", "message": "One\r\nTwo\x0c"}
     )
     assert form.fields() == {"name": "Ada", "email": "ada@example.com", "message": "One\nTwo"}
     assert not form.is_spam
 
 
 def test_other_format_text_counts_only_when_other_is_chosen():
-    chosen = fields.validate(fields.ACCESSIBLE_FORMAT_REQUEST, {**REQUEST, "other_format": "Moon type"})
+    chosen = forms.check(forms.ACCESSIBLE_FORMAT_REQUEST, {**REQUEST, "other_format": "Moon type"})
     assert "other_format" not in chosen.fields()
-    other = fields.validate(
-        fields.ACCESSIBLE_FORMAT_REQUEST, {**REQUEST, "format": "other", "other_format": "Moon type"}
+    other = forms.check(
+        forms.ACCESSIBLE_FORMAT_REQUEST, {**REQUEST, "format": "other", "other_format": "Moon type"}
     )
     assert other.fields()["other_format"] == "Moon type"
 
@@ -90,7 +90,7 @@ VISITOR_TEXT = "Bcc: eve@example.com — please forward"
 def enquiry(**overrides) -> Submission:
     return Submission(
         reference="NLC-ABCD-EF23",
-        type=fields.ENQUIRY,
+        type=forms.ENQUIRY,
         created_at="2024-05-01T09:30:12.345Z",
         fields={
             "name": "Ada Lovelace",
@@ -143,7 +143,7 @@ def test_the_acknowledgement_has_the_reference_and_nothing_the_visitor_typed():
 def test_an_accessible_format_acknowledgement_names_the_document_and_format_only():
     submission = Submission(
         reference="NLC-ABCD-EF23",
-        type=fields.ACCESSIBLE_FORMAT_REQUEST,
+        type=forms.ACCESSIBLE_FORMAT_REQUEST,
         created_at="2024-05-01T09:30:12.345Z",
         fields={**REQUEST, "format": "large-print", "message": VISITOR_TEXT},
         recipient="alt@example.gov.uk",
