@@ -235,7 +235,9 @@ def test_every_module_a_request_or_the_delivery_worker_loads_has_its_bytecode(pr
         for line in loaded
         if line.startswith(str(tmp_path)) and line.endswith(".py")
     ]
-    assert {"app.py", "chalice/app.py", "chalicelib/submissions/forms.py", "dateutil/tz/tz.py"} <= set(shipped)
+    assert {"app.py", "chalice/app.py", "chalicelib/submissions/forms.py", "dateutil/tz/tz.py"} <= set(
+        shipped
+    )
     names = set(archive.namelist())
     missing = [name for name in shipped if importlib.util.cache_from_source(name) not in names]
     assert missing == []
