@@ -7,6 +7,9 @@ import contextlib
 import io
 import time
 from pathlib import Path
+from typing import Any
+
+from botocore.handlers import BUILTIN_HANDLERS
 
 from chalicelib import aws
 from chalicelib.settings import apply_stage_environment
@@ -44,31 +47,42 @@ def start_on(endpoint: str, provision_stage: bool = False) -> None:
 
 class CallCounter:
     """Counts AWS API calls made in this process, by operation, and the time
-    spent waiting for each operation."""
+    spent waiting for each operation (retries included), from botocore's
+    events for every client (handlers below)."""
+
+    active: CallCounter | None = None
 
     def __init__(self) -> None:
         self.calls: list[str] = []
         self.seconds: dict[str, float] = {}
 
     def __enter__(self) -> CallCounter:
-        from botocore.client import BaseClient
-
-        self._original = BaseClient._make_api_call
-        counter = self
-
-        def counting(client, operation, params):
-            counter.calls.append(operation)
-            begun = time.perf_counter()
-            try:
-                return counter._original(client, operation, params)
-            finally:
-                spent = time.perf_counter() - begun
-                counter.seconds[operation] = counter.seconds.get(operation, 0.0) + spent
-
-        BaseClient._make_api_call = counting
+        CallCounter.active = self
         return self
 
     def __exit__(self, *exc) -> None:
-        from botocore.client import BaseClient
+        CallCounter.active = None
 
-        BaseClient._make_api_call = self._original
+    @classmethod
+    def started(cls, model: Any, context: dict[str, Any], **_: Any) -> None:
+        if cls.active is not None:
+            cls.active.calls.append(model.name)
+            context["benchmark_call"] = (cls.active, model.name, time.perf_counter())
+
+    @staticmethod
+    def ended(context: dict[str, Any], **_: Any) -> None:
+        if "benchmark_call" in context:
+            counter, operation, begun = context.pop("benchmark_call")
+            spent = time.perf_counter() - begun
+            counter.seconds[operation] = counter.seconds.get(operation, 0.0) + spent
+
+
+# Every session made from here on calls them, as moto hooks in its own (the
+# project's session is made on its first call, after this module's import).
+BUILTIN_HANDLERS.extend(
+    [
+        ("provide-client-params", CallCounter.started),
+        ("after-call", CallCounter.ended),
+        ("after-call-error", CallCounter.ended),
+    ]
+)
