@@ -55,7 +55,7 @@ def collector_on_once_answered(event: Any, get_response: Callable[[Any], Any]) -
 
 
 def prime() -> None:
-    """Load and build, before the snapshot, what the requests will use."""
+    """Load, before the snapshot, what the requests will use."""
     import idna  # noqa: F401  (an internationalised domain's address check)
 
     from .content.read import reads  # noqa: F401

@@ -278,10 +278,10 @@ def other_format_chosen(chosen: Any, value: str | None) -> str | None:
 class Entered:
     """A form as checked: every field's value (None where not given)."""
 
-    __slots__ = ("kind", "values")
+    __slots__ = ("values",)
 
-    def __init__(self, kind: str, values: dict[str, str | None]) -> None:
-        self.kind, self.values = kind, values
+    def __init__(self, values: dict[str, str | None]) -> None:
+        self.values = values
 
     def needed(self, name: str) -> str:
         """A needed field's value, which a checked form always has."""
@@ -325,7 +325,7 @@ def check(kind: str, data: Any) -> Entered:
             problems.setdefault(name, NOT_A_FORM_FIELD)
     if problems:
         raise FormInvalid(problems)
-    return Entered(kind, values)
+    return Entered(values)
 
 
 def _value(field: Field, data: dict) -> str | None:
