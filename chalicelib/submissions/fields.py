@@ -68,10 +68,10 @@ def _kind(field: forms.Field) -> Any:
 def _declared(field: forms.Field) -> tuple[Any, Any]:
     """A field's annotation and default, as create_model takes them."""
     kind = _kind(field) if field.needed else _kind(field) | None
-    # other_format's rule applies when it is not given too.
-    options = {"alias": field.alias, "validate_default": True if field.name == "other_format" else None}
-    given = {name: value for name, value in options.items() if value is not None}
-    annotation = Annotated[kind, _BLANK_IS_ABSENT, Field(description=field.description, **given)]  # type: ignore[valid-type]
+    options: dict[str, Any] = {"alias": field.alias} if field.alias else {}
+    if field.name == forms.OTHER_FORMAT:
+        options["validate_default"] = True  # its rule applies when it is not given too
+    annotation = Annotated[kind, _BLANK_IS_ABSENT, Field(description=field.description, **options)]  # type: ignore[valid-type]
     return annotation, ... if field.needed else None
 
 
@@ -85,8 +85,8 @@ def _needed_for_other(cls: type, value: str | None, info: ValidationInfo) -> str
 def _model(kind: str, name: str) -> type[BaseModel]:
     validators: dict[str, Any] = {}
     declared: dict[str, Any] = {field.name: _declared(field) for field in forms.FORMS[kind]}
-    if any(field.name == "other_format" for field in forms.FORMS[kind]):
-        validators["needed_for_other"] = field_validator("other_format")(_needed_for_other)
+    if any(field.name == forms.OTHER_FORMAT for field in forms.FORMS[kind]):
+        validators["needed_for_other"] = field_validator(forms.OTHER_FORMAT)(_needed_for_other)
     return create_model(
         name,
         __config__=ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True),

@@ -66,6 +66,9 @@ class Format(StrEnum):
 # The kinds of field: one line of text; several lines (a message); an email
 # address; one of the formats; a honeypot, hidden from people.
 LINE, TEXT, EMAIL, FORMAT, HONEYPOT = "line", "text", "email", "format", "honeypot"
+# The one field with a rule of its own: needed when `format` is `other`
+# (other_format_chosen).
+OTHER_FORMAT = "other_format"
 MAX_EMAIL_LENGTH = 254
 
 
@@ -162,9 +165,8 @@ FORMS: dict[str, tuple[Field, ...]] = {
             "The format needed",
             needed=True,
         ),
-        # Needed when `format` is `other` (other_format_chosen).
         Field(
-            "other_format",
+            OTHER_FORMAT,
             LINE,
             Wording("Other format", "Enter the format you need"),
             "The format needed, when `format` is `other`",
@@ -313,7 +315,7 @@ def check(kind: str, data: Any) -> Entered:
     for field in FORMS[kind]:
         try:
             value = _value(field, data)
-            if field.name == "other_format":
+            if field.name == OTHER_FORMAT:
                 value = other_format_chosen(values.get("format"), value)
         except Refused as refused:
             problems[field.posted_as] = message(field.wording, refused.kind, refused.given, field.limit)
